@@ -1,0 +1,1 @@
+//! Image transform pipeline (being written).

@@ -1,0 +1,1 @@
+//! The resize component (being written).

@@ -1,0 +1,1 @@
+//! Probe component (being written).
