@@ -1,0 +1,86 @@
+//! The JSON error body every component answers with: `{error: {code, message}}`.
+
+use crate::Reply;
+use serde::Serialize;
+
+/// An error destined for the client, with the status DESIGN.md assigns it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiError {
+    pub status: u16,
+    pub code: String,
+    pub message: String,
+}
+
+#[derive(Serialize)]
+struct Body<'a> {
+    error: Inner<'a>,
+}
+
+#[derive(Serialize)]
+struct Inner<'a> {
+    code: &'a str,
+    message: &'a str,
+}
+
+impl ApiError {
+    pub fn new(status: u16, code: impl Into<String>, message: impl Into<String>) -> Self {
+        ApiError { status, code: code.into(), message: message.into() }
+    }
+
+    pub fn bad_request(code: &str, message: impl Into<String>) -> Self {
+        Self::new(400, code, message)
+    }
+
+    pub fn not_found(message: impl Into<String>) -> Self {
+        Self::new(404, "not_found", message)
+    }
+
+    /// 405 with the `allow` header listing what the route accepts.
+    pub fn method_not_allowed(allow: &str) -> Reply {
+        Self::new(405, "method_not_allowed", format!("this route accepts {allow}"))
+            .into_reply()
+            .header("allow", allow)
+    }
+
+    /// A key-value failure: the store is unreachable or refused us.
+    pub fn storage(err: impl std::fmt::Display) -> Self {
+        Self::new(503, "storage_unavailable", format!("storage unavailable: {err}"))
+    }
+
+    /// The response carrying this error.
+    pub fn into_reply(self) -> Reply {
+        let body = Body { error: Inner { code: &self.code, message: &self.message } };
+        let mut reply = Reply::json(self.status, &body).header("cache-control", "no-store");
+        if self.status == 401 {
+            reply = reply.header("www-authenticate", "Bearer");
+        }
+        reply
+    }
+}
+
+impl From<ApiError> for Reply {
+    fn from(err: ApiError) -> Self {
+        err.into_reply()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn renders_code_and_message_as_json() {
+        let reply = ApiError::not_found("no image abc").into_reply();
+        assert_eq!(reply.status, 404);
+        assert_eq!(reply.get("content-type"), Some("application/json"));
+        let v: serde_json::Value = serde_json::from_slice(&reply.body).unwrap();
+        assert_eq!(v["error"]["code"], "not_found");
+        assert_eq!(v["error"]["message"], "no image abc");
+    }
+
+    #[test]
+    fn unauthorized_asks_for_a_bearer_token() {
+        let reply = ApiError::new(401, "unauthorized", "token required").into_reply();
+        assert_eq!(reply.get("www-authenticate"), Some("Bearer"));
+    }
+}

@@ -1,0 +1,75 @@
+//! A plain HTTP response value the handlers return; the Spin glue converts it.
+
+/// Status, headers and body of a response, independent of spin-sdk so that
+/// handler logic can be asserted on in native tests.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reply {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+impl Reply {
+    /// An empty response with `status`.
+    pub fn new(status: u16) -> Self {
+        Reply { status, headers: Vec::new(), body: Vec::new() }
+    }
+
+    /// A JSON response; serialization of our own plain structs cannot fail.
+    pub fn json<T: serde::Serialize>(status: u16, value: &T) -> Self {
+        let body = serde_json::to_vec(value).unwrap_or_else(|_| b"{}".to_vec());
+        Reply::new(status)
+            .header("content-type", "application/json")
+            .with_body(body)
+    }
+
+    /// Adds a header (builder style).
+    pub fn header(mut self, name: &str, value: impl Into<String>) -> Self {
+        self.headers.push((name.to_string(), value.into()));
+        self
+    }
+
+    /// Sets the body and a matching `content-length`.
+    pub fn with_body(mut self, body: Vec<u8>) -> Self {
+        self.body = body;
+        self
+    }
+
+    /// The first value of header `name` (case-insensitive).
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// Drops the body but keeps `content-length` as it would be for GET, which
+    /// is what a HEAD response must carry.
+    pub fn for_head(mut self) -> Self {
+        if self.get("content-length").is_none() {
+            let len = self.body.len();
+            self = self.header("content-length", len.to_string());
+        }
+        self.body = Vec::new();
+        self
+    }
+
+    /// Sets `content-length` from the body unless already present.
+    pub fn finish(self) -> Self {
+        if self.get("content-length").is_some() {
+            return self;
+        }
+        let len = self.body.len();
+        self.header("content-length", len.to_string())
+    }
+}
+
+impl From<Reply> for spin_sdk::http::Response {
+    fn from(reply: Reply) -> Self {
+        spin_sdk::http::Response::builder()
+            .status(reply.status)
+            .headers(reply.headers)
+            .body(reply.body)
+            .build()
+    }
+}

@@ -1,0 +1,67 @@
+//! The parts of an incoming request the handlers look at.
+
+/// Method, path below the component's route, and headers (names lowercase).
+#[derive(Debug, Clone, Default)]
+pub struct RequestParts {
+    pub method: String,
+    /// Path below the route prefix, e.g. `/{id}/meta` for `/images/{id}/meta`.
+    pub path: String,
+    /// Scheme and authority (`http://host:port`) when known, for absolute URLs.
+    pub origin: Option<String>,
+    pub headers: Vec<(String, String)>,
+}
+
+impl RequestParts {
+    /// The first value of header `name` (lowercase).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_str())
+    }
+
+    /// Reads an incoming Spin request. `prefix` is the component's route prefix
+    /// (`/images`); Spin's `spin-path-info` header is preferred, and the raw
+    /// path with `prefix` stripped is the fallback.
+    pub fn from_incoming(req: &spin_sdk::http::IncomingRequest, prefix: &str) -> Self {
+        let headers: Vec<(String, String)> = req
+            .headers()
+            .entries()
+            .into_iter()
+            .map(|(n, v)| (n.to_ascii_lowercase(), String::from_utf8_lossy(&v).into_owned()))
+            .collect();
+        let method = req.method().to_string();
+        let raw = req.path_with_query().unwrap_or_default();
+        let mut parts = RequestParts { method, path: String::new(), origin: None, headers };
+        parts.path = match parts.header("spin-path-info") {
+            Some(info) => info.to_string(),
+            None => {
+                let path = raw.split('?').next().unwrap_or("");
+                path.strip_prefix(prefix).unwrap_or(path).to_string()
+            }
+        };
+        parts.origin = parts.header("spin-full-url").and_then(origin_of);
+        parts
+    }
+
+    /// `path` split into non-empty segments.
+    pub fn segments(&self) -> Vec<&str> {
+        self.path.split('?').next().unwrap_or("").split('/').filter(|s| !s.is_empty()).collect()
+    }
+}
+
+/// `http://host:port` of an absolute URL.
+fn origin_of(url: &str) -> Option<String> {
+    let (scheme, rest) = url.split_once("://")?;
+    let authority = rest.split(['/', '?']).next()?;
+    Some(format!("{scheme}://{authority}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn origin_and_segments() {
+        assert_eq!(origin_of("http://127.0.0.1:3000/images/a?x=1").as_deref(), Some("http://127.0.0.1:3000"));
+        let parts = RequestParts { path: "/abc//meta?x".into(), ..Default::default() };
+        assert_eq!(parts.segments(), vec!["abc", "meta"]);
+    }
+}
