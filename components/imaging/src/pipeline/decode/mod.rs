@@ -1,0 +1,37 @@
+//! Step: decode to 8-bit RGB(A), in stored orientation. JPEG decodes at the
+//! smallest DCT scale (1/8, 1/4, 1/2) that still covers the planned output,
+//! so a thumbnail never holds the full-size photo.
+
+mod gif;
+mod jpeg;
+mod png;
+mod webp;
+
+use super::{Image, Job};
+use crate::{Error, Format};
+
+pub(crate) fn decode(bytes: &[u8], job: &Job<'_>) -> Result<Image, Error> {
+    let header = &job.header;
+    let image = match header.format {
+        Format::Jpeg => jpeg::decode(bytes, header, shrink(job)),
+        Format::Png => png::decode(bytes),
+        Format::Gif => gif::decode(bytes),
+        Format::Webp => webp::decode(bytes),
+        Format::Avif => Err(Error::Unsupported { reason: "AVIF input is not decoded (no pure-Rust AV1 decoder)".into() }),
+    }?;
+    if (image.width, image.height) != (header.width, header.height) && header.format != Format::Jpeg {
+        return Err(Error::decode(header.format, "frame size differs from header"));
+    }
+    Ok(image)
+}
+
+/// The largest power-of-two shrink (≤ 8) after which the planned source region
+/// still has at least as many pixels as the resized output in each direction.
+fn shrink(job: &Job<'_>) -> u32 {
+    let region = job.plan.region;
+    let (rw, rh) = job.plan.resized;
+    [8, 4, 2]
+        .into_iter()
+        .find(|&d| region.width / f64::from(d) >= f64::from(rw) && region.height / f64::from(d) >= f64::from(rh))
+        .unwrap_or(1)
+}

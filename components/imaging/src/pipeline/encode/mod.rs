@@ -1,0 +1,23 @@
+//! Step: encode. JPEG (`jpeg-encoder`), PNG (`png`), WebP (`image-webp`,
+//! lossless: no pure-Rust lossy encoder builds here), AVIF (`ravif`) when
+//! built with the `avif` feature.
+
+mod jpeg;
+mod png;
+mod webp;
+
+use super::{Image, Job};
+use crate::{Error, Format};
+
+/// Quality used when the request sets none.
+pub(crate) const DEFAULT_QUALITY: u8 = 80;
+
+pub(crate) fn encode(job: &Job<'_>, image: &Image) -> Result<Vec<u8>, Error> {
+    let quality = job.options.quality.unwrap_or(DEFAULT_QUALITY);
+    match job.output {
+        Format::Jpeg => jpeg::encode(image, quality, job),
+        Format::Png | Format::Gif => png::encode(image),
+        Format::Webp => webp::encode(image),
+        Format::Avif => Err(Error::encode(Format::Avif, "built without the avif feature")),
+    }
+}

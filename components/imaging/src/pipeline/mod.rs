@@ -1,0 +1,81 @@
+//! The transform pipeline, as an ordered list of small steps:
+//! decode (at reduced scale when it can) → orient (EXIF, rotate, flip) →
+//! resize/crop → blur → sharpen → pad → flatten alpha → encode.
+//! Each step lives in its own file and returns its input untouched when it has
+//! nothing to do.
+
+mod blur;
+mod decode;
+mod encode;
+mod flatten;
+mod image;
+mod orient;
+mod pad;
+mod resize;
+mod sharpen;
+
+pub(crate) use image::Image;
+pub(crate) use orient::Orientation;
+
+use crate::geometry::{self, Plan};
+use crate::probe::{read_header, Header};
+use crate::{Error, Format, Limits, Options};
+
+/// An encoded result and what a response needs to describe it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Output {
+    pub bytes: Vec<u8>,
+    pub width: u32,
+    pub height: u32,
+    /// What was actually written: the requested format unless we cannot encode
+    /// it (GIF → PNG; AVIF → WebP when built without the AVIF encoder).
+    pub format: Format,
+}
+
+impl Output {
+    pub fn content_type(&self) -> &'static str {
+        self.format.content_type()
+    }
+
+    pub fn byte_size(&self) -> usize {
+        self.bytes.len()
+    }
+}
+
+/// Everything the steps read; the image itself is passed from step to step.
+pub(crate) struct Job<'a> {
+    pub header: Header<'a>,
+    pub options: &'a Options,
+    pub output: Format,
+    /// EXIF orientation, then `rotate`, then `flip`, as one transform.
+    pub orientation: Orientation,
+    /// The geometry in oriented source pixels.
+    pub plan: Plan,
+    /// The oriented source size the plan refers to.
+    pub source: (u32, u32),
+}
+
+type Step = fn(&Job<'_>, Image) -> Result<Image, Error>;
+
+/// The steps between decode and encode, in order.
+const STEPS: [Step; 6] = [orient::apply, resize::apply, blur::apply, sharpen::apply, pad::apply, flatten::apply];
+
+/// Transforms `bytes` per `options` into `output` (resolve it with
+/// [`crate::negotiate`]). Limits are checked from the header before decoding.
+pub fn transform(bytes: &[u8], options: &Options, output: Format, limits: &Limits) -> Result<Output, Error> {
+    let header = read_header(bytes, limits)?;
+    let orientation = Orientation::from_exif(header.orientation).then(Orientation::from_options(options));
+    let source = orientation.apply_size((header.width, header.height));
+    let plan = geometry::plan(source, options, limits)?;
+    let job = Job { header, options, output: output.encodable(), orientation, plan, source };
+
+    let mut image = decode::decode(bytes, &job)?;
+    for step in STEPS {
+        image = step(&job, image)?;
+    }
+    let bytes = encode::encode(&job, &image)?;
+    Ok(Output { bytes, width: image.width, height: image.height, format: job.output })
+}
+
+#[cfg(test)]
+mod tests;
