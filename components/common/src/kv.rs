@@ -16,6 +16,21 @@ pub trait Kv {
     fn exists(&self, key: &str) -> Result<bool, ApiError>;
 }
 
+impl<T: Kv> Kv for &T {
+    fn get(&self, key: &str) -> Result<Option<Vec<u8>>, ApiError> {
+        (**self).get(key)
+    }
+    fn set(&self, key: &str, value: &[u8]) -> Result<(), ApiError> {
+        (**self).set(key, value)
+    }
+    fn delete(&self, key: &str) -> Result<(), ApiError> {
+        (**self).delete(key)
+    }
+    fn exists(&self, key: &str) -> Result<bool, ApiError> {
+        (**self).exists(key)
+    }
+}
+
 impl Kv for spin_sdk::key_value::Store {
     fn get(&self, key: &str) -> Result<Option<Vec<u8>>, ApiError> {
         spin_sdk::key_value::Store::get(self, key).map_err(ApiError::storage)

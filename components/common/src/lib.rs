@@ -14,6 +14,9 @@ pub mod multipart;
 pub mod reply;
 pub mod request;
 pub mod time;
+pub mod vars;
+#[cfg(feature = "test-util")]
+pub mod testdata;
 
 pub use error::ApiError;
 pub use id::ImageId;

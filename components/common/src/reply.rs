@@ -29,7 +29,7 @@ impl Reply {
         self
     }
 
-    /// Sets the body and a matching `content-length`.
+    /// Sets the body (`finish` derives `content-length` from it).
     pub fn with_body(mut self, body: Vec<u8>) -> Self {
         self.body = body;
         self
@@ -54,9 +54,10 @@ impl Reply {
         self
     }
 
-    /// Sets `content-length` from the body unless already present.
+    /// Sets `content-length` from the body unless already present or the
+    /// status carries no body (204, 304).
     pub fn finish(self) -> Self {
-        if self.get("content-length").is_some() {
+        if self.get("content-length").is_some() || matches!(self.status, 204 | 304) {
             return self;
         }
         let len = self.body.len();
@@ -73,3 +74,6 @@ impl From<Reply> for spin_sdk::http::Response {
             .build()
     }
 }
+
+/// `Cache-Control` for anything addressed by content: originals and variants.
+pub const IMMUTABLE: &str = "public, max-age=31536000, immutable";

@@ -65,3 +65,39 @@ mod tests {
         assert_eq!(parts.segments(), vec!["abc", "meta"]);
     }
 }
+
+/// Decodes `%XX` escapes in a path segment; 400 when malformed or not UTF-8.
+pub fn percent_decode(segment: &str) -> Result<String, crate::ApiError> {
+    let bad = || crate::ApiError::bad_request("bad_path", "malformed percent-encoding in the path");
+    if !segment.contains('%') {
+        return Ok(segment.to_string());
+    }
+    let bytes = segment.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' {
+            let hex = segment.get(i + 1..i + 3).ok_or_else(bad)?;
+            out.push(u8::from_str_radix(hex, 16).map_err(|_| bad())?);
+            i += 3;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8(out).map_err(|_| bad())
+}
+
+#[cfg(test)]
+mod decode_tests {
+    use super::percent_decode;
+
+    #[test]
+    fn decodes_escapes_and_rejects_bad_ones() {
+        assert_eq!(percent_decode("background=%23ff0000").unwrap(), "background=#ff0000");
+        assert_eq!(percent_decode("w=1").unwrap(), "w=1");
+        for bad in ["%", "%2", "%zz", "%ff"] {
+            assert_eq!(percent_decode(bad).unwrap_err().status, 400, "{bad}");
+        }
+    }
+}

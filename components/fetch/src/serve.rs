@@ -1,0 +1,172 @@
+//! `GET`/`HEAD /images/{id}` and `/images/{id}/meta`.
+
+use crate::range::{self, RangeRequest};
+use edgeimg_common::conditional::none_match;
+use edgeimg_common::kv::Kv;
+use edgeimg_common::reply::IMMUTABLE;
+use edgeimg_common::{keys, ApiError, ImageId, Reply, RequestParts};
+
+/// Routes a request below `/images`. `open` is called only once the id is
+/// known to be well-formed, so bad ids never touch storage.
+pub fn handle<K: Kv>(parts: &RequestParts, open: impl FnOnce() -> Result<K, ApiError>) -> Reply {
+    let head = parts.method == "HEAD";
+    let result = match (parts.method.as_str(), parts.segments().as_slice()) {
+        ("GET" | "HEAD", [id]) => ImageId::parse(id).and_then(|id| original(&id, parts, &open()?)),
+        ("GET" | "HEAD", [id, "meta"]) => ImageId::parse(id).and_then(|id| meta(&id, &open()?)),
+        (_, [_] | [_, "meta"]) => return ApiError::method_not_allowed("GET, HEAD"),
+        _ => Err(ApiError::not_found("no such route; use /images/{id} or /images/{id}/meta")),
+    };
+    let reply = result.unwrap_or_else(ApiError::into_reply);
+    if head {
+        reply.for_head()
+    } else {
+        reply.finish()
+    }
+}
+
+/// The original bytes, honouring `If-None-Match`, `Range` and `If-Range`.
+fn original(id: &ImageId, parts: &RequestParts, images: &impl Kv) -> Result<Reply, ApiError> {
+    let key = keys::original(id);
+    let etag = id.etag();
+    let base = |status: u16| {
+        Reply::new(status)
+            .header("etag", etag.clone())
+            .header("cache-control", IMMUTABLE)
+            .header("accept-ranges", "bytes")
+    };
+    let missing = || ApiError::not_found(format!("no image {id}"));
+    if none_match(parts.header("if-none-match"), &etag) {
+        // Content-addressed: a matching tag is current as long as the image exists.
+        return if images.exists(&key)? { Ok(base(304)) } else { Err(missing()) };
+    }
+    let bytes = images.get(&key)?.ok_or_else(missing)?;
+    let content_type = imaging::Format::sniff(&bytes)
+        .map(|f| f.content_type())
+        .unwrap_or("application/octet-stream");
+    let len = bytes.len() as u64;
+    let range_header = match parts.header("if-range") {
+        Some(tag) if tag.trim() != etag => None,
+        _ => parts.header("range"),
+    };
+    let reply = match range::parse(range_header, len) {
+        RangeRequest::Full => base(200).with_body(bytes),
+        RangeRequest::Partial { start, end } => base(206)
+            .header("content-range", format!("bytes {start}-{end}/{len}"))
+            .with_body(bytes[start as usize..=end as usize].to_vec()),
+        RangeRequest::Unsatisfiable => {
+            return Ok(ApiError::new(416, "range_not_satisfiable", format!("the image is {len} bytes"))
+                .into_reply()
+                .header("content-range", format!("bytes */{len}")))
+        }
+    };
+    Ok(reply.header("content-type", content_type).header("x-content-type-options", "nosniff"))
+}
+
+/// The stored metadata JSON.
+fn meta(id: &ImageId, images: &impl Kv) -> Result<Reply, ApiError> {
+    let json = images.get(&keys::meta(id))?.ok_or_else(|| ApiError::not_found(format!("no image {id}")))?;
+    Ok(Reply::new(200)
+        .header("content-type", "application/json")
+        .header("cache-control", "no-cache")
+        .with_body(json))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use edgeimg_common::kv::MemoryKv;
+
+    const PNG: &[u8] = b"\x89PNG\r\n\x1a\n0123456789";
+
+    fn stored() -> (MemoryKv, ImageId) {
+        let images = MemoryKv::default();
+        let id = ImageId::of(PNG);
+        images.set(&keys::original(&id), PNG).unwrap();
+        images.set(&keys::meta(&id), br#"{"id":"x"}"#).unwrap();
+        (images, id)
+    }
+
+    fn req(method: &str, path: &str, headers: &[(&str, &str)]) -> RequestParts {
+        RequestParts {
+            method: method.into(),
+            path: path.into(),
+            origin: None,
+            headers: headers.iter().map(|(n, v)| (n.to_string(), v.to_string())).collect(),
+        }
+    }
+
+    fn get(images: &MemoryKv, method: &str, path: &str, headers: &[(&str, &str)]) -> Reply {
+        handle(&req(method, path, headers), || Ok(images))
+    }
+
+    #[test]
+    fn serves_original_with_cache_headers() {
+        let (images, id) = stored();
+        let r = get(&images, "GET", &format!("/{id}"), &[]);
+        assert_eq!(r.status, 200);
+        assert_eq!(r.body, PNG);
+        assert_eq!(r.get("content-type"), Some("image/png"));
+        assert_eq!(r.get("content-length"), Some(PNG.len().to_string().as_str()));
+        assert_eq!(r.get("etag"), Some(id.etag().as_str()));
+        assert_eq!(r.get("cache-control"), Some(IMMUTABLE));
+
+        let h = get(&images, "HEAD", &format!("/{id}"), &[]);
+        assert_eq!((h.status, h.body.len()), (200, 0));
+        assert_eq!(h.get("content-length"), Some(PNG.len().to_string().as_str()));
+    }
+
+    #[test]
+    fn conditional_and_range_requests() {
+        let (images, id) = stored();
+        let path = format!("/{id}");
+        let etag = id.etag();
+        let r = get(&images, "GET", &path, &[("if-none-match", &etag)]);
+        assert_eq!((r.status, r.body.len(), r.get("content-length")), (304, 0, None));
+
+        let r = get(&images, "GET", &path, &[("range", "bytes=8-11")]);
+        assert_eq!(r.status, 206);
+        assert_eq!(r.body, b"0123");
+        assert_eq!(r.get("content-range"), Some("bytes 8-11/18"));
+        assert_eq!(r.get("content-length"), Some("4"));
+
+        let r = get(&images, "GET", &path, &[("range", "bytes=18-")]);
+        assert_eq!(r.status, 416);
+        assert_eq!(r.get("content-range"), Some("bytes */18"));
+
+        let r = get(&images, "GET", &path, &[("range", "bytes=0-1"), ("if-range", "\"old\"")]);
+        assert_eq!(r.status, 200);
+    }
+
+    #[test]
+    fn metadata_and_errors() {
+        let (images, id) = stored();
+        let r = get(&images, "GET", &format!("/{id}/meta"), &[]);
+        assert_eq!((r.status, r.body.as_slice()), (200, br#"{"id":"x"}"#.as_slice()));
+
+        let unknown = ImageId::of(b"nope");
+        for path in [format!("/{unknown}"), format!("/{unknown}/meta")] {
+            assert_eq!(get(&images, "GET", &path, &[]).status, 404);
+        }
+        let r = get(&images, "GET", &format!("/{unknown}"), &[("if-none-match", "*")]);
+        assert_eq!(r.status, 404);
+        assert_eq!(get(&images, "POST", &format!("/{id}"), &[]).status, 405);
+        assert_eq!(get(&images, "GET", &format!("/{id}/other"), &[]).status, 404);
+    }
+
+    #[test]
+    fn malformed_ids_are_400_without_opening_storage() {
+        for path in ["/short", "/ABC", "/x/meta", "/%2e%2e"] {
+            let r = handle::<MemoryKv>(&req("GET", path, &[]), || panic!("storage touched for {path}"));
+            assert_eq!(r.status, 400, "{path}");
+            let v: serde_json::Value = serde_json::from_slice(&r.body).unwrap();
+            assert_eq!(v["error"]["code"], "bad_id");
+        }
+    }
+
+    #[test]
+    fn storage_down_is_503() {
+        let down = MemoryKv { fail: true, ..Default::default() };
+        let r = get(&down, "GET", &format!("/{}", ImageId::of(b"x")), &[]);
+        assert_eq!(r.status, 503);
+    }
+}

@@ -1,0 +1,224 @@
+//! Cache lookup, transform on a miss, cache fill, and the response headers.
+
+use crate::config::Config;
+use crate::request::{self, Resize};
+use crate::variant::Variant;
+use edgeimg_common::conditional::none_match;
+use edgeimg_common::kv::{Kv, VariantIndex};
+use edgeimg_common::meta::Meta;
+use edgeimg_common::reply::IMMUTABLE;
+use edgeimg_common::{keys, ApiError, Reply, RequestParts};
+use imaging::Format;
+
+/// Handles a request below `/resize`. Stores are opened only after the path,
+/// options and signature checked out.
+pub fn handle<I: Kv, C: Kv>(
+    parts: &RequestParts,
+    config: &Config,
+    open_images: impl FnOnce() -> Result<I, ApiError>,
+    open_cache: impl FnOnce() -> Result<C, ApiError>,
+) -> Reply {
+    let head = parts.method == "HEAD";
+    let result = match (parts.method.as_str(), parts.segments().as_slice()) {
+        ("GET" | "HEAD", [options, id]) => request::parse(options, id, config)
+            .and_then(|resize| resized(&resize, parts, config, &open_images()?, open_cache)),
+        (_, [_, _]) => return ApiError::method_not_allowed("GET, HEAD"),
+        _ => Err(ApiError::not_found("no such route; use /resize/{options}/{id}")),
+    };
+    let reply = result.unwrap_or_else(ApiError::into_reply);
+    if head {
+        reply.for_head()
+    } else {
+        reply.finish()
+    }
+}
+
+fn resized<C: Kv>(
+    resize: &Resize,
+    parts: &RequestParts,
+    config: &Config,
+    images: &impl Kv,
+    open_cache: impl FnOnce() -> Result<C, ApiError>,
+) -> Result<Reply, ApiError> {
+    let id = &resize.id;
+    let missing = || ApiError::not_found(format!("no image {id}"));
+    // Metadata gives the original's format for negotiation, and its presence
+    // is checked on every request, so a cached variant that outlived a delete
+    // is never served.
+    let meta = images.get(&keys::meta(id))?.ok_or_else(missing)?;
+    let original = Meta::from_json(&meta)
+        .and_then(|m| parse_format(&m.format))
+        .ok_or_else(|| ApiError::new(500, "bad_metadata", format!("metadata of {id} is unreadable")))?;
+    let negotiated = imaging::negotiate(&resize.options, parts.header("accept"), original);
+    let key = keys::variant(id, &resize.options.with_format(negotiated.format).to_string());
+
+    // The cache is an optimisation: when it is down we still answer, by transforming.
+    let cache = open_cache().map_err(|e| eprintln!("resize: cache unavailable: {}", e.message)).ok();
+    let cached = cache.as_ref().and_then(|c| match c.get(&key) {
+        Ok(v) => v.and_then(Variant::decode),
+        Err(e) => {
+            eprintln!("resize: cache read {key}: {}", e.message);
+            None
+        }
+    });
+    let (variant, hit) = match cached {
+        Some(v) => (v, true),
+        None => {
+            let bytes = images.get(&keys::original(id))?.ok_or_else(missing)?;
+            let output = imaging::transform(&bytes, &resize.options, negotiated.format, &config.limits)
+                .map_err(|e| ApiError::new(e.status(), e.code(), e.to_string()))?;
+            let variant = Variant::new(output.format.content_type(), output.bytes);
+            if let Some(cache) = &cache {
+                let stored = cache.set(&key, &variant.encode()).and_then(|()| VariantIndex::add(cache, id, &key));
+                if let Err(e) = stored {
+                    eprintln!("resize: cache write {key}: {}", e.message);
+                }
+            }
+            (variant, false)
+        }
+    };
+
+    let mut reply = if none_match(parts.header("if-none-match"), &variant.etag) {
+        Reply::new(304)
+    } else {
+        Reply::new(200)
+            .header("content-type", variant.content_type.clone())
+            .header("x-content-type-options", "nosniff")
+            .with_body(variant.bytes)
+    };
+    reply = reply
+        .header("etag", variant.etag)
+        .header("cache-control", IMMUTABLE)
+        .header("x-cache", if hit { "hit" } else { "miss" });
+    if negotiated.vary_accept {
+        reply = reply.header("vary", "Accept");
+    }
+    Ok(reply)
+}
+
+fn parse_format(name: &str) -> Option<Format> {
+    [Format::Jpeg, Format::Png, Format::Gif, Format::Webp, Format::Avif]
+        .into_iter()
+        .find(|f| f.as_str() == name)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use edgeimg_common::kv::MemoryKv;
+    use edgeimg_common::testdata::png_with;
+    use edgeimg_common::{auth, ImageId};
+
+    struct World {
+        images: MemoryKv,
+        cache: MemoryKv,
+        id: ImageId,
+    }
+
+    fn world() -> World {
+        let png = png_with(64, 48, true);
+        let id = ImageId::of(&png);
+        let images = MemoryKv::default();
+        let meta = Meta {
+            id: id.to_string(),
+            format: "png".into(),
+            content_type: "image/png".into(),
+            width: 64,
+            height: 48,
+            bytes: png.len() as u64,
+            created: "2026-01-01T00:00:00Z".into(),
+        };
+        images.set(&keys::original(&id), &png).unwrap();
+        images.set(&keys::meta(&id), &meta.to_json()).unwrap();
+        World { images, cache: MemoryKv::default(), id }
+    }
+
+    fn get(w: &World, config: &Config, path: &str, headers: &[(&str, &str)]) -> Reply {
+        let parts = RequestParts {
+            method: "GET".into(),
+            path: path.into(),
+            origin: None,
+            headers: headers.iter().map(|(n, v)| (n.to_string(), v.to_string())).collect(),
+        };
+        handle(&parts, config, || Ok(&w.images), || Ok(&w.cache))
+    }
+
+    #[test]
+    fn miss_then_hit_with_one_shared_entry_for_aliases() {
+        let w = world();
+        let c = Config::default();
+        let first = get(&w, &c, &format!("/width=32,format=png/{}", w.id), &[]);
+        assert_eq!(first.status, 200, "{}", String::from_utf8_lossy(&first.body));
+        assert_eq!(first.get("x-cache"), Some("miss"));
+        assert_eq!(first.get("content-type"), Some("image/png"));
+        assert_eq!(first.get("cache-control"), Some(IMMUTABLE));
+        assert_eq!(first.get("vary"), None);
+        let info = imaging::probe(&first.body, &imaging::Limits::default()).unwrap();
+        assert_eq!((info.width, info.height), (32, 24));
+
+        let second = get(&w, &c, &format!("/f=png,w=32/{}", w.id), &[]);
+        assert_eq!(second.get("x-cache"), Some("hit"));
+        assert_eq!(second.body, first.body);
+        assert_eq!(second.get("etag"), first.get("etag"));
+        let etag = first.get("etag").unwrap();
+        let not_modified = get(&w, &c, &format!("/w=32,f=png/{}", w.id), &[("if-none-match", etag)]);
+        assert_eq!((not_modified.status, not_modified.body.len()), (304, 0));
+
+        let variant = keys::variant(&w.id, "width=32,format=png");
+        assert_eq!(w.cache.keys(), vec![variant, keys::variant_index(&w.id)]);
+    }
+
+    #[test]
+    fn auto_format_follows_accept_and_varies() {
+        let w = world();
+        let c = Config::default();
+        let path = format!("/width=16,format=auto/{}", w.id);
+        let webp = get(&w, &c, &path, &[("accept", "image/webp,*/*")]);
+        assert_eq!(webp.get("content-type"), Some("image/webp"));
+        assert_eq!(webp.get("vary"), Some("Accept"));
+        let plain = get(&w, &c, &path, &[("accept", "*/*")]);
+        assert_eq!(plain.get("content-type"), Some("image/png"));
+        assert_eq!(plain.get("x-cache"), Some("miss"), "a different format is a different entry");
+    }
+
+    #[test]
+    fn errors_and_rules() {
+        let w = world();
+        let unknown = ImageId::of(b"nope");
+        let c = Config { signing_key: Some("k".into()), presets: "thumb:w=8,h=8,fit=cover".into(), ..Config::default() };
+        let cases = [
+            (format!("/width=8/{unknown}"), Config::default(), 404),
+            (format!("/width=8/{}", "zz"), Config::default(), 400),
+            (format!("/bogus=8/{}", w.id), Config::default(), 400),
+            (format!("/{}", w.id), Config::default(), 404),
+            (format!("/width=8/{}", w.id), c.clone(), 403),
+            (format!("/thumb/{}", w.id), c.clone(), 200),
+            (
+                format!("/width=8,sig={}/{}", auth::sign("k", &format!("/resize/width=8/{}", w.id)), w.id),
+                c.clone(),
+                200,
+            ),
+        ];
+        for (path, config, status) in cases {
+            let r = get(&w, &config, &path, &[]);
+            assert_eq!(r.status, status, "{path}: {}", String::from_utf8_lossy(&r.body));
+        }
+    }
+
+    #[test]
+    fn a_variant_is_not_served_once_its_image_is_gone() {
+        let w = world();
+        let c = Config::default();
+        let path = format!("/width=8,format=png/{}", w.id);
+        assert_eq!(get(&w, &c, &path, &[]).status, 200);
+        w.images.delete(&keys::meta(&w.id)).unwrap();
+        assert_eq!(get(&w, &c, &path, &[]).status, 404);
+    }
+
+    #[test]
+    fn a_broken_cache_still_serves() {
+        let w = World { cache: MemoryKv { fail: true, ..Default::default() }, ..world() };
+        let r = get(&w, &Config::default(), &format!("/width=8/{}", w.id), &[]);
+        assert_eq!((r.status, r.get("x-cache")), (200, Some("miss")));
+    }
+}

@@ -1,0 +1,70 @@
+//! `DELETE /upload/{id}`: remove the original, its metadata and its variants.
+
+use edgeimg_common::kv::{Kv, VariantIndex};
+use edgeimg_common::{keys, ApiError, ImageId, Reply};
+
+/// Deletes image `id`: `204` when anything of it existed, `404` otherwise.
+///
+/// Order matters for partial failures (answered 503, so the client retries):
+/// the original goes first, so no failure leaves an original without the
+/// metadata that names it; then the metadata, which stops resize serving
+/// cached variants; then the variants themselves. A retry finds whatever is
+/// left because either the original or the metadata still exists.
+pub fn delete(id: &str, images: &impl Kv, cache: &impl Kv) -> Reply {
+    match try_delete(id, images, cache) {
+        Ok(()) => Reply::new(204),
+        Err(err) => err.into_reply(),
+    }
+}
+
+fn try_delete(id: &str, images: &impl Kv, cache: &impl Kv) -> Result<(), ApiError> {
+    let id = ImageId::parse(id)?;
+    let original = keys::original(&id);
+    let meta = keys::meta(&id);
+    if !images.exists(&original)? && !images.exists(&meta)? {
+        return Err(ApiError::not_found(format!("no image {id}")));
+    }
+    images.delete(&original)?;
+    images.delete(&meta)?;
+    VariantIndex::purge(cache, &id)?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use edgeimg_common::kv::MemoryKv;
+
+    #[test]
+    fn removes_original_metadata_and_indexed_variants() {
+        let (images, cache) = (MemoryKv::default(), MemoryKv::default());
+        let id = ImageId::of(b"img");
+        let other = ImageId::of(b"other");
+        images.set(&keys::original(&id), b"o").unwrap();
+        images.set(&keys::meta(&id), b"{}").unwrap();
+        images.set(&keys::original(&other), b"o").unwrap();
+        let v = keys::variant(&id, "width=1,format=png");
+        cache.set(&v, b"v").unwrap();
+        VariantIndex::add(&cache, &id, &v).unwrap();
+
+        assert_eq!(delete(id.as_str(), &images, &cache).status, 204);
+        assert_eq!(images.keys(), vec![keys::original(&other)]);
+        assert!(cache.keys().is_empty());
+        assert_eq!(delete(id.as_str(), &images, &cache).status, 404);
+    }
+
+    #[test]
+    fn finishes_a_half_done_delete() {
+        let (images, cache) = (MemoryKv::default(), MemoryKv::default());
+        let id = ImageId::of(b"img");
+        images.set(&keys::meta(&id), b"{}").unwrap();
+        assert_eq!(delete(id.as_str(), &images, &cache).status, 204);
+        assert!(images.keys().is_empty());
+    }
+
+    #[test]
+    fn malformed_id_is_400_without_touching_storage() {
+        let down = MemoryKv { fail: true, ..Default::default() };
+        assert_eq!(delete("../etc/passwd", &down, &down).status, 400);
+    }
+}
