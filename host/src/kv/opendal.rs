@@ -1,0 +1,262 @@
+//! `type = "opendal"`: a key-value store on an OpenDAL operator (fs, s3, gcs,
+//! azblob, memory), for durable data such as originals.
+//!
+//! ```toml
+//! [key_value_store.images]
+//! type = "opendal"
+//! scheme = "s3"                 # default "fs"
+//! bucket = "edgeimg-eu"         # every other key is passed to OpenDAL as is
+//! region = "eu-west-1"
+//! read_cache_bytes = 268435456  # host keys: see `HOST_KEYS`
+//! ```
+//!
+//! Keys become object paths through [`object_key`](super::object_key). Writes
+//! are atomic: object stores replace an object in one request, and on `fs`
+//! OpenDAL writes a temporary file and renames it into place.
+
+use std::path::Path;
+use std::time::Duration;
+
+use anyhow::{bail, Context, Result};
+use async_trait::async_trait;
+use bytes::Bytes;
+use futures::TryStreamExt;
+use opendal::layers::{RetryLayer, TimeoutLayer};
+use opendal::{ErrorKind, Operator};
+
+use super::object_key::{self, RESERVED_DIR};
+use super::stats::StoreStats;
+use super::backends::other;
+use super::{Error, Store};
+
+/// Runtime-config keys the host reads itself; all others go to OpenDAL.
+pub const HOST_KEYS: &[&str] = &[
+    "type",
+    "scheme",
+    "timeout_secs",
+    "io_timeout_secs",
+    "retry_max_times",
+    "read_cache_bytes",
+    "read_cache_max_item_bytes",
+];
+
+/// How to build an [`OpendalStore`]: an OpenDAL scheme, its options, and the
+/// retry and timeout layers around it.
+#[derive(Clone, Debug)]
+pub struct OpendalConfig {
+    /// OpenDAL scheme: `fs`, `s3`, `gcs`, `azblob`, `memory`.
+    pub scheme: String,
+    /// Options exactly as OpenDAL's builder for `scheme` takes them.
+    pub options: Vec<(String, String)>,
+    /// Deadline of a whole non-IO operation (stat, delete, list page).
+    pub timeout: Duration,
+    /// Deadline of each read or write step of an IO operation.
+    pub io_timeout: Duration,
+    /// Retries of temporary failures, with exponential backoff and jitter.
+    pub retry_max_times: usize,
+}
+
+impl OpendalConfig {
+    /// An `fs` store under `root`.
+    pub fn fs(root: impl Into<String>) -> Self {
+        Self {
+            scheme: "fs".into(),
+            options: vec![("root".into(), root.into())],
+            timeout: Duration::from_secs(30),
+            io_timeout: Duration::from_secs(10),
+            retry_max_times: 4,
+        }
+    }
+
+    /// Reads the config from a runtime-config table; keys other than
+    /// [`HOST_KEYS`] are OpenDAL options (strings, numbers and booleans).
+    /// An `fs` root defaults to `default_root` and a relative one is taken
+    /// from `data_dir`.
+    pub fn from_table(table: &toml::Table, data_dir: &Path, default_root: &Path) -> Result<Self> {
+        let mut config = Self::fs("");
+        config.options.clear();
+        if let Some(scheme) = table.get("scheme") {
+            config.scheme = scheme.as_str().context("`scheme` must be a string")?.to_string();
+        }
+        if let Some(secs) = secs(table, "timeout_secs")? {
+            config.timeout = secs;
+        }
+        if let Some(secs) = secs(table, "io_timeout_secs")? {
+            config.io_timeout = secs;
+        }
+        if let Some(n) = table.get("retry_max_times") {
+            let n = n.as_integer().filter(|n| *n >= 0).context("`retry_max_times` must be a count")?;
+            config.retry_max_times = n as usize;
+        }
+        for (key, value) in table {
+            if HOST_KEYS.contains(&key.as_str()) {
+                continue;
+            }
+            let value = match value {
+                toml::Value::String(s) => s.clone(),
+                toml::Value::Integer(i) => i.to_string(),
+                toml::Value::Float(f) => f.to_string(),
+                toml::Value::Boolean(b) => b.to_string(),
+                _ => bail!("OpenDAL option `{key}` must be a string, number or boolean"),
+            };
+            config.options.push((key.clone(), value));
+        }
+        if config.scheme == "fs" {
+            let root = config.option("root").map(|r| data_dir.join(r)).unwrap_or_else(|| default_root.to_path_buf());
+            config.options.retain(|(k, _)| k != "root");
+            config.options.push(("root".into(), root.to_string_lossy().into_owned()));
+        }
+        Ok(config)
+    }
+
+    fn option(&self, key: &str) -> Option<&str> {
+        self.options.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
+    }
+
+    /// Builds the operator with OpenDAL's timeout and retry layers. On `fs`
+    /// the temporary files of atomic writes go under `<root>/%tmp` (same
+    /// filesystem, so the final rename is atomic) unless configured.
+    pub fn operator(&self) -> Result<Operator> {
+        install_opendal();
+        let mut options = self.options.clone();
+        if self.scheme == "fs" {
+            let root = self.option("root").filter(|r| !r.is_empty());
+            let root = root.context("an `fs` store needs a `root` directory")?.to_string();
+            if self.option("atomic_write_dir").is_none() {
+                let dir = std::path::Path::new(&root).join(RESERVED_DIR);
+                options.push(("atomic_write_dir".into(), dir.to_string_lossy().into_owned()));
+            }
+        }
+        let op = Operator::via_iter(&self.scheme, options)
+            .with_context(|| format!("configuring OpenDAL scheme `{}`", self.scheme))?;
+        Ok(op
+            .layer(TimeoutLayer::new().with_timeout(self.timeout).with_io_timeout(self.io_timeout))
+            .layer(RetryLayer::new().with_max_times(self.retry_max_times).with_jitter()))
+    }
+}
+
+fn secs(table: &toml::Table, key: &str) -> Result<Option<Duration>> {
+    let Some(value) = table.get(key) else { return Ok(None) };
+    let secs = match value {
+        toml::Value::Integer(i) if *i > 0 => *i as f64,
+        toml::Value::Float(f) if *f > 0.0 => *f,
+        _ => bail!("`{key}` must be a positive number of seconds"),
+    };
+    Ok(Some(Duration::from_secs_f64(secs)))
+}
+
+/// Registers OpenDAL's services and its reqwest HTTP transport on rustls with
+/// the ring provider (the one wasmtime-wasi-http already links).
+fn install_opendal() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        opendal::init_default_registry();
+        opendal_http_transport_reqwest::install_default();
+    });
+}
+
+/// A key-value store on an OpenDAL operator.
+pub struct OpendalStore {
+    op: Operator,
+    tier: String,
+    stats: StoreStats,
+}
+
+impl OpendalStore {
+    /// Builds the operator (no I/O yet).
+    pub fn new(config: &OpendalConfig, stats: StoreStats) -> Result<Self> {
+        Ok(Self { op: config.operator()?, tier: config.scheme.clone(), stats })
+    }
+
+    /// Checks that the store answers (lists its root).
+    pub async fn check(&self) -> Result<()> {
+        self.op.check().await.with_context(|| format!("OpenDAL `{}` store is not reachable", self.tier))
+    }
+
+    /// The tier name used in metrics (the OpenDAL scheme).
+    pub fn tier(&self) -> &str {
+        &self.tier
+    }
+
+    fn failed(&self, op: &str, key: &str, err: opendal::Error) -> anyhow::Error {
+        self.stats.backend_error(&self.tier, op);
+        anyhow::Error::new(err).context(format!("{op} `{key}` on {}", self.tier))
+    }
+
+    /// Reads a value; `None` if the key is absent.
+    pub async fn get(&self, key: &str) -> Result<Option<Bytes>> {
+        self.stats.backend_read(&self.tier);
+        match self.op.read(&object_key::encode(key)).await {
+            Ok(buf) => {
+                let bytes = buf.to_bytes();
+                self.stats.read_bytes(&self.tier, bytes.len());
+                Ok(Some(bytes))
+            }
+            Err(e) if e.kind() == ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(self.failed("get", key, e)),
+        }
+    }
+
+    /// Stores a value; readers see the old or the new value, never a part.
+    pub async fn set(&self, key: &str, value: Bytes) -> Result<()> {
+        let len = value.len();
+        self.op.write(&object_key::encode(key), value).await.map_err(|e| self.failed("set", key, e))?;
+        self.stats.written_bytes(&self.tier, len);
+        Ok(())
+    }
+
+    /// Removes a key; absent keys are fine.
+    pub async fn delete(&self, key: &str) -> Result<()> {
+        self.op.delete(&object_key::encode(key)).await.map_err(|e| self.failed("delete", key, e))
+    }
+
+    /// Whether the key is present, without reading its value.
+    pub async fn exists(&self, key: &str) -> Result<bool> {
+        self.op.exists(&object_key::encode(key)).await.map_err(|e| self.failed("exists", key, e))
+    }
+
+    /// Every key, from a recursive listing (values are not read).
+    pub async fn get_keys(&self) -> Result<Vec<String>> {
+        let mut lister = self
+            .op
+            .lister_with("")
+            .recursive(true)
+            .await
+            .map_err(|e| self.failed("get_keys", "", e))?;
+        let mut keys = Vec::new();
+        while let Some(entry) = lister.try_next().await.map_err(|e| self.failed("get_keys", "", e))? {
+            let path = entry.path();
+            if path.ends_with('/') || path.starts_with(&format!("{RESERVED_DIR}/")) {
+                continue;
+            }
+            if let Some(key) = object_key::decode(path) {
+                keys.push(key);
+            }
+        }
+        Ok(keys)
+    }
+}
+
+#[async_trait]
+impl Store for OpendalStore {
+    async fn get(&self, key: &str) -> Result<Option<Bytes>, Error> {
+        OpendalStore::get(self, key).await.map_err(other)
+    }
+
+    async fn set(&self, key: &str, value: Bytes) -> Result<(), Error> {
+        OpendalStore::set(self, key, value).await.map_err(other)
+    }
+
+    async fn delete(&self, key: &str) -> Result<(), Error> {
+        OpendalStore::delete(self, key).await.map_err(other)
+    }
+
+    async fn exists(&self, key: &str) -> Result<bool, Error> {
+        OpendalStore::exists(self, key).await.map_err(other)
+    }
+
+    async fn get_keys(&self) -> Result<Vec<String>, Error> {
+        OpendalStore::get_keys(self).await.map_err(other)
+    }
+}
