@@ -18,6 +18,8 @@ mod negotiate;
 mod options;
 mod pipeline;
 mod probe;
+#[cfg(test)]
+mod testimg;
 
 pub use error::Error;
 pub use format::Format;

@@ -1,0 +1,226 @@
+use super::*;
+use crate::{probe, testimg, Format, Limits};
+
+const R: [u8; 3] = [255, 0, 0];
+const G: [u8; 3] = [0, 255, 0];
+const B: [u8; 3] = [0, 0, 255];
+const W: [u8; 3] = [255, 255, 255];
+
+fn run(bytes: &[u8], opts: &str, format: Format) -> Output {
+    transform(bytes, &opts.parse().unwrap(), format, &Limits::default()).unwrap_or_else(|e| panic!("{opts}: {e}"))
+}
+
+/// Decodes an output back to RGBA for inspection.
+fn pixels(out: &Output) -> Vec<u8> {
+    let header = probe::read_header(&out.bytes, &Limits::default()).unwrap();
+    let job = Job {
+        header,
+        options: &Options::default(),
+        output: Format::Png,
+        orientation: Orientation::default(),
+        plan: geometry::plan((header.width, header.height), &Options::default(), &Limits::default()).unwrap(),
+        source: (header.width, header.height),
+    };
+    let img = decode::decode(&out.bytes, &job).unwrap();
+    if img.alpha {
+        img.data
+    } else {
+        img.data.chunks(3).flat_map(|p| [p[0], p[1], p[2], 255]).collect()
+    }
+}
+
+fn at(out: &Output, px: &[u8], x: u32, y: u32) -> [u8; 4] {
+    let i = ((y * out.width + x) * 4) as usize;
+    px[i..i + 4].try_into().unwrap()
+}
+
+fn assert_near(got: [u8; 4], want: [u8; 3], what: &str) {
+    let close = got[..3].iter().zip(want).all(|(g, w)| g.abs_diff(w) <= 40);
+    assert!(close, "{what}: got {got:?}, want {want:?}");
+}
+
+/// Colours at the four corners (inset by 20%).
+fn corners(out: &Output) -> [[u8; 4]; 4] {
+    let px = pixels(out);
+    let (x0, x1) = (out.width / 5, out.width - 1 - out.width / 5);
+    let (y0, y1) = (out.height / 5, out.height - 1 - out.height / 5);
+    [at(out, &px, x0, y0), at(out, &px, x1, y0), at(out, &px, x0, y1), at(out, &px, x1, y1)]
+}
+
+fn assert_corners(out: &Output, want: [[u8; 3]; 4], what: &str) {
+    for (i, (got, want)) in corners(out).into_iter().zip(want).enumerate() {
+        assert_near(got, want, &format!("{what} corner {i}"));
+    }
+}
+
+#[test]
+fn exif_orientations_1_to_8_come_out_upright() {
+    let px = testimg::quadrants(64, 32);
+    let cases: [(u16, (u32, u32), [[u8; 3]; 4]); 8] = [
+        (1, (64, 32), [R, G, B, W]),
+        (2, (64, 32), [G, R, W, B]),
+        (3, (64, 32), [W, B, G, R]),
+        (4, (64, 32), [B, W, R, G]),
+        (5, (32, 64), [R, B, G, W]),
+        (6, (32, 64), [B, R, W, G]),
+        (7, (32, 64), [W, G, B, R]),
+        (8, (32, 64), [G, W, R, B]),
+    ];
+    for (o, size, want) in cases {
+        let jpeg = testimg::jpeg(64, 32, &px, Some(o));
+        let out = run(&jpeg, "", Format::Png);
+        assert_eq!((out.width, out.height), size, "orientation {o}");
+        assert_corners(&out, want, &format!("orientation {o}"));
+    }
+}
+
+#[test]
+fn crops_keep_the_right_pixels() {
+    let png = testimg::encode(Format::Png, 400, 200);
+    // (options, size, corners TL TR BL BR)
+    let cases: &[(&str, (u32, u32), [[u8; 3]; 4])] = &[
+        ("w=100,h=100,fit=cover,gravity=west", (100, 100), [R, R, B, B]),
+        ("w=100,h=100,fit=cover,gravity=east", (100, 100), [G, G, W, W]),
+        ("w=100,h=100,fit=cover", (100, 100), [R, G, B, W]),
+        ("w=100,h=100,fit=crop,gravity=0x0", (100, 100), [R, R, B, B]),
+        ("w=100,h=20,fit=cover,gravity=north", (100, 20), [R, G, R, G]),
+        ("w=100,h=20,fit=cover,gravity=south", (100, 20), [B, W, B, W]),
+        ("w=40,h=40,fit=cover,gravity=southeast", (40, 40), [G, G, W, W]),
+        ("w=150,h=300,fit=crop,gravity=east", (150, 200), [G, G, W, W]),
+        ("w=150,h=300,fit=crop,gravity=west", (150, 200), [R, R, B, B]),
+        ("w=200", (200, 100), [R, G, B, W]),
+        ("w=200,rotate=90", (200, 400), [B, R, W, G]),
+        ("w=200,flip=h", (200, 100), [G, R, W, B]),
+    ];
+    for (opts, size, want) in cases {
+        let out = run(&png, opts, Format::Png);
+        assert_eq!((out.width, out.height), *size, "{opts}");
+        assert_corners(&out, *want, opts);
+    }
+}
+
+#[test]
+fn pad_fills_with_background() {
+    let png = testimg::encode(Format::Png, 400, 200);
+    let out = run(&png, "w=100,h=100,fit=pad,background=000000", Format::Jpeg);
+    assert_eq!((out.width, out.height), (100, 100));
+    let px = pixels(&out);
+    assert_near(at(&out, &px, 50, 5), [0, 0, 0], "top band");
+    assert_near(at(&out, &px, 10, 35), R, "image");
+    assert_near(at(&out, &px, 50, 95), [0, 0, 0], "bottom band");
+    // Default: white for JPEG, transparent for PNG.
+    let out = run(&png, "w=100,h=100,fit=pad", Format::Jpeg);
+    assert_near(at(&out, &pixels(&out), 50, 5), W, "jpeg default");
+    let out = run(&png, "w=100,h=100,fit=pad", Format::Png);
+    assert_eq!(at(&out, &pixels(&out), 50, 5)[3], 0, "png default is transparent");
+}
+
+#[test]
+fn alpha_png_to_jpeg_uses_the_background() {
+    let rgba = testimg::pixels(64, 32, |x, _| if x < 32 { [10, 20, 30, 0] } else { [255, 0, 0, 255] });
+    let png = testimg::png(64, 32, &rgba);
+    let cases: &[(&str, [u8; 3])] = &[("", W), ("background=00ff00", G), ("bg=000", [0, 0, 0])];
+    for (opts, bg) in cases {
+        let out = run(&png, opts, Format::Jpeg);
+        assert_eq!(out.format, Format::Jpeg);
+        let px = pixels(&out);
+        assert_near(at(&out, &px, 8, 16), *bg, opts);
+        assert_near(at(&out, &px, 56, 16), R, opts);
+    }
+    // PNG and WebP keep the transparency.
+    for format in [Format::Png, Format::Webp] {
+        let out = run(&png, "w=32", format);
+        assert_eq!(at(&out, &pixels(&out), 2, 8)[3], 0, "{format}");
+    }
+}
+
+#[test]
+fn every_input_to_every_output() {
+    for input in [Format::Jpeg, Format::Png, Format::Gif, Format::Webp] {
+        let bytes = testimg::encode(input, 120, 80);
+        for output in [Format::Jpeg, Format::Png, Format::Webp, Format::Avif, Format::Gif] {
+            let out = run(&bytes, "w=60", output);
+            assert_eq!(out.format, output.encodable(), "{input} -> {output}");
+            assert_eq!(out.content_type(), out.format.content_type());
+            assert_eq!(out.byte_size(), out.bytes.len());
+            let info = probe(&out.bytes, &Limits::default()).unwrap();
+            assert_eq!((info.format, info.width, info.height), (out.format, 60, 40), "{input} -> {output}");
+            assert_corners(&out, [R, G, B, W], &format!("{input} -> {output}"));
+        }
+    }
+}
+
+#[test]
+fn avif_input_is_unsupported_not_a_crash() {
+    let err = transform(&testimg::avif(10, 10), &Options::default(), Format::Jpeg, &Limits::default()).unwrap_err();
+    assert_eq!((err.status(), err.code()), (415, "unsupported_format"));
+}
+
+#[test]
+fn malformed_and_truncated_inputs_are_errors_not_panics() {
+    let options: Options = "w=16".parse().unwrap();
+    for format in [Format::Jpeg, Format::Png, Format::Gif, Format::Webp] {
+        let bytes = testimg::encode(format, 48, 32);
+        let step = (bytes.len() / 60).max(1);
+        for len in (0..bytes.len()).step_by(step) {
+            let result = transform(&bytes[..len], &options, Format::Jpeg, &Limits::default());
+            if let Err(e) = result {
+                assert!(matches!(e.status(), 415 | 422), "{format} cut at {len}: {e}");
+            }
+        }
+        let mut corrupt = bytes.clone();
+        for i in (20..corrupt.len()).step_by(7) {
+            corrupt[i] ^= 0x5A;
+        }
+        if let Err(e) = transform(&corrupt, &options, Format::Jpeg, &Limits::default()) {
+            assert!(matches!(e.status(), 415 | 422), "{format} corrupted: {e}");
+        }
+    }
+}
+
+#[test]
+fn gif_uses_the_first_frame() {
+    let out = run(&testimg::encode(Format::Gif, 40, 40), "", Format::Gif);
+    assert_eq!(out.format, Format::Png);
+    assert_corners(&out, [R, G, B, W], "first frame");
+}
+
+#[test]
+fn metadata_is_stripped_unless_asked() {
+    let px = testimg::quadrants(32, 32);
+    let jpeg = testimg::jpeg(32, 32, &px, Some(6));
+    let exif_of = |out: &Output| probe::read_header(&out.bytes, &Limits::default()).unwrap().exif.map(<[u8]>::to_vec);
+    assert_eq!(exif_of(&run(&jpeg, "", Format::Jpeg)), None);
+    assert_eq!(exif_of(&run(&jpeg, "metadata=copyright", Format::Jpeg)), None, "nothing to keep");
+    let kept = exif_of(&run(&jpeg, "metadata=keep", Format::Jpeg)).expect("kept");
+    assert_eq!(crate::exif::orientation(&kept), Some(1), "orientation reset after rotating");
+}
+
+#[test]
+fn effects_change_pixels_but_not_size() {
+    let rgba = testimg::pixels(64, 64, |x, y| [(x * 4) as u8, (y * 4) as u8, if (x / 8 + y / 8) % 2 == 0 { 60 } else { 200 }, 255]);
+    let png = testimg::png(64, 64, &rgba);
+    let plain = pixels(&run(&png, "", Format::Png));
+    for opts in ["blur=3", "sharpen=2"] {
+        let out = run(&png, opts, Format::Png);
+        assert_eq!((out.width, out.height), (64, 64), "{opts}");
+        assert!(pixels(&out) != plain, "{opts} changed nothing");
+    }
+}
+
+#[test]
+fn thumbnails_do_not_darken_fine_detail() {
+    // One-pixel black/white stripes average to 50% light: sRGB ~188, not 128.
+    let rgba = testimg::pixels(64, 64, |x, _| if x % 2 == 0 { [0, 0, 0, 255] } else { [255, 255, 255, 255] });
+    let out = run(&testimg::png(64, 64, &rgba), "w=16", Format::Png);
+    let v = at(&out, &pixels(&out), 8, 8)[0];
+    assert!((175..=200).contains(&v), "mean grey {v}");
+}
+
+#[test]
+fn output_side_limit_applies() {
+    let png = testimg::encode(Format::Png, 40, 40);
+    let limits = Limits { max_output_side: 100, ..Limits::default() };
+    let err = transform(&png, &"w=200,fit=contain".parse().unwrap(), Format::Png, &limits).unwrap_err();
+    assert_eq!(err.status(), 422);
+}

@@ -1,0 +1,90 @@
+use super::*;
+use crate::testimg;
+
+#[test]
+fn reads_dimensions_of_every_format_from_the_header() {
+    for format in testimg::ALL {
+        for (w, h) in [(1, 1), (37, 20), (300, 401)] {
+            let bytes = testimg::encode(format, w, h);
+            let info = probe(&bytes, &Limits::default()).unwrap_or_else(|e| panic!("{format}: {e}"));
+            assert_eq!(info, ImageInfo { format, width: w, height: h }, "{format} {w}x{h}");
+        }
+    }
+}
+
+#[test]
+fn reports_displayed_size_after_exif_orientation() {
+    let px = testimg::quadrants(40, 20);
+    for o in 1..=8u16 {
+        let bytes = testimg::jpeg(40, 20, &px, Some(o));
+        let info = probe(&bytes, &Limits::default()).unwrap();
+        let want = if o >= 5 { (20, 40) } else { (40, 20) };
+        assert_eq!((info.width, info.height), want, "orientation {o}");
+    }
+}
+
+#[test]
+fn checks_limits_from_the_header() {
+    let bytes = testimg::encode(Format::Png, 300, 200);
+    let cases: &[(Limits, u16, &str)] = &[
+        (Limits { max_input_bytes: 10, ..Limits::default() }, 413, "too_large"),
+        (Limits { max_pixels: 300 * 200 - 1, ..Limits::default() }, 422, "pixel_limit"),
+        (Limits { max_side: 299, ..Limits::default() }, 422, "pixel_limit"),
+    ];
+    for (limits, status, code) in cases {
+        let err = probe(&bytes, limits).unwrap_err();
+        assert_eq!((err.status(), err.code()), (*status, *code), "{limits:?}");
+    }
+    let exact = Limits { max_pixels: 300 * 200, max_side: 300, ..Limits::default() };
+    assert!(probe(&bytes, &exact).is_ok());
+}
+
+/// Tiny files claiming huge dimensions, in every format.
+#[test]
+fn rejects_decompression_bombs_from_the_header() {
+    let mut png = testimg::encode(Format::Png, 1, 1);
+    png[16..20].copy_from_slice(&100_000u32.to_be_bytes());
+    png[20..24].copy_from_slice(&100_000u32.to_be_bytes());
+    let mut gif = testimg::encode(Format::Gif, 1, 1);
+    gif[6..10].copy_from_slice(&[0xFF, 0xFF, 0xFF, 0xFF]);
+    let mut jpeg = testimg::encode(Format::Jpeg, 8, 8);
+    let sof = jpeg.windows(2).position(|w| w == [0xFF, 0xC0]).unwrap();
+    jpeg[sof + 5..sof + 9].copy_from_slice(&[0xFF, 0xF0, 0xFF, 0xF0]);
+    let webp = [&b"RIFF\0\0\0\0WEBPVP8X\x0a\0\0\0\0\0\0\0"[..], &[0xFF; 6]].concat();
+    let avif = testimg::avif(200_000, 200_000);
+    for (name, bytes) in [("png", png), ("gif", gif), ("jpeg", jpeg), ("webp", webp), ("avif", avif)] {
+        let err = probe(&bytes, &Limits::default()).unwrap_err();
+        assert_eq!((err.status(), err.code()), (422, "pixel_limit"), "{name}: {err}");
+    }
+}
+
+#[test]
+fn rejects_unknown_and_malformed_headers() {
+    let cases: &[(&[u8], u16)] = &[
+        (b"", 415),
+        (b"hello world", 415),
+        (b"<svg xmlns='http://www.w3.org/2000/svg'/>", 415),
+        (b"\xFF\xD8\xFF", 422),
+        (b"\xFF\xD8\xFF\xE0\x00\x02", 422),
+        (b"\x89PNG\r\n\x1a\n", 422),
+        (b"\x89PNG\r\n\x1a\n\0\0\0\x0dIHDX\0\0\0\x01\0\0\0\x01", 422),
+        (b"GIF89a\x01", 422),
+        (b"RIFF\0\0\0\0WEBPVP8 \0\0\0\0\0\0\0\0\0\0", 422),
+        (b"RIFF\0\0\0\0WEBPXXXX", 422),
+        (b"\0\0\0\x10ftypavif\0\0\0\0", 422),
+    ];
+    for (bytes, status) in cases {
+        let err = probe(bytes, &Limits::default()).unwrap_err();
+        assert_eq!(err.status(), *status, "{bytes:?}: {err}");
+    }
+}
+
+#[test]
+fn truncated_headers_never_panic() {
+    for format in testimg::ALL {
+        let bytes = testimg::encode(format, 30, 20);
+        for len in 0..bytes.len().min(400) {
+            let _ = probe(&bytes[..len], &Limits::default());
+        }
+    }
+}
