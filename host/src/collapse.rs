@@ -162,20 +162,38 @@ pub struct Collapser {
     inflight: Mutex<HashMap<FlightKey, (u64, Flight)>>,
     next_id: AtomicU64,
     collapsed: Family<RouteLabels, Counter>,
+    invocations: Family<RouteLabels, Counter>,
 }
 
 impl Collapser {
     pub fn new(config: CollapseConfig) -> Self {
-        Self { config, inflight: Mutex::default(), next_id: AtomicU64::new(0), collapsed: Family::default() }
+        Self {
+            config,
+            inflight: Mutex::default(),
+            next_id: AtomicU64::new(0),
+            collapsed: Family::default(),
+            invocations: Family::default(),
+        }
     }
 
-    /// Adds `edgeimg_http_collapsed_requests_total{route}`.
+    /// Adds `edgeimg_http_collapsed_requests_total{route}` and
+    /// `edgeimg_component_invocations_total{route}`.
     pub fn register(&self, registry: &mut Registry) {
         registry.register(
             "http_collapsed_requests",
             "Requests answered with the response of an identical request in flight",
             self.collapsed.clone(),
         );
+        registry.register(
+            "component_invocations",
+            "Component invocations (one instance each), by route",
+            self.invocations.clone(),
+        );
+    }
+
+    /// Counts one component invocation for `route`.
+    pub fn invoked(&self, route: &str) {
+        self.invocations.get_or_create(&RouteLabels { route: route.to_string() }).inc();
     }
 
     /// The flight a request belongs to, or `None` if it must be invoked on
@@ -194,7 +212,7 @@ impl Collapser {
     /// is in flight: then with a copy of its response.
     pub async fn forward<E, F, Fut>(&self, key: FlightKey, invoke: F) -> Response<UnsyncBoxBody<Bytes, E>>
     where
-        E: std::fmt::Display + Send + 'static,
+        E: std::fmt::Debug + Send + 'static,
         F: FnOnce() -> Fut,
         Fut: Future<Output = Response<UnsyncBoxBody<Bytes, E>>>,
     {
@@ -236,7 +254,7 @@ impl Collapser {
     }
 
     /// Buffers a shareable response; answers the leader either way.
-    async fn share<E: std::fmt::Display + Send + 'static>(
+    async fn share<E: std::fmt::Debug + Send + 'static>(
         &self,
         response: Response<UnsyncBoxBody<Bytes, E>>,
     ) -> (Response<UnsyncBoxBody<Bytes, E>>, Outcome) {
@@ -253,7 +271,7 @@ impl Collapser {
         let body = match body.collect().await {
             Ok(collected) => collected.to_bytes(),
             Err(e) => {
-                tracing::warn!(error = %e, "response body failed while buffering it for collapsed requests");
+                tracing::warn!(error = ?e, "response body failed while buffering it for collapsed requests");
                 let mut failed = Response::new(full_body(Bytes::from_static(
                     br#"{"error":{"code":"body_error","message":"the component's response body failed"}}"#,
                 )));

@@ -42,9 +42,9 @@ pub struct StorageMetrics {
 }
 
 impl StorageMetrics {
-    /// Adds the counters to the registry served on `/metrics`.
+    /// Adds the counters (`edgeimg_kv_*`) to the registry served on `/metrics`.
     pub fn register(&self, registry: &mut Registry) {
-        let r = registry.sub_registry_with_prefix("edgeimg_kv");
+        let r = registry.sub_registry_with_prefix("kv");
         r.register("cache_hits", "Reads answered by a cache tier", self.hits.clone());
         r.register("cache_misses", "Reads a cache tier could not answer", self.misses.clone());
         r.register(
