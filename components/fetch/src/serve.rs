@@ -3,6 +3,7 @@
 use crate::range::{self, RangeRequest};
 use edgeimg_common::conditional::none_match;
 use edgeimg_common::kv::Kv;
+use edgeimg_common::meta::Meta;
 use edgeimg_common::reply::IMMUTABLE;
 use edgeimg_common::{keys, ApiError, ImageId, Reply, RequestParts};
 
@@ -38,6 +39,14 @@ fn original(id: &ImageId, parts: &RequestParts, images: &impl Kv) -> Result<Repl
     if none_match(parts.header("if-none-match"), &etag) {
         // Content-addressed: a matching tag is current as long as the image exists.
         return if images.exists(&key)? { Ok(base(304)) } else { Err(missing()) };
+    }
+    if parts.method == "HEAD" && parts.header("range").is_none() {
+        // Length and type from the metadata: no need to read a 16 MB original.
+        let meta = images.get(&keys::meta(id))?.and_then(|m| Meta::from_json(&m)).ok_or_else(missing)?;
+        return Ok(base(200)
+            .header("content-type", meta.content_type)
+            .header("content-length", meta.bytes.to_string())
+            .header("x-content-type-options", "nosniff"));
     }
     let bytes = images.get(&key)?.ok_or_else(missing)?;
     let content_type = imaging::Format::sniff(&bytes)
@@ -77,12 +86,13 @@ mod tests {
     use edgeimg_common::kv::MemoryKv;
 
     const PNG: &[u8] = b"\x89PNG\r\n\x1a\n0123456789";
+    const META: &str = r#"{"id":"x","format":"png","content_type":"image/png","width":1,"height":1,"bytes":18,"created":"2026-01-01T00:00:00Z"}"#;
 
     fn stored() -> (MemoryKv, ImageId) {
         let images = MemoryKv::default();
         let id = ImageId::of(PNG);
         images.set(&keys::original(&id), PNG).unwrap();
-        images.set(&keys::meta(&id), br#"{"id":"x"}"#).unwrap();
+        images.set(&keys::meta(&id), META.as_bytes()).unwrap();
         (images, id)
     }
 
@@ -141,7 +151,7 @@ mod tests {
     fn metadata_and_errors() {
         let (images, id) = stored();
         let r = get(&images, "GET", &format!("/{id}/meta"), &[]);
-        assert_eq!((r.status, r.body.as_slice()), (200, br#"{"id":"x"}"#.as_slice()));
+        assert_eq!((r.status, r.body.as_slice()), (200, META.as_bytes()));
 
         let unknown = ImageId::of(b"nope");
         for path in [format!("/{unknown}"), format!("/{unknown}/meta")] {
