@@ -11,7 +11,11 @@ pub fn check_bearer(configured: Option<&str>, authorization: Option<&str>) -> Re
         return Ok(());
     };
     let Some(given) = authorization.map(str::trim).filter(|v| !v.is_empty()) else {
-        return Err(ApiError::new(401, "unauthorized", "this endpoint requires a bearer token"));
+        return Err(ApiError::new(
+            401,
+            "unauthorized",
+            "this endpoint requires a bearer token",
+        ));
     };
     let token = match given.split_once(' ') {
         Some((scheme, rest)) if scheme.eq_ignore_ascii_case("bearer") => rest.trim(),
@@ -26,13 +30,18 @@ pub fn check_bearer(configured: Option<&str>, authorization: Option<&str>) -> Re
     if constant_time_eq(token.as_bytes(), expected.as_bytes()) {
         Ok(())
     } else {
-        Err(ApiError::new(403, "forbidden", "the bearer token is not valid"))
+        Err(ApiError::new(
+            403,
+            "forbidden",
+            "the bearer token is not valid",
+        ))
     }
 }
 
 /// Lowercase hex HMAC-SHA256 of `message` under `key`.
 pub fn sign(key: &str, message: &str) -> String {
-    let mut mac = Hmac::<Sha256>::new_from_slice(key.as_bytes()).expect("HMAC takes any key length");
+    let mut mac =
+        Hmac::<Sha256>::new_from_slice(key.as_bytes()).expect("HMAC takes any key length");
     mac.update(message.as_bytes());
     hex::encode(mac.finalize().into_bytes())
 }
@@ -43,7 +52,8 @@ pub fn verify(key: &str, message: &str, sig: &str) -> bool {
     let Ok(given) = hex::decode(sig) else {
         return false;
     };
-    let mut mac = Hmac::<Sha256>::new_from_slice(key.as_bytes()).expect("HMAC takes any key length");
+    let mut mac =
+        Hmac::<Sha256>::new_from_slice(key.as_bytes()).expect("HMAC takes any key length");
     mac.update(message.as_bytes());
     mac.verify_slice(&given).is_ok()
 }

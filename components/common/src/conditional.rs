@@ -7,7 +7,10 @@ pub fn none_match(if_none_match: Option<&str>, etag: &str) -> bool {
         return false;
     };
     let ours = etag.trim_start_matches("W/");
-    header.split(',').map(str::trim).any(|tag| tag == "*" || tag.trim_start_matches("W/") == ours)
+    header
+        .split(',')
+        .map(str::trim)
+        .any(|tag| tag == "*" || tag.trim_start_matches("W/") == ours)
 }
 
 #[cfg(test)]

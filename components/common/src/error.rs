@@ -24,7 +24,11 @@ struct Inner<'a> {
 
 impl ApiError {
     pub fn new(status: u16, code: impl Into<String>, message: impl Into<String>) -> Self {
-        ApiError { status, code: code.into(), message: message.into() }
+        ApiError {
+            status,
+            code: code.into(),
+            message: message.into(),
+        }
     }
 
     pub fn bad_request(code: &str, message: impl Into<String>) -> Self {
@@ -37,19 +41,32 @@ impl ApiError {
 
     /// 405 with the `allow` header listing what the route accepts.
     pub fn method_not_allowed(allow: &str) -> Reply {
-        Self::new(405, "method_not_allowed", format!("this route accepts {allow}"))
-            .into_reply()
-            .header("allow", allow)
+        Self::new(
+            405,
+            "method_not_allowed",
+            format!("this route accepts {allow}"),
+        )
+        .into_reply()
+        .header("allow", allow)
     }
 
     /// A key-value failure: the store is unreachable or refused us.
     pub fn storage(err: impl std::fmt::Display) -> Self {
-        Self::new(503, "storage_unavailable", format!("storage unavailable: {err}"))
+        Self::new(
+            503,
+            "storage_unavailable",
+            format!("storage unavailable: {err}"),
+        )
     }
 
     /// The response carrying this error.
     pub fn into_reply(self) -> Reply {
-        let body = Body { error: Inner { code: &self.code, message: &self.message } };
+        let body = Body {
+            error: Inner {
+                code: &self.code,
+                message: &self.message,
+            },
+        };
         let mut reply = Reply::json(self.status, &body).header("cache-control", "no-store");
         if self.status == 401 {
             reply = reply.header("www-authenticate", "Bearer");

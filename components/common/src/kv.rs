@@ -82,7 +82,9 @@ impl Kv for MemoryKv {
     }
     fn set(&self, key: &str, value: &[u8]) -> Result<(), ApiError> {
         self.check()?;
-        self.map.borrow_mut().insert(key.to_string(), value.to_vec());
+        self.map
+            .borrow_mut()
+            .insert(key.to_string(), value.to_vec());
         Ok(())
     }
     fn delete(&self, key: &str) -> Result<(), ApiError> {

@@ -13,10 +13,10 @@ pub mod meta;
 pub mod multipart;
 pub mod reply;
 pub mod request;
-pub mod time;
-pub mod vars;
 #[cfg(feature = "test-util")]
 pub mod testdata;
+pub mod time;
+pub mod vars;
 
 pub use error::ApiError;
 pub use id::ImageId;

@@ -52,7 +52,9 @@ pub fn extract<'a>(body: &'a [u8], boundary: &str, field: &str) -> Result<&'a [u
 fn part_name(headers: &str) -> Option<String> {
     let disposition = headers.split("\r\n").find_map(|line| {
         let (name, value) = line.split_once(':')?;
-        name.trim().eq_ignore_ascii_case("content-disposition").then_some(value)
+        name.trim()
+            .eq_ignore_ascii_case("content-disposition")
+            .then_some(value)
     })?;
     disposition.split(';').skip(1).find_map(|p| {
         let (k, v) = p.split_once('=')?;
@@ -72,7 +74,10 @@ fn find(haystack: &[u8], needle: &[u8], from: usize) -> Option<usize> {
     if from > haystack.len() {
         return None;
     }
-    haystack[from..].windows(needle.len()).position(|w| w == needle).map(|p| p + from)
+    haystack[from..]
+        .windows(needle.len())
+        .position(|w| w == needle)
+        .map(|p| p + from)
 }
 
 #[cfg(test)]
@@ -96,8 +101,14 @@ mod tests {
 
     #[test]
     fn reads_boundary_from_content_type() {
-        assert_eq!(boundary("multipart/form-data; boundary=abc").as_deref(), Some("abc"));
-        assert_eq!(boundary("Multipart/Form-Data;boundary=\"a b\"").as_deref(), Some("a b"));
+        assert_eq!(
+            boundary("multipart/form-data; boundary=abc").as_deref(),
+            Some("abc")
+        );
+        assert_eq!(
+            boundary("Multipart/Form-Data;boundary=\"a b\"").as_deref(),
+            Some("a b")
+        );
         assert_eq!(boundary("image/png"), None);
         assert_eq!(boundary("multipart/form-data"), None);
     }
@@ -116,7 +127,10 @@ mod tests {
         for (body, boundary) in [
             (body.as_slice(), "XyZ"),
             (b"garbage".as_slice(), "XyZ"),
-            (b"--XyZ\r\nContent-Disposition: form-data; name=\"file\"\r\n\r\nabc".as_slice(), "XyZ"),
+            (
+                b"--XyZ\r\nContent-Disposition: form-data; name=\"file\"\r\n\r\nabc".as_slice(),
+                "XyZ",
+            ),
             (b"--XyZ".as_slice(), ""),
         ] {
             let err = extract(body, boundary, "file").unwrap_err();

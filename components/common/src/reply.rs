@@ -12,7 +12,11 @@ pub struct Reply {
 impl Reply {
     /// An empty response with `status`.
     pub fn new(status: u16) -> Self {
-        Reply { status, headers: Vec::new(), body: Vec::new() }
+        Reply {
+            status,
+            headers: Vec::new(),
+            body: Vec::new(),
+        }
     }
 
     /// A JSON response; serialization of our own plain structs cannot fail.

@@ -14,7 +14,10 @@ pub struct RequestParts {
 impl RequestParts {
     /// The first value of header `name` (lowercase).
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_str())
+        self.headers
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
     }
 
     /// Reads an incoming Spin request. `prefix` is the component's route prefix
@@ -25,11 +28,21 @@ impl RequestParts {
             .headers()
             .entries()
             .into_iter()
-            .map(|(n, v)| (n.to_ascii_lowercase(), String::from_utf8_lossy(&v).into_owned()))
+            .map(|(n, v)| {
+                (
+                    n.to_ascii_lowercase(),
+                    String::from_utf8_lossy(&v).into_owned(),
+                )
+            })
             .collect();
         let method = req.method().to_string();
         let raw = req.path_with_query().unwrap_or_default();
-        let mut parts = RequestParts { method, path: String::new(), origin: None, headers };
+        let mut parts = RequestParts {
+            method,
+            path: String::new(),
+            origin: None,
+            headers,
+        };
         parts.path = match parts.header("spin-path-info") {
             Some(info) => info.to_string(),
             None => {
@@ -43,7 +56,13 @@ impl RequestParts {
 
     /// `path` split into non-empty segments.
     pub fn segments(&self) -> Vec<&str> {
-        self.path.split('?').next().unwrap_or("").split('/').filter(|s| !s.is_empty()).collect()
+        self.path
+            .split('?')
+            .next()
+            .unwrap_or("")
+            .split('/')
+            .filter(|s| !s.is_empty())
+            .collect()
     }
 }
 
@@ -60,8 +79,14 @@ mod tests {
 
     #[test]
     fn origin_and_segments() {
-        assert_eq!(origin_of("http://127.0.0.1:3000/images/a?x=1").as_deref(), Some("http://127.0.0.1:3000"));
-        let parts = RequestParts { path: "/abc//meta?x".into(), ..Default::default() };
+        assert_eq!(
+            origin_of("http://127.0.0.1:3000/images/a?x=1").as_deref(),
+            Some("http://127.0.0.1:3000")
+        );
+        let parts = RequestParts {
+            path: "/abc//meta?x".into(),
+            ..Default::default()
+        };
         assert_eq!(parts.segments(), vec!["abc", "meta"]);
     }
 }
@@ -94,7 +119,10 @@ mod decode_tests {
 
     #[test]
     fn decodes_escapes_and_rejects_bad_ones() {
-        assert_eq!(percent_decode("background=%23ff0000").unwrap(), "background=#ff0000");
+        assert_eq!(
+            percent_decode("background=%23ff0000").unwrap(),
+            "background=#ff0000"
+        );
         assert_eq!(percent_decode("w=1").unwrap(), "w=1");
         for bad in ["%", "%2", "%zz", "%ff"] {
             assert_eq!(percent_decode(bad).unwrap_err().status, 400, "{bad}");

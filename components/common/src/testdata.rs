@@ -23,7 +23,9 @@ pub fn png_with(width: u32, height: u32, with_data: bool) -> Vec<u8> {
     chunk(&mut out, b"IHDR", &ihdr);
     if with_data {
         let row = 1 + 3 * width as usize;
-        let raw: Vec<u8> = (0..height as usize * row).map(|i| if i % row == 0 { 0 } else { (i * 37) as u8 }).collect();
+        let raw: Vec<u8> = (0..height as usize * row)
+            .map(|i| if i % row == 0 { 0 } else { (i * 37) as u8 })
+            .collect();
         chunk(&mut out, b"IDAT", &zlib_stored(&raw));
     }
     chunk(&mut out, b"IEND", &[]);
@@ -50,9 +52,12 @@ fn crc32(data: &[u8]) -> u32 {
     for &byte in data {
         crc ^= u32::from(byte);
         for _ in 0..8 {
-            crc = if crc & 1 != 0 { (crc >> 1) ^ 0xEDB8_8320 } else { crc >> 1 };
+            crc = if crc & 1 != 0 {
+                (crc >> 1) ^ 0xEDB8_8320
+            } else {
+                crc >> 1
+            };
         }
     }
     !crc
 }
-

@@ -9,7 +9,12 @@ fn handle(req: IncomingRequest) -> Response {
     let parts = RequestParts::from_incoming(&req, "/images");
     let reply = crate::serve::handle(&parts, || kv::open(keys::IMAGES));
     if reply.status >= 500 {
-        eprintln!("fetch: {} {}: {}", parts.method, parts.path, String::from_utf8_lossy(&reply.body));
+        eprintln!(
+            "fetch: {} {}: {}",
+            parts.method,
+            parts.path,
+            String::from_utf8_lossy(&reply.body)
+        );
     }
     reply.into()
 }

@@ -26,13 +26,18 @@ pub fn parse(header: Option<&str>, len: u64) -> RangeRequest {
     };
     let number = |s: &str| -> Option<u64> {
         let s = s.trim();
-        (!s.is_empty() && s.bytes().all(|b| b.is_ascii_digit())).then(|| s.parse().ok()).flatten()
+        (!s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()))
+            .then(|| s.parse().ok())
+            .flatten()
     };
     match (first.trim().is_empty(), last.trim().is_empty()) {
         // `bytes=-N`: the last N bytes.
         (true, false) => match number(last) {
             Some(0) => RangeRequest::Unsatisfiable,
-            Some(n) if len > 0 => RangeRequest::Partial { start: len.saturating_sub(n), end: len - 1 },
+            Some(n) if len > 0 => RangeRequest::Partial {
+                start: len.saturating_sub(n),
+                end: len - 1,
+            },
             Some(_) => RangeRequest::Unsatisfiable,
             None => RangeRequest::Full,
         },
@@ -52,7 +57,10 @@ pub fn parse(header: Option<&str>, len: u64) -> RangeRequest {
             if start >= len {
                 RangeRequest::Unsatisfiable
             } else {
-                RangeRequest::Partial { start, end: end.min(len - 1) }
+                RangeRequest::Partial {
+                    start,
+                    end: end.min(len - 1),
+                }
             }
         }
         (true, true) => RangeRequest::Full,

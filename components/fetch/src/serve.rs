@@ -15,7 +15,9 @@ pub fn handle<K: Kv>(parts: &RequestParts, open: impl FnOnce() -> Result<K, ApiE
         ("GET" | "HEAD", [id]) => ImageId::parse(id).and_then(|id| original(&id, parts, &open()?)),
         ("GET" | "HEAD", [id, "meta"]) => ImageId::parse(id).and_then(|id| meta(&id, &open()?)),
         (_, [_] | [_, "meta"]) => return ApiError::method_not_allowed("GET, HEAD"),
-        _ => Err(ApiError::not_found("no such route; use /images/{id} or /images/{id}/meta")),
+        _ => Err(ApiError::not_found(
+            "no such route; use /images/{id} or /images/{id}/meta",
+        )),
     };
     let reply = result.unwrap_or_else(ApiError::into_reply);
     if head {
@@ -38,11 +40,18 @@ fn original(id: &ImageId, parts: &RequestParts, images: &impl Kv) -> Result<Repl
     let missing = || ApiError::not_found(format!("no image {id}"));
     if none_match(parts.header("if-none-match"), &etag) {
         // Content-addressed: a matching tag is current as long as the image exists.
-        return if images.exists(&key)? { Ok(base(304)) } else { Err(missing()) };
+        return if images.exists(&key)? {
+            Ok(base(304))
+        } else {
+            Err(missing())
+        };
     }
     if parts.method == "HEAD" && parts.header("range").is_none() {
         // Length and type from the metadata: no need to read a 16 MB original.
-        let meta = images.get(&keys::meta(id))?.and_then(|m| Meta::from_json(&m)).ok_or_else(missing)?;
+        let meta = images
+            .get(&keys::meta(id))?
+            .and_then(|m| Meta::from_json(&m))
+            .ok_or_else(missing)?;
         return Ok(base(200)
             .header("content-type", meta.content_type)
             .header("content-length", meta.bytes.to_string())
@@ -63,17 +72,25 @@ fn original(id: &ImageId, parts: &RequestParts, images: &impl Kv) -> Result<Repl
             .header("content-range", format!("bytes {start}-{end}/{len}"))
             .with_body(bytes[start as usize..=end as usize].to_vec()),
         RangeRequest::Unsatisfiable => {
-            return Ok(ApiError::new(416, "range_not_satisfiable", format!("the image is {len} bytes"))
-                .into_reply()
-                .header("content-range", format!("bytes */{len}")))
+            return Ok(ApiError::new(
+                416,
+                "range_not_satisfiable",
+                format!("the image is {len} bytes"),
+            )
+            .into_reply()
+            .header("content-range", format!("bytes */{len}")))
         }
     };
-    Ok(reply.header("content-type", content_type).header("x-content-type-options", "nosniff"))
+    Ok(reply
+        .header("content-type", content_type)
+        .header("x-content-type-options", "nosniff"))
 }
 
 /// The stored metadata JSON.
 fn meta(id: &ImageId, images: &impl Kv) -> Result<Reply, ApiError> {
-    let json = images.get(&keys::meta(id))?.ok_or_else(|| ApiError::not_found(format!("no image {id}")))?;
+    let json = images
+        .get(&keys::meta(id))?
+        .ok_or_else(|| ApiError::not_found(format!("no image {id}")))?;
     Ok(Reply::new(200)
         .header("content-type", "application/json")
         .header("cache-control", "no-cache")
@@ -101,7 +118,10 @@ mod tests {
             method: method.into(),
             path: path.into(),
             origin: None,
-            headers: headers.iter().map(|(n, v)| (n.to_string(), v.to_string())).collect(),
+            headers: headers
+                .iter()
+                .map(|(n, v)| (n.to_string(), v.to_string()))
+                .collect(),
         }
     }
 
@@ -116,13 +136,19 @@ mod tests {
         assert_eq!(r.status, 200);
         assert_eq!(r.body, PNG);
         assert_eq!(r.get("content-type"), Some("image/png"));
-        assert_eq!(r.get("content-length"), Some(PNG.len().to_string().as_str()));
+        assert_eq!(
+            r.get("content-length"),
+            Some(PNG.len().to_string().as_str())
+        );
         assert_eq!(r.get("etag"), Some(id.etag().as_str()));
         assert_eq!(r.get("cache-control"), Some(IMMUTABLE));
 
         let h = get(&images, "HEAD", &format!("/{id}"), &[]);
         assert_eq!((h.status, h.body.len()), (200, 0));
-        assert_eq!(h.get("content-length"), Some(PNG.len().to_string().as_str()));
+        assert_eq!(
+            h.get("content-length"),
+            Some(PNG.len().to_string().as_str())
+        );
     }
 
     #[test]
@@ -131,7 +157,10 @@ mod tests {
         let path = format!("/{id}");
         let etag = id.etag();
         let r = get(&images, "GET", &path, &[("if-none-match", &etag)]);
-        assert_eq!((r.status, r.body.len(), r.get("content-length")), (304, 0, None));
+        assert_eq!(
+            (r.status, r.body.len(), r.get("content-length")),
+            (304, 0, None)
+        );
 
         let r = get(&images, "GET", &path, &[("range", "bytes=8-11")]);
         assert_eq!(r.status, 206);
@@ -143,7 +172,12 @@ mod tests {
         assert_eq!(r.status, 416);
         assert_eq!(r.get("content-range"), Some("bytes */18"));
 
-        let r = get(&images, "GET", &path, &[("range", "bytes=0-1"), ("if-range", "\"old\"")]);
+        let r = get(
+            &images,
+            "GET",
+            &path,
+            &[("range", "bytes=0-1"), ("if-range", "\"old\"")],
+        );
         assert_eq!(r.status, 200);
     }
 
@@ -157,16 +191,26 @@ mod tests {
         for path in [format!("/{unknown}"), format!("/{unknown}/meta")] {
             assert_eq!(get(&images, "GET", &path, &[]).status, 404);
         }
-        let r = get(&images, "GET", &format!("/{unknown}"), &[("if-none-match", "*")]);
+        let r = get(
+            &images,
+            "GET",
+            &format!("/{unknown}"),
+            &[("if-none-match", "*")],
+        );
         assert_eq!(r.status, 404);
         assert_eq!(get(&images, "POST", &format!("/{id}"), &[]).status, 405);
-        assert_eq!(get(&images, "GET", &format!("/{id}/other"), &[]).status, 404);
+        assert_eq!(
+            get(&images, "GET", &format!("/{id}/other"), &[]).status,
+            404
+        );
     }
 
     #[test]
     fn malformed_ids_are_400_without_opening_storage() {
         for path in ["/short", "/ABC", "/x/meta", "/%2e%2e"] {
-            let r = handle::<MemoryKv>(&req("GET", path, &[]), || panic!("storage touched for {path}"));
+            let r = handle::<MemoryKv>(&req("GET", path, &[]), || {
+                panic!("storage touched for {path}")
+            });
             assert_eq!(r.status, 400, "{path}");
             let v: serde_json::Value = serde_json::from_slice(&r.body).unwrap();
             assert_eq!(v["error"]["code"], "bad_id");
@@ -175,7 +219,10 @@ mod tests {
 
     #[test]
     fn storage_down_is_503() {
-        let down = MemoryKv { fail: true, ..Default::default() };
+        let down = MemoryKv {
+            fail: true,
+            ..Default::default()
+        };
         let r = get(&down, "GET", &format!("/{}", ImageId::of(b"x")), &[]);
         assert_eq!(r.status, 503);
     }

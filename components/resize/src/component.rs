@@ -1,7 +1,7 @@
 //! Spin glue for resize.
 
 use crate::config::Config;
-use edgeimg_common::{vars, keys, kv, RequestParts};
+use edgeimg_common::{keys, kv, vars, RequestParts};
 use spin_sdk::http::{IncomingRequest, Response};
 use spin_sdk::http_component;
 
@@ -9,11 +9,21 @@ use spin_sdk::http_component;
 fn handle(req: IncomingRequest) -> Response {
     let parts = RequestParts::from_incoming(&req, "/resize");
     let reply = match Config::from_lookup(vars::get) {
-        Ok(config) => crate::serve::handle(&parts, &config, || kv::open(keys::IMAGES), || kv::open(keys::CACHE)),
+        Ok(config) => crate::serve::handle(
+            &parts,
+            &config,
+            || kv::open(keys::IMAGES),
+            || kv::open(keys::CACHE),
+        ),
         Err(err) => err.into_reply().finish(),
     };
     if reply.status >= 500 {
-        eprintln!("resize: {} {}: {}", parts.method, parts.path, String::from_utf8_lossy(&reply.body));
+        eprintln!(
+            "resize: {} {}: {}",
+            parts.method,
+            parts.path,
+            String::from_utf8_lossy(&reply.body)
+        );
     }
     reply.into()
 }

@@ -21,10 +21,18 @@ impl Config {
         let mut limits = Limits::default();
         if let Some(v) = get("max_pixels") {
             limits.max_pixels = v.trim().parse().map_err(|_| {
-                ApiError::new(500, "bad_config", format!("variable `max_pixels` must be a number, got {v:?}"))
+                ApiError::new(
+                    500,
+                    "bad_config",
+                    format!("variable `max_pixels` must be a number, got {v:?}"),
+                )
             })?;
         }
-        Ok(Config { signing_key: get("signing_key"), presets: get("presets").unwrap_or_default(), limits })
+        Ok(Config {
+            signing_key: get("signing_key"),
+            presets: get("presets").unwrap_or_default(),
+            limits,
+        })
     }
 
     /// The options of preset `name`; `Ok(None)` when there is no such preset,
@@ -38,7 +46,11 @@ impl Config {
             return Ok(None);
         };
         opts.parse().map(Some).map_err(|e| {
-            ApiError::new(500, "bad_config", format!("preset `{name}` in variable `presets`: {e}"))
+            ApiError::new(
+                500,
+                "bad_config",
+                format!("preset `{name}` in variable `presets`: {e}"),
+            )
         })
     }
 }

@@ -44,7 +44,8 @@ pub fn parse(options_segment: &str, id_segment: &str, config: &Config) -> Result
                 format!("add sig = hex HMAC-SHA256 of `{canonical}` to the options"),
             ));
         };
-        let ok = auth::verify(key, &canonical, sig) || auth::verify(key, &signed_path(&rest, &id), sig);
+        let ok =
+            auth::verify(key, &canonical, sig) || auth::verify(key, &signed_path(&rest, &id), sig);
         if !ok {
             return Err(ApiError::new(
                 403,
@@ -63,7 +64,10 @@ fn split_sig(written: &str) -> Result<(Option<&str>, String), ApiError> {
     for item in written.split(',') {
         match item.strip_prefix("sig=") {
             Some(_) if sig.is_some() => {
-                return Err(ApiError::bad_request("bad_option_value", "`sig` is given twice"))
+                return Err(ApiError::bad_request(
+                    "bad_option_value",
+                    "`sig` is given twice",
+                ))
             }
             Some(value) => sig = Some(value),
             None => rest.push(item),
@@ -89,22 +93,33 @@ mod tests {
     }
 
     fn status(options: &str, config: &Config) -> Result<String, (u16, String)> {
-        parse(options, id().as_str(), config).map(|r| r.options.to_string()).map_err(|e| (e.status, e.code))
+        parse(options, id().as_str(), config)
+            .map(|r| r.options.to_string())
+            .map_err(|e| (e.status, e.code))
     }
 
     #[test]
     fn aliases_share_one_canonical_form() {
         let c = config(None);
-        assert_eq!(status("w=320,f=webp", &c), status("format=webp,width=320", &c));
+        assert_eq!(
+            status("w=320,f=webp", &c),
+            status("format=webp,width=320", &c)
+        );
     }
 
     #[test]
     fn bad_options_and_ids_are_400() {
         let c = config(None);
-        assert_eq!(status("bogus=1", &c).unwrap_err(), (400, "unknown_option".into()));
+        assert_eq!(
+            status("bogus=1", &c).unwrap_err(),
+            (400, "unknown_option".into())
+        );
         assert_eq!(status("width=abc", &c).unwrap_err().0, 400);
         assert_eq!(status("width=999999", &c).unwrap_err().0, 400);
-        assert_eq!(status("nosuchpreset", &c).unwrap_err(), (400, "unknown_preset".into()));
+        assert_eq!(
+            status("nosuchpreset", &c).unwrap_err(),
+            (400, "unknown_preset".into())
+        );
         assert_eq!(status("width=1,sig=a,sig=b", &c).unwrap_err().0, 400);
         assert_eq!(parse("width=1", "nothex", &c).unwrap_err().code, "bad_id");
     }
@@ -112,14 +127,26 @@ mod tests {
     #[test]
     fn signatures_when_a_key_is_set() {
         let c = config(Some("k"));
-        let canonical = parse("w=320,f=webp", id().as_str(), &config(None)).unwrap().options.to_string();
+        let canonical = parse("w=320,f=webp", id().as_str(), &config(None))
+            .unwrap()
+            .options
+            .to_string();
         let good = auth::sign("k", &signed_path(&canonical, &id()));
         assert!(status(&format!("f=webp,w=320,sig={good}"), &c).is_ok());
         let as_written = auth::sign("k", &signed_path("f=webp,w=320", &id()));
         assert!(status(&format!("f=webp,sig={as_written},w=320"), &c).is_ok());
-        assert_eq!(status("w=320,f=webp", &c).unwrap_err(), (403, "signature_required".into()));
-        assert_eq!(status(&format!("w=321,f=webp,sig={good}"), &c).unwrap_err(), (403, "bad_signature".into()));
+        assert_eq!(
+            status("w=320,f=webp", &c).unwrap_err(),
+            (403, "signature_required".into())
+        );
+        assert_eq!(
+            status(&format!("w=321,f=webp,sig={good}"), &c).unwrap_err(),
+            (403, "bad_signature".into())
+        );
         assert!(status("thumb", &c).is_ok(), "presets need no signature");
-        assert!(status(&format!("w=320,f=webp,sig={good}"), &config(None)).is_ok(), "sig ignored without key");
+        assert!(
+            status(&format!("w=320,f=webp,sig={good}"), &config(None)).is_ok(),
+            "sig ignored without key"
+        );
     }
 }

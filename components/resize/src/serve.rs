@@ -23,7 +23,9 @@ pub fn handle<I: Kv, C: Kv>(
         ("GET" | "HEAD", [options, id]) => request::parse(options, id, config)
             .and_then(|resize| resized(&resize, parts, config, &open_images()?, open_cache)),
         (_, [_, _]) => return ApiError::method_not_allowed("GET, HEAD"),
-        _ => Err(ApiError::not_found("no such route; use /resize/{options}/{id}")),
+        _ => Err(ApiError::not_found(
+            "no such route; use /resize/{options}/{id}",
+        )),
     };
     let reply = result.unwrap_or_else(ApiError::into_reply);
     if head {
@@ -48,12 +50,23 @@ fn resized<C: Kv>(
     let meta = images.get(&keys::meta(id))?.ok_or_else(missing)?;
     let original = Meta::from_json(&meta)
         .and_then(|m| parse_format(&m.format))
-        .ok_or_else(|| ApiError::new(500, "bad_metadata", format!("metadata of {id} is unreadable")))?;
+        .ok_or_else(|| {
+            ApiError::new(
+                500,
+                "bad_metadata",
+                format!("metadata of {id} is unreadable"),
+            )
+        })?;
     let negotiated = imaging::negotiate(&resize.options, parts.header("accept"), original);
-    let key = keys::variant(id, &resize.options.with_format(negotiated.format).to_string());
+    let key = keys::variant(
+        id,
+        &resize.options.with_format(negotiated.format).to_string(),
+    );
 
     // The cache is an optimisation: when it is down we still answer, by transforming.
-    let cache = open_cache().map_err(|e| eprintln!("resize: cache unavailable: {}", e.message)).ok();
+    let cache = open_cache()
+        .map_err(|e| eprintln!("resize: cache unavailable: {}", e.message))
+        .ok();
     let cached = cache.as_ref().and_then(|c| match c.get(&key) {
         Ok(v) => v.and_then(Variant::decode),
         Err(e) => {
@@ -65,11 +78,14 @@ fn resized<C: Kv>(
         Some(v) => (v, true),
         None => {
             let bytes = images.get(&keys::original(id))?.ok_or_else(missing)?;
-            let output = imaging::transform(&bytes, &resize.options, negotiated.format, &config.limits)
-                .map_err(|e| ApiError::new(e.status(), e.code(), e.to_string()))?;
+            let output =
+                imaging::transform(&bytes, &resize.options, negotiated.format, &config.limits)
+                    .map_err(|e| ApiError::new(e.status(), e.code(), e.to_string()))?;
             let variant = Variant::new(output.format.content_type(), output.bytes);
             if let Some(cache) = &cache {
-                let stored = cache.set(&key, &variant.encode()).and_then(|()| VariantIndex::add(cache, id, &key));
+                let stored = cache
+                    .set(&key, &variant.encode())
+                    .and_then(|()| VariantIndex::add(cache, id, &key));
                 if let Err(e) = stored {
                     eprintln!("resize: cache write {key}: {}", e.message);
                 }
@@ -97,9 +113,15 @@ fn resized<C: Kv>(
 }
 
 fn parse_format(name: &str) -> Option<Format> {
-    [Format::Jpeg, Format::Png, Format::Gif, Format::Webp, Format::Avif]
-        .into_iter()
-        .find(|f| f.as_str() == name)
+    [
+        Format::Jpeg,
+        Format::Png,
+        Format::Gif,
+        Format::Webp,
+        Format::Avif,
+    ]
+    .into_iter()
+    .find(|f| f.as_str() == name)
 }
 
 #[cfg(test)]
@@ -130,7 +152,11 @@ mod tests {
         };
         images.set(&keys::original(&id), &png).unwrap();
         images.set(&keys::meta(&id), &meta.to_json()).unwrap();
-        World { images, cache: MemoryKv::default(), id }
+        World {
+            images,
+            cache: MemoryKv::default(),
+            id,
+        }
     }
 
     fn get(w: &World, config: &Config, path: &str, headers: &[(&str, &str)]) -> Reply {
@@ -138,7 +164,10 @@ mod tests {
             method: "GET".into(),
             path: path.into(),
             origin: None,
-            headers: headers.iter().map(|(n, v)| (n.to_string(), v.to_string())).collect(),
+            headers: headers
+                .iter()
+                .map(|(n, v)| (n.to_string(), v.to_string()))
+                .collect(),
         };
         handle(&parts, config, || Ok(&w.images), || Ok(&w.cache))
     }
@@ -148,7 +177,12 @@ mod tests {
         let w = world();
         let c = Config::default();
         let first = get(&w, &c, &format!("/width=32,format=png/{}", w.id), &[]);
-        assert_eq!(first.status, 200, "{}", String::from_utf8_lossy(&first.body));
+        assert_eq!(
+            first.status,
+            200,
+            "{}",
+            String::from_utf8_lossy(&first.body)
+        );
         assert_eq!(first.get("x-cache"), Some("miss"));
         assert_eq!(first.get("content-type"), Some("image/png"));
         assert_eq!(first.get("cache-control"), Some(IMMUTABLE));
@@ -161,7 +195,12 @@ mod tests {
         assert_eq!(second.body, first.body);
         assert_eq!(second.get("etag"), first.get("etag"));
         let etag = first.get("etag").unwrap();
-        let not_modified = get(&w, &c, &format!("/w=32,f=png/{}", w.id), &[("if-none-match", etag)]);
+        let not_modified = get(
+            &w,
+            &c,
+            &format!("/w=32,f=png/{}", w.id),
+            &[("if-none-match", etag)],
+        );
         assert_eq!((not_modified.status, not_modified.body.len()), (304, 0));
 
         let variant = keys::variant(&w.id, "width=32,format=png");
@@ -178,14 +217,22 @@ mod tests {
         assert_eq!(webp.get("vary"), Some("Accept"));
         let plain = get(&w, &c, &path, &[("accept", "*/*")]);
         assert_eq!(plain.get("content-type"), Some("image/png"));
-        assert_eq!(plain.get("x-cache"), Some("miss"), "a different format is a different entry");
+        assert_eq!(
+            plain.get("x-cache"),
+            Some("miss"),
+            "a different format is a different entry"
+        );
     }
 
     #[test]
     fn errors_and_rules() {
         let w = world();
         let unknown = ImageId::of(b"nope");
-        let c = Config { signing_key: Some("k".into()), presets: "thumb:w=8,h=8,fit=cover".into(), ..Config::default() };
+        let c = Config {
+            signing_key: Some("k".into()),
+            presets: "thumb:w=8,h=8,fit=cover".into(),
+            ..Config::default()
+        };
         let cases = [
             (format!("/width=8/{unknown}"), Config::default(), 404),
             (format!("/width=8/{}", "zz"), Config::default(), 400),
@@ -194,14 +241,23 @@ mod tests {
             (format!("/width=8/{}", w.id), c.clone(), 403),
             (format!("/thumb/{}", w.id), c.clone(), 200),
             (
-                format!("/width=8,sig={}/{}", auth::sign("k", &format!("/resize/width=8/{}", w.id)), w.id),
+                format!(
+                    "/width=8,sig={}/{}",
+                    auth::sign("k", &format!("/resize/width=8/{}", w.id)),
+                    w.id
+                ),
                 c.clone(),
                 200,
             ),
         ];
         for (path, config, status) in cases {
             let r = get(&w, &config, &path, &[]);
-            assert_eq!(r.status, status, "{path}: {}", String::from_utf8_lossy(&r.body));
+            assert_eq!(
+                r.status,
+                status,
+                "{path}: {}",
+                String::from_utf8_lossy(&r.body)
+            );
         }
     }
 
@@ -217,7 +273,13 @@ mod tests {
 
     #[test]
     fn a_broken_cache_still_serves() {
-        let w = World { cache: MemoryKv { fail: true, ..Default::default() }, ..world() };
+        let w = World {
+            cache: MemoryKv {
+                fail: true,
+                ..Default::default()
+            },
+            ..world()
+        };
         let r = get(&w, &Config::default(), &format!("/width=8/{}", w.id), &[]);
         assert_eq!((r.status, r.get("x-cache")), (200, Some("miss")));
     }

@@ -21,7 +21,11 @@ impl Variant {
     pub fn new(content_type: &str, bytes: Vec<u8>) -> Self {
         let digest = Sha256::digest(&bytes);
         let etag = format!("\"v-{}\"", hex::encode(&digest[..16]));
-        Variant { content_type: content_type.to_string(), etag, bytes }
+        Variant {
+            content_type: content_type.to_string(),
+            etag,
+            bytes,
+        }
     }
 
     /// The stored form.
@@ -45,10 +49,16 @@ impl Variant {
         let first = header.iter().position(|&b| b == b'\n')?;
         let second = first + 1 + header[first + 1..].iter().position(|&b| b == b'\n')?;
         let content_type = std::str::from_utf8(&header[..first]).ok()?.to_string();
-        let etag = std::str::from_utf8(&header[first + 1..second]).ok()?.to_string();
+        let etag = std::str::from_utf8(&header[first + 1..second])
+            .ok()?
+            .to_string();
         let body_start = MAGIC.len() + second + 1;
         raw.drain(..body_start);
-        Some(Variant { content_type, etag, bytes: raw })
+        Some(Variant {
+            content_type,
+            etag,
+            bytes: raw,
+        })
     }
 }
 

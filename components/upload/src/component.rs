@@ -2,7 +2,7 @@
 
 use crate::config::Config;
 use crate::{delete, ingest};
-use edgeimg_common::{vars, auth, kv, time, ApiError, Reply, RequestParts};
+use edgeimg_common::{auth, kv, time, vars, ApiError, Reply, RequestParts};
 use futures::StreamExt;
 use spin_sdk::http::{IncomingRequest, Response};
 use spin_sdk::http_component;
@@ -14,7 +14,10 @@ async fn handle(req: IncomingRequest) -> Response {
         Ok(reply) => reply,
         Err(err) => {
             if err.status >= 500 {
-                eprintln!("upload: {} {}: {} {}", parts.method, parts.path, err.code, err.message);
+                eprintln!(
+                    "upload: {} {}: {} {}",
+                    parts.method, parts.path, err.code, err.message
+                );
             }
             err.into_reply()
         }
@@ -47,15 +50,25 @@ async fn route(req: IncomingRequest, parts: &RequestParts) -> Result<Reply, ApiE
         }
         (_, []) => Ok(ApiError::method_not_allowed("POST")),
         (_, [_]) => Ok(ApiError::method_not_allowed("DELETE")),
-        _ => Err(ApiError::not_found("no such route; use POST /upload or DELETE /upload/{id}")),
+        _ => Err(ApiError::not_found(
+            "no such route; use POST /upload or DELETE /upload/{id}",
+        )),
     }
 }
 
 /// Reads the body, refusing with 413 as soon as it is known to exceed `max`:
 /// from `Content-Length` before reading anything, else while streaming.
-async fn read_body(req: IncomingRequest, parts: &RequestParts, max: u64) -> Result<Vec<u8>, ApiError> {
+async fn read_body(
+    req: IncomingRequest,
+    parts: &RequestParts,
+    max: u64,
+) -> Result<Vec<u8>, ApiError> {
     let too_large = |n: &str| {
-        ApiError::new(413, "too_large", format!("request body is {n} bytes; the limit is {max}"))
+        ApiError::new(
+            413,
+            "too_large",
+            format!("request body is {n} bytes; the limit is {max}"),
+        )
     };
     let declared = match parts.header("content-length") {
         Some(v) => Some(v.trim().parse::<u64>().map_err(|_| {
@@ -69,7 +82,9 @@ async fn read_body(req: IncomingRequest, parts: &RequestParts, max: u64) -> Resu
     let mut body = Vec::with_capacity(declared.unwrap_or(0) as usize);
     let mut stream = req.into_body_stream();
     while let Some(chunk) = stream.next().await {
-        let chunk = chunk.map_err(|e| ApiError::bad_request("bad_body", format!("reading the body failed: {e:?}")))?;
+        let chunk = chunk.map_err(|e| {
+            ApiError::bad_request("bad_body", format!("reading the body failed: {e:?}"))
+        })?;
         if (body.len() + chunk.len()) as u64 > max {
             return Err(too_large(&format!("more than {max}")));
         }

@@ -24,7 +24,10 @@ impl Default for Config {
     fn default() -> Self {
         Config {
             token: None,
-            limits: Limits { max_input_bytes: DEFAULT_MAX_UPLOAD_BYTES, ..Limits::default() },
+            limits: Limits {
+                max_input_bytes: DEFAULT_MAX_UPLOAD_BYTES,
+                ..Limits::default()
+            },
         }
     }
 }
@@ -32,7 +35,10 @@ impl Default for Config {
 impl Config {
     /// Builds the config from a variable lookup (`None` = unset or empty).
     pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self, ApiError> {
-        let mut config = Config { token: get("upload_token"), ..Config::default() };
+        let mut config = Config {
+            token: get("upload_token"),
+            ..Config::default()
+        };
         if let Some(v) = get("max_upload_bytes") {
             config.limits.max_input_bytes = parse_number("max_upload_bytes", &v)?;
         }
@@ -44,13 +50,19 @@ impl Config {
 
     /// The largest request body we read: the image limit plus multipart framing.
     pub fn max_body_bytes(&self) -> u64 {
-        self.limits.max_input_bytes.saturating_add(MULTIPART_OVERHEAD)
+        self.limits
+            .max_input_bytes
+            .saturating_add(MULTIPART_OVERHEAD)
     }
 }
 
 fn parse_number(name: &str, value: &str) -> Result<u64, ApiError> {
     value.trim().parse().map_err(|_| {
-        ApiError::new(500, "bad_config", format!("variable `{name}` must be a number, got {value:?}"))
+        ApiError::new(
+            500,
+            "bad_config",
+            format!("variable `{name}` must be a number, got {value:?}"),
+        )
     })
 }
 

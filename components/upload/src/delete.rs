@@ -64,7 +64,10 @@ mod tests {
 
     #[test]
     fn malformed_id_is_400_without_touching_storage() {
-        let down = MemoryKv { fail: true, ..Default::default() };
+        let down = MemoryKv {
+            fail: true,
+            ..Default::default()
+        };
         assert_eq!(delete("../etc/passwd", &down, &down).status, 400);
     }
 }

@@ -39,13 +39,21 @@ pub fn ingest(body: &[u8], upload: Upload<'_>, config: &Config, images: &impl Kv
     }
 }
 
-fn try_ingest(body: &[u8], upload: Upload<'_>, config: &Config, images: &impl Kv) -> Result<Reply, ApiError> {
+fn try_ingest(
+    body: &[u8],
+    upload: Upload<'_>,
+    config: &Config,
+    images: &impl Kv,
+) -> Result<Reply, ApiError> {
     let bytes = match upload.content_type.and_then(multipart::boundary) {
         Some(boundary) => multipart::extract(body, &boundary, "file")?,
         None => body,
     };
     if bytes.is_empty() {
-        return Err(ApiError::bad_request("empty_body", "the request carries no image bytes"));
+        return Err(ApiError::bad_request(
+            "empty_body",
+            "the request carries no image bytes",
+        ));
     }
     let info = imaging::probe(bytes, &config.limits).map_err(image_error)?;
     verify_decodes(bytes, config)?;
@@ -110,7 +118,9 @@ fn created_reply(status: u16, meta: &Meta, origin: Option<&str>) -> Reply {
         url,
         created: &meta.created,
     };
-    Reply::json(status, &body).header("location", path).header("cache-control", "no-store")
+    Reply::json(status, &body)
+        .header("location", path)
+        .header("cache-control", "no-store")
 }
 
 #[cfg(test)]
@@ -120,7 +130,11 @@ mod tests {
     use edgeimg_common::testdata::{png_with, tiny_png};
 
     fn up() -> Upload<'static> {
-        Upload { content_type: Some("image/png"), origin: Some("http://h:1"), now: "2026-01-01T00:00:00Z" }
+        Upload {
+            content_type: Some("image/png"),
+            origin: Some("http://h:1"),
+            now: "2026-01-01T00:00:00Z",
+        }
     }
 
     fn json(reply: &Reply) -> serde_json::Value {
@@ -132,17 +146,35 @@ mod tests {
         let images = MemoryKv::default();
         let png = tiny_png();
         let first = ingest(&png, up(), &Config::default(), &images);
-        assert_eq!(first.status, 201, "{}", String::from_utf8_lossy(&first.body));
+        assert_eq!(
+            first.status,
+            201,
+            "{}",
+            String::from_utf8_lossy(&first.body)
+        );
         let body = json(&first);
         let id = ImageId::of(&png).to_string();
         assert_eq!(body["id"], id.as_str());
-        assert_eq!((body["format"].as_str(), body["width"].as_u64(), body["height"].as_u64()), (Some("png"), Some(3), Some(2)));
+        assert_eq!(
+            (
+                body["format"].as_str(),
+                body["width"].as_u64(),
+                body["height"].as_u64()
+            ),
+            (Some("png"), Some(3), Some(2))
+        );
         assert_eq!(body["bytes"], png.len());
         assert_eq!(body["url"], format!("http://h:1/images/{id}"));
-        assert_eq!(images.keys(), vec![format!("meta/{id}"), format!("orig/{id}")]);
+        assert_eq!(
+            images.keys(),
+            vec![format!("meta/{id}"), format!("orig/{id}")]
+        );
         assert_eq!(images.get(&format!("orig/{id}")).unwrap().unwrap(), png);
 
-        let later = Upload { now: "2027-01-01T00:00:00Z", ..up() };
+        let later = Upload {
+            now: "2027-01-01T00:00:00Z",
+            ..up()
+        };
         let again = ingest(&png, later, &Config::default(), &images);
         assert_eq!(again.status, 200);
         assert_eq!(json(&again)["created"], "2026-01-01T00:00:00Z");
@@ -155,7 +187,10 @@ mod tests {
         let mut body = b"--b0\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a.png\"\r\nContent-Type: text/plain\r\n\r\n".to_vec();
         body.extend_from_slice(&png);
         body.extend_from_slice(b"\r\n--b0--\r\n");
-        let upload = Upload { content_type: Some("multipart/form-data; boundary=b0"), ..up() };
+        let upload = Upload {
+            content_type: Some("multipart/form-data; boundary=b0"),
+            ..up()
+        };
         let reply = ingest(&body, upload, &Config::default(), &images);
         assert_eq!(reply.status, 201);
         assert_eq!(json(&reply)["id"], ImageId::of(&png).as_str());
@@ -168,16 +203,45 @@ mod tests {
         small.limits.max_input_bytes = 10;
         let cases: Vec<(&str, Vec<u8>, Config, u16, &str)> = vec![
             ("empty", vec![], Config::default(), 400, "empty_body"),
-            ("text", b"hello, world\n".to_vec(), Config::default(), 415, "unsupported_format"),
-            ("truncated header", png[..20].to_vec(), Config::default(), 422, "decode_failed"),
-            ("no pixel data", png_with(3, 2, false), Config::default(), 422, "decode_failed"),
-            ("bomb", png_with(100_000, 100_000, false), Config::default(), 422, "pixel_limit"),
+            (
+                "text",
+                b"hello, world\n".to_vec(),
+                Config::default(),
+                415,
+                "unsupported_format",
+            ),
+            (
+                "truncated header",
+                png[..20].to_vec(),
+                Config::default(),
+                422,
+                "decode_failed",
+            ),
+            (
+                "no pixel data",
+                png_with(3, 2, false),
+                Config::default(),
+                422,
+                "decode_failed",
+            ),
+            (
+                "bomb",
+                png_with(100_000, 100_000, false),
+                Config::default(),
+                422,
+                "pixel_limit",
+            ),
             ("too large", png.clone(), small, 413, "too_large"),
         ];
         for (name, body, config, status, code) in cases {
             let images = MemoryKv::default();
             let reply = ingest(&body, up(), &config, &images);
-            assert_eq!(reply.status, status, "{name}: {}", String::from_utf8_lossy(&reply.body));
+            assert_eq!(
+                reply.status,
+                status,
+                "{name}: {}",
+                String::from_utf8_lossy(&reply.body)
+            );
             assert_eq!(json(&reply)["error"]["code"], code, "{name}");
             assert!(images.keys().is_empty(), "{name}");
         }
@@ -185,7 +249,10 @@ mod tests {
 
     #[test]
     fn storage_failure_is_503() {
-        let images = MemoryKv { fail: true, ..Default::default() };
+        let images = MemoryKv {
+            fail: true,
+            ..Default::default()
+        };
         let reply = ingest(&tiny_png(), up(), &Config::default(), &images);
         assert_eq!(reply.status, 503);
         assert_eq!(json(&reply)["error"]["code"], "storage_unavailable");
