@@ -20,7 +20,7 @@ edgeimg=${EDGEIMG:-$repo/target/release/edgeimg}
 duration=${DURATION:-10s}
 connections=${CONNECTIONS:-32}
 threads=${THREADS:-2}
-photo=${1:-$(bash "$repo/../shared/bench/corpus.sh")/Elephants.jpg}
+photo=${1:-$(bash "$repo/scripts/corpus.sh")/Elephants.jpg}
 
 for tool in wrk curl redis-server; do
   command -v "$tool" >/dev/null || { echo "$tool is missing: apt-get install -y wrk curl redis-server" >&2; exit 1; }

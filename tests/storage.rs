@@ -26,14 +26,19 @@ fn manifest() -> PathBuf {
     repo_path("spin.toml")
 }
 
-/// A real photo from the bench corpus (`../shared/bench/corpus.sh`).
+/// A real photo from the test corpus (`$EDGEIMG_CORPUS`, else `scripts/corpus.sh`).
 fn corpus(name: &str) -> Vec<u8> {
-    let out = std::process::Command::new("bash")
-        .arg(repo_path("../shared/bench/corpus.sh"))
-        .output()
-        .expect("run corpus.sh");
-    assert!(out.status.success(), "corpus.sh failed: {}", String::from_utf8_lossy(&out.stderr));
-    let dir = PathBuf::from(String::from_utf8(out.stdout).unwrap().trim());
+    let dir = match std::env::var_os("EDGEIMG_CORPUS") {
+        Some(dir) => PathBuf::from(dir),
+        None => {
+            let out = std::process::Command::new("bash")
+                .arg(repo_path("scripts/corpus.sh"))
+                .output()
+                .expect("run scripts/corpus.sh");
+            assert!(out.status.success(), "corpus.sh failed: {}", String::from_utf8_lossy(&out.stderr));
+            PathBuf::from(String::from_utf8(out.stdout).unwrap().trim())
+        }
+    };
     std::fs::read(dir.join(name)).unwrap_or_else(|e| panic!("{name}: {e}"))
 }
 
