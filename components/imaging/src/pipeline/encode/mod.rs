@@ -1,7 +1,9 @@
 //! Step: encode. JPEG (`jpeg-encoder`), PNG (`png`), WebP (`image-webp`,
-//! lossless: no pure-Rust lossy encoder builds here), AVIF (`ravif`) when
-//! built with the `avif` feature.
+//! lossless: no permissively licensed, mature pure-Rust lossy encoder exists),
+//! AVIF (`ravif`) when built with the `avif` feature.
 
+#[cfg(feature = "avif")]
+mod avif;
 mod jpeg;
 mod png;
 mod webp;
@@ -18,6 +20,9 @@ pub(crate) fn encode(job: &Job<'_>, image: &Image) -> Result<Vec<u8>, Error> {
         Format::Jpeg => jpeg::encode(image, quality, job),
         Format::Png | Format::Gif => png::encode(image),
         Format::Webp => webp::encode(image),
+        #[cfg(feature = "avif")]
+        Format::Avif => avif::encode(image, quality),
+        #[cfg(not(feature = "avif"))]
         Format::Avif => Err(Error::encode(Format::Avif, "built without the avif feature")),
     }
 }
