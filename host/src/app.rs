@@ -1,0 +1,116 @@
+//! The application as served: manifest, runtime config, key-value stores,
+//! variables and components assembled once at start-up. Every configuration
+//! error surfaces here, before the listener binds.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{bail, Result};
+use wasmtime::Engine;
+
+use crate::collapse::{CollapseConfig, Collapser};
+use crate::component::{new_linker, LoadedComponent, Loader};
+use crate::engine::{new_engine, CompiledCache, EngineOptions, EpochTicker};
+use crate::instance::InstanceLimits;
+use crate::kv::host::KvAccess;
+use crate::kv::{BackendContext, StoreRegistry};
+use crate::manifest::Manifest;
+use crate::metrics::Metrics;
+use crate::router::Router;
+use crate::runtime_config::RuntimeConfig;
+use crate::variables::{resolve_application, ComponentVariables};
+
+/// Host settings (from the command line).
+#[derive(Debug, Clone)]
+pub struct HostConfig {
+    pub runtime_config_file: Option<PathBuf>,
+    /// Defaults to `.edgeimg` beside spin.toml.
+    pub data_dir: Option<PathBuf>,
+    pub max_body_bytes: u64,
+    pub memory_limit_mib: u64,
+    pub timeout: Duration,
+    pub max_instances: u32,
+    pub region: String,
+}
+
+/// Everything the request path needs, shared by all connections.
+pub struct App {
+    pub router: Router<Arc<LoadedComponent>>,
+    pub limits: InstanceLimits,
+    pub max_body_bytes: u64,
+    pub metrics: Metrics,
+    pub region: String,
+    pub data_dir: PathBuf,
+    pub kv: Arc<StoreRegistry>,
+    /// Collapsed forwarding of identical GETs (`[collapsed_forwarding]`).
+    pub collapse: Collapser,
+    pub engine: Engine,
+    _epoch: EpochTicker,
+}
+
+impl App {
+    pub async fn load(manifest: &Manifest, config: &HostConfig) -> Result<Self> {
+        manifest.check_sources_exist()?;
+        let runtime_config = RuntimeConfig::load(config.runtime_config_file.as_deref())?;
+        let collapse = Collapser::new(
+            CollapseConfig::from_runtime_config(&runtime_config.raw)
+                .map_err(|e| anyhow::anyhow!("{}: {e:#}", runtime_config.describe()))?,
+        );
+        let app_variables = resolve_application(manifest, |name| std::env::var(name).ok())?;
+
+        let data_dir = config.data_dir.clone().unwrap_or_else(|| manifest.dir.join(".edgeimg"));
+        let backend_ctx = BackendContext { data_dir: data_dir.clone(), region: config.region.clone() };
+        let kv = Arc::new(StoreRegistry::from_config(&runtime_config.key_value_stores, &backend_ctx).await.map_err(
+            |e| anyhow::anyhow!("{}: {e:#}", runtime_config.describe()),
+        )?);
+        for c in manifest.components.values() {
+            for label in &c.key_value_stores {
+                if !kv.contains(label) {
+                    bail!(
+                        "{}: [component.{}] `key_value_stores`: unknown label {label:?} (defined by {}: {})",
+                        manifest.path.display(),
+                        c.id,
+                        runtime_config.describe(),
+                        kv.labels().join(", ")
+                    );
+                }
+            }
+        }
+
+        let memory = usize::try_from(config.memory_limit_mib << 20)?;
+        let engine = new_engine(&EngineOptions { memory_limit: memory, max_instances: config.max_instances })?;
+        let epoch = EpochTicker::start(&engine);
+        let cache = CompiledCache::new(data_dir.join("compiled"))?;
+        let linker = new_linker(&engine)?;
+        let mut loader = Loader::new(&engine, &linker, &cache, &manifest.path);
+        let mut components = std::collections::BTreeMap::new();
+        for decl in manifest.components.values() {
+            let variables = ComponentVariables::resolve(decl, &app_variables)?;
+            let access = KvAccess::new(kv.clone(), decl.key_value_stores.iter().cloned());
+            components.insert(decl.id.clone(), Arc::new(loader.load(decl, access, variables)?));
+        }
+        let routes = manifest
+            .http_triggers
+            .iter()
+            .map(|t| (t.route.clone(), components[&t.component].clone()))
+            .collect();
+        let router = Router::new(routes).map_err(|e| anyhow::anyhow!("{}: [[trigger.http]]: {e}", manifest.path.display()))?;
+
+        let mut metrics = Metrics::new();
+        crate::kv::stats::storage_metrics().register(metrics.registry_mut());
+        collapse.register(metrics.registry_mut());
+        Ok(Self {
+            router,
+            limits: InstanceLimits { memory, timeout: config.timeout },
+            max_body_bytes: config.max_body_bytes,
+            metrics,
+            region: config.region.clone(),
+            data_dir,
+            kv,
+            collapse,
+            engine,
+            _epoch: epoch,
+        })
+    }
+}

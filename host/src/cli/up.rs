@@ -1,0 +1,82 @@
+//! `edgeimg up`: load everything, bind, print the address, serve.
+
+use std::io::Write;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+
+use super::ManifestArg;
+use crate::app::{App, HostConfig};
+use crate::manifest::Manifest;
+
+#[derive(Debug, clap::Args)]
+pub struct UpArgs {
+    #[command(flatten)]
+    pub manifest: ManifestArg,
+    /// Address to listen on (port 0 picks a free port).
+    #[arg(long, env = "EDGEIMG_LISTEN", default_value = "127.0.0.1:3000")]
+    pub listen: SocketAddr,
+    /// Runtime config: what backs each key-value label.
+    #[arg(long, env = "EDGEIMG_RUNTIME_CONFIG_FILE")]
+    pub runtime_config_file: Option<PathBuf>,
+    /// Data folder (compiled-code cache, local stores); default `.edgeimg` beside spin.toml.
+    #[arg(long, env = "EDGEIMG_DATA_DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// Run `edgeimg build` first.
+    #[arg(long)]
+    pub build: bool,
+    /// Largest request body accepted; larger ones get 413.
+    #[arg(long, env = "EDGEIMG_MAX_BODY_BYTES", default_value_t = 64 << 20)]
+    pub max_body_bytes: u64,
+    /// Linear-memory cap per instance, in MiB.
+    #[arg(long, env = "EDGEIMG_MEMORY_LIMIT_MIB", default_value_t = 256)]
+    pub memory_limit_mib: u64,
+    /// Execution deadline per request, in milliseconds; beyond it, 504.
+    #[arg(long, env = "EDGEIMG_TIMEOUT_MS", default_value_t = 30_000)]
+    pub timeout_ms: u64,
+    /// Instances alive at once; requests beyond get 503.
+    #[arg(long, env = "EDGEIMG_MAX_INSTANCES", default_value_t = 256)]
+    pub max_instances: u32,
+    /// This host's region (edge location).
+    #[arg(long, env = "EDGEIMG_REGION", default_value = "local")]
+    pub region: String,
+}
+
+impl UpArgs {
+    pub fn run(self) -> Result<()> {
+        let manifest = Manifest::load(&self.manifest.manifest)?;
+        if self.build {
+            super::build::build(&manifest)?;
+        }
+        let config = HostConfig {
+            runtime_config_file: self.runtime_config_file.clone(),
+            data_dir: self.data_dir.clone(),
+            max_body_bytes: self.max_body_bytes,
+            memory_limit_mib: self.memory_limit_mib,
+            timeout: Duration::from_millis(self.timeout_ms),
+            max_instances: self.max_instances,
+            region: self.region.clone(),
+        };
+        let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+        runtime.block_on(async move {
+            let app = Arc::new(App::load(&manifest, &config).await?);
+            let listener = tokio::net::TcpListener::bind(self.listen)
+                .await
+                .with_context(|| format!("cannot listen on {}", self.listen))?;
+            let addr = listener.local_addr()?;
+            for (route, component) in app.router.routes() {
+                tracing::info!(route = route.raw(), component = %component.id, "route");
+            }
+            // Tests and scripts read this line to find the port.
+            println!("edgeimg listening on http://{addr}");
+            std::io::stdout().flush()?;
+            tracing::info!(%addr, region = %app.region, "serving {}", manifest.name);
+            // In-flight requests get their own deadline plus a margin to finish.
+            let drain = config.timeout + Duration::from_secs(5);
+            crate::server::serve(listener, app, crate::server::shutdown_signal(), drain).await
+        })
+    }
+}

@@ -1,0 +1,124 @@
+//! WIT glue: `fermyon:spin/key-value@2.0.0` over [`StoreRegistry`].
+//!
+//! An instance may open only the labels its spin.toml entry lists
+//! (`key_value_stores`); any other label is `access-denied`, as in Spin.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+
+use bytes::Bytes;
+use wasmtime::component::{HasData, Resource, ResourceTable};
+
+use super::{Error, Store, StoreRegistry};
+use crate::bindings::fermyon::spin::key_value::{self as wit, Host, HostStore};
+
+/// Stores one instance may open at once (WIT `store-table-full` beyond).
+const MAX_OPEN_STORES: usize = 64;
+
+/// A component's key-value grant; built once per component, cloned per request.
+#[derive(Clone)]
+pub struct KvAccess {
+    registry: Arc<StoreRegistry>,
+    allowed: Arc<HashSet<String>>,
+}
+
+impl KvAccess {
+    pub fn new(registry: Arc<StoreRegistry>, allowed: impl IntoIterator<Item = String>) -> Self {
+        Self { registry, allowed: Arc::new(allowed.into_iter().collect()) }
+    }
+
+    /// Per-instance state.
+    pub fn instance(&self) -> KvInstance {
+        KvInstance { access: self.clone(), open: 0 }
+    }
+}
+
+/// Per-instance key-value state.
+pub struct KvInstance {
+    access: KvAccess,
+    open: usize,
+}
+
+/// The resource behind a WIT `store` handle.
+pub struct StoreHandle {
+    store: Arc<dyn Store>,
+}
+
+/// What the bindings borrow from the store data while a call runs.
+pub struct KvView<'a> {
+    pub table: &'a mut ResourceTable,
+    pub kv: &'a mut KvInstance,
+}
+
+/// Binds `fermyon:spin/key-value` to [`KvView`].
+pub struct KvData;
+
+impl HasData for KvData {
+    type Data<'a> = KvView<'a>;
+}
+
+impl From<Error> for wit::Error {
+    fn from(e: Error) -> Self {
+        match e {
+            Error::StoreTableFull => wit::Error::StoreTableFull,
+            Error::NoSuchStore => wit::Error::NoSuchStore,
+            Error::AccessDenied => wit::Error::AccessDenied,
+            Error::Other(message) => wit::Error::Other(message),
+        }
+    }
+}
+
+impl KvView<'_> {
+    fn store(&self, handle: &Resource<StoreHandle>) -> wasmtime::Result<Arc<dyn Store>> {
+        Ok(self.table.get(handle)?.store.clone())
+    }
+}
+
+impl Host for KvView<'_> {}
+
+impl HostStore for KvView<'_> {
+    async fn open(&mut self, label: String) -> wasmtime::Result<Result<Resource<StoreHandle>, wit::Error>> {
+        if !self.kv.access.allowed.contains(&label) {
+            return Ok(Err(wit::Error::AccessDenied));
+        }
+        let Some(store) = self.kv.access.registry.get(&label) else {
+            return Ok(Err(wit::Error::NoSuchStore));
+        };
+        if self.kv.open >= MAX_OPEN_STORES {
+            return Ok(Err(wit::Error::StoreTableFull));
+        }
+        self.kv.open += 1;
+        Ok(Ok(self.table.push(StoreHandle { store })?))
+    }
+
+    async fn get(&mut self, this: Resource<StoreHandle>, key: String) -> wasmtime::Result<Result<Option<Vec<u8>>, wit::Error>> {
+        let store = self.store(&this)?;
+        Ok(store.get(&key).await.map(|v| v.map(|b| b.to_vec())).map_err(Into::into))
+    }
+
+    async fn set(&mut self, this: Resource<StoreHandle>, key: String, value: Vec<u8>) -> wasmtime::Result<Result<(), wit::Error>> {
+        let store = self.store(&this)?;
+        Ok(store.set(&key, Bytes::from(value)).await.map_err(Into::into))
+    }
+
+    async fn delete(&mut self, this: Resource<StoreHandle>, key: String) -> wasmtime::Result<Result<(), wit::Error>> {
+        let store = self.store(&this)?;
+        Ok(store.delete(&key).await.map_err(Into::into))
+    }
+
+    async fn exists(&mut self, this: Resource<StoreHandle>, key: String) -> wasmtime::Result<Result<bool, wit::Error>> {
+        let store = self.store(&this)?;
+        Ok(store.exists(&key).await.map_err(Into::into))
+    }
+
+    async fn get_keys(&mut self, this: Resource<StoreHandle>) -> wasmtime::Result<Result<Vec<String>, wit::Error>> {
+        let store = self.store(&this)?;
+        Ok(store.get_keys().await.map_err(Into::into))
+    }
+
+    async fn drop(&mut self, this: Resource<StoreHandle>) -> wasmtime::Result<()> {
+        self.table.delete(this)?;
+        self.kv.open -= 1;
+        Ok(())
+    }
+}
