@@ -1,0 +1,259 @@
+//! Thumbnail benchmark, in one process run: the imaging pipeline natively, the
+//! same pipeline built for wasm32-wasip2 inside Wasmtime, and libvips'
+//! `vipsthumbnail`, each making a 320 px wide JPEG (q80, metadata stripped)
+//! from the same photos. Prints median wall time, the ratio to vipsthumbnail,
+//! and peak memory (native heap via a counting allocator; the wasm instance's
+//! largest linear memory via a `ResourceLimiter`; vipsthumbnail's max RSS).
+//!
+//! Environment: `EDGEIMG_CORPUS` (photo dir, default: `scripts/corpus.sh`),
+//! `IMAGING_THUMB_WASM` (the `thumb` example built for wasm32-wasip2),
+//! `BENCH_RUNS` (runs per measurement, default 5). Run via `bench/imaging.sh`.
+
+use anyhow::{bail, Context, Result};
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
+use std::time::{Duration, Instant};
+use wasmtime::component::{Component, Linker, ResourceTable};
+use wasmtime::{Config, Engine, ResourceLimiter, Store};
+use wasmtime_wasi::p2::bindings::sync::CommandPre;
+use wasmtime_wasi::{FsPerms, WasiCtx, WasiCtxView, WasiView};
+
+const FILES: [&str; 5] = [
+    "Elephants_5640x3172.jpg",
+    "Elephants_3840x2160.jpg",
+    "Blinds.jpg",
+    "Gulp.png",
+    "Arc-Colors-Transparent-Wallpaper.png",
+];
+const OPTIONS: &str = "width=320,format=jpeg,quality=80";
+
+fn main() -> Result<()> {
+    let runs: usize = std::env::var("BENCH_RUNS").ok().and_then(|v| v.parse().ok()).unwrap_or(5);
+    let corpus = corpus_dir()?;
+    let wasm = std::env::var("IMAGING_THUMB_WASM").context("set IMAGING_THUMB_WASM to the thumb example .wasm")?;
+    let out_dir = std::env::temp_dir().join(format!("edgeimg-bench-{}", std::process::id()));
+    std::fs::create_dir_all(&out_dir)?;
+    let wasm_runner = WasmRunner::new(Path::new(&wasm), &corpus, &out_dir)?;
+
+    println!("thumbnail to 320 px wide JPEG q80; median of {runs} runs; wall ms (ratio to vipsthumbnail); peak memory MB");
+    println!(
+        "{:<38} {:>6} {:>16} {:>16} {:>9} {:>10} {:>10} {:>10}",
+        "file", "MP", "native", "wasm", "vips", "native MB", "wasm MB", "vips MB"
+    );
+    let mut failures = Vec::new();
+    for file in FILES {
+        let input = corpus.join(file);
+        let bytes = std::fs::read(&input).with_context(|| format!("reading {}", input.display()))?;
+        let info = imaging::probe(&bytes, &imaging::Limits::default())?;
+        let megapixels = f64::from(info.width) * f64::from(info.height) / 1e6;
+
+        let native_out = out_dir.join(format!("native-{file}.jpg"));
+        let (native_ms, native_peak) = measure(runs, || native_thumb(&input, &native_out))?;
+        let (wasm_ms, wasm_peak) = measure(runs, || wasm_runner.run(file))?;
+        let vips_out = out_dir.join(format!("vips-{file}.jpg"));
+        let (vips_ms, _) = measure(runs, || vips_thumb(&input, &vips_out).map(|_| 0))?;
+        let vips_rss = vips_max_rss(&input, &vips_out)?;
+
+        let mb = |b: usize| b as f64 / (1024.0 * 1024.0);
+        println!(
+            "{:<38} {:>6.1} {:>7.0} ({:>5.2}x) {:>7.0} ({:>5.2}x) {:>9.0} {:>10.1} {:>10.1} {:>10.1}",
+            file,
+            megapixels,
+            native_ms,
+            native_ms / vips_ms,
+            wasm_ms,
+            wasm_ms / vips_ms,
+            vips_ms,
+            mb(native_peak),
+            mb(wasm_peak),
+            vips_rss.map_or(f64::NAN, mb),
+        );
+        if file.ends_with(".jpg") && wasm_ms > vips_ms {
+            failures.push(format!("{file}: wasm {wasm_ms:.0} ms > vipsthumbnail {vips_ms:.0} ms"));
+        }
+        if file == FILES[0] && mb(wasm_peak) >= 100.0 {
+            failures.push(format!("{file}: wasm peak memory {:.1} MB >= 100 MB", mb(wasm_peak)));
+        }
+    }
+    std::fs::remove_dir_all(&out_dir).ok();
+    if failures.is_empty() {
+        println!("targets met: wasm <= 1.0x vipsthumbnail on every JPEG; 17.9 MP photo under 100 MB");
+    } else {
+        println!("targets missed:\n  {}", failures.join("\n  "));
+    }
+    Ok(())
+}
+
+/// Median wall time in ms over `runs`, and the largest peak any run reported.
+fn measure(runs: usize, mut f: impl FnMut() -> Result<usize>) -> Result<(f64, usize)> {
+    let mut times: Vec<Duration> = Vec::with_capacity(runs);
+    let mut peak = 0;
+    for _ in 0..runs.max(1) {
+        let start = Instant::now();
+        peak = peak.max(f()?);
+        times.push(start.elapsed());
+    }
+    times.sort();
+    Ok((times[times.len() / 2].as_secs_f64() * 1000.0, peak))
+}
+
+fn corpus_dir() -> Result<PathBuf> {
+    if let Ok(dir) = std::env::var("EDGEIMG_CORPUS") {
+        return Ok(dir.into());
+    }
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../scripts/corpus.sh");
+    let out = Command::new("bash").arg(script).output()?;
+    if !out.status.success() {
+        bail!("corpus.sh failed: {}", String::from_utf8_lossy(&out.stderr));
+    }
+    Ok(String::from_utf8(out.stdout)?.trim().into())
+}
+
+/// The in-process pipeline, as the resize component runs it; returns the peak heap.
+fn native_thumb(input: &Path, output: &Path) -> Result<usize> {
+    let base = CURRENT.load(Relaxed);
+    PEAK.store(base, Relaxed);
+    let bytes = std::fs::read(input)?;
+    let options: imaging::Options = OPTIONS.parse()?;
+    let limits = imaging::Limits::default();
+    let info = imaging::probe(&bytes, &limits)?;
+    let format = imaging::negotiate(&options, None, info.format).format;
+    let out = imaging::transform(&bytes, &options, format, &limits)?;
+    std::fs::write(output, &out.bytes)?;
+    drop(bytes);
+    Ok(PEAK.load(Relaxed) - base)
+}
+
+fn vips_thumb(input: &Path, output: &Path) -> Result<()> {
+    let status = Command::new("vipsthumbnail")
+        .arg(input)
+        .args(["-s", "320x", "-o"])
+        .arg(format!("{}[Q=80,strip]", output.display()))
+        .status()
+        .context("running vipsthumbnail (apt-get install libvips-tools)")?;
+    if !status.success() {
+        bail!("vipsthumbnail failed on {}", input.display());
+    }
+    Ok(())
+}
+
+/// vipsthumbnail's max RSS in bytes, from `/usr/bin/time -f %M` (KiB), if available.
+fn vips_max_rss(input: &Path, output: &Path) -> Result<Option<usize>> {
+    let out = Command::new("/usr/bin/time")
+        .args(["-f", "%M", "vipsthumbnail"])
+        .arg(input)
+        .args(["-s", "320x", "-o"])
+        .arg(format!("{}[Q=80,strip]", output.display()))
+        .output();
+    let Ok(out) = out else { return Ok(None) };
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    Ok(stderr.lines().last().and_then(|l| l.trim().parse::<usize>().ok()).map(|kib| kib * 1024))
+}
+
+/// Runs the wasm `thumb` command with the corpus preopened at `/in` and the
+/// output dir at `/out`: compiled once, a fresh instance per run (as the host does).
+struct WasmRunner {
+    engine: Engine,
+    pre: CommandPre<Guest>,
+    corpus: PathBuf,
+    out_dir: PathBuf,
+}
+
+struct Guest {
+    ctx: WasiCtx,
+    table: ResourceTable,
+    peak: PeakMemory,
+}
+
+impl WasiView for Guest {
+    fn ctx(&mut self) -> WasiCtxView<'_> {
+        WasiCtxView { ctx: &mut self.ctx, table: &mut self.table }
+    }
+}
+
+/// Records the largest linear memory the instance asked for.
+#[derive(Default)]
+struct PeakMemory(usize);
+
+impl ResourceLimiter for PeakMemory {
+    fn memory_growing(&mut self, _current: usize, desired: usize, _max: Option<usize>) -> wasmtime::Result<bool> {
+        self.0 = self.0.max(desired);
+        Ok(true)
+    }
+
+    fn table_growing(&mut self, _current: usize, _desired: usize, _max: Option<usize>) -> wasmtime::Result<bool> {
+        Ok(true)
+    }
+}
+
+impl WasmRunner {
+    fn new(wasm: &Path, corpus: &Path, out_dir: &Path) -> Result<WasmRunner> {
+        let mut config = Config::new();
+        config.wasm_simd(true);
+        let engine = Engine::new(&config).map_err(wt)?;
+        let start = Instant::now();
+        let component = Component::from_file(&engine, wasm).map_err(wt).with_context(|| format!("compiling {}", wasm.display()))?;
+        eprintln!("compiled {} in {:.0} ms (once; the host caches compiled code)", wasm.display(), start.elapsed().as_secs_f64() * 1000.0);
+        let mut linker = Linker::new(&engine);
+        wasmtime_wasi::p2::add_to_linker_sync(&mut linker).map_err(wt)?;
+        let pre = CommandPre::new(linker.instantiate_pre(&component).map_err(wt)?).map_err(wt)?;
+        Ok(WasmRunner { engine, pre, corpus: corpus.into(), out_dir: out_dir.into() })
+    }
+
+    /// One fresh instance thumbnailing `file`; returns its peak linear memory.
+    fn run(&self, file: &str) -> Result<usize> {
+        let mut wasi = WasiCtx::builder();
+        wasi.inherit_stderr()
+            .args(&["thumb".to_string(), format!("/in/{file}"), format!("/out/wasm-{file}.jpg"), OPTIONS.to_string()])
+            .preopened_dir(&self.corpus, "/in", FsPerms::ReadOnly).map_err(wt)?
+            .preopened_dir(&self.out_dir, "/out", FsPerms::ReadWrite).map_err(wt)?;
+        let guest = Guest { ctx: wasi.build(), table: ResourceTable::new(), peak: PeakMemory::default() };
+        let mut store = Store::new(&self.engine, guest);
+        store.limiter(|g| &mut g.peak);
+        let command = self.pre.instantiate(&mut store).map_err(wt)?;
+        if command.wasi_cli_run().call_run(&mut store).map_err(wt)?.is_err() {
+            bail!("wasm thumb failed on {file}");
+        }
+        Ok(store.data().peak.0)
+    }
+}
+
+/// Wasmtime 48 has its own error type; the bench reports through `anyhow`.
+fn wt(e: wasmtime::Error) -> anyhow::Error {
+    anyhow::Error::from_boxed(e.into())
+}
+
+struct Counting;
+
+static CURRENT: AtomicUsize = AtomicUsize::new(0);
+static PEAK: AtomicUsize = AtomicUsize::new(0);
+
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        let now = CURRENT.fetch_add(layout.size(), Relaxed) + layout.size();
+        PEAK.fetch_max(now, Relaxed);
+        unsafe { System.alloc(layout) }
+    }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        CURRENT.fetch_sub(layout.size(), Relaxed);
+        unsafe { System.dealloc(ptr, layout) }
+    }
+
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        if new_size > layout.size() {
+            let now = CURRENT.fetch_add(new_size - layout.size(), Relaxed) + new_size - layout.size();
+            PEAK.fetch_max(now, Relaxed);
+        } else {
+            CURRENT.fetch_sub(layout.size() - new_size, Relaxed);
+        }
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+}
+
+/// Counts heap bytes for the native peak (the other threads of this process —
+/// Wasmtime's — allocate little while a native run is measured).
+#[global_allocator]
+static ALLOCATOR: Counting = Counting;
