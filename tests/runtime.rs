@@ -100,10 +100,10 @@ fn key_value_persists_across_requests_and_denies_unlisted_labels() {
 
     // `cache` exists on the host but is not granted to the probe.
     let r = host.get("/echo?op=kv-get&label=cache&key=k");
-    assert_eq!((r.status, r.json()["error"].as_str()), (403, Some("AccessDenied")), "{}", r.text());
+    assert!(r.status == 403 && r.text().contains("AccessDenied"), "{}", r.text());
     // The restricted component (same wasm) has no grant at all.
     let r = host.get("/restricted/x?op=kv-get&label=default&key=k");
-    assert_eq!((r.status, r.json()["error"].as_str()), (403, Some("AccessDenied")), "{}", r.text());
+    assert!(r.status == 403 && r.text().contains("AccessDenied"), "{}", r.text());
 }
 
 #[test]
@@ -112,7 +112,7 @@ fn variables_use_defaults_and_spin_variable_environment() {
     assert_eq!(host.get("/echo?op=var&name=greeting").json()["value"], "hello from local");
     let r = host.get("/echo?op=var&name=nope");
     assert_eq!(r.status, 404);
-    assert!(r.json()["error"].as_str().unwrap().starts_with("Undefined"), "{}", r.text());
+    assert!(r.json()["error"].as_str().unwrap().contains("Undefined"), "{}", r.text());
     drop(host);
 
     let host = HostBuilder::new(probe_manifest()).env("SPIN_VARIABLE_REGION", "eu-west").start();

@@ -47,6 +47,12 @@ pub fn new_engine(opts: &EngineOptions) -> Result<Engine> {
     config
         .epoch_interruption(true)
         .allocation_strategy(InstanceAllocationStrategy::Pooling(pool))
+        // The workspace enables wasmtime's `gc` feature without a collector;
+        // Rust components need none of the GC-based proposals.
+        .wasm_gc(false)
+        .wasm_function_references(false)
+        .wasm_exceptions(false)
+        .gc_support(false)
         .memory_init_cow(true)
         .parallel_compilation(true);
     Engine::new(&config).map_err(wt).context("cannot create the Wasmtime engine")
