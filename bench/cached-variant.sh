@@ -24,6 +24,7 @@ fi
 [ -x "$edgeimg" ] || { echo "no host binary at $edgeimg (cargo build --release -p edgeimg)" >&2; exit 1; }
 
 work=$(mktemp -d)
+chmod 755 "$work" # nginx workers run as an unprivileged user and must read www/
 pids=()
 cleanup() {
   for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
@@ -81,7 +82,8 @@ mkdir -p "$work/tmp"
 nginx -c "$work/nginx.conf" -p "$work" -g 'daemon off;' &
 pids+=($!)
 for _ in $(seq 1 100); do curl -sf -o /dev/null "http://127.0.0.1:$nginx_port/variant.jpg" && break; sleep 0.1; done
-cmp -s "$work/www/variant.jpg" <(curl -sf "http://127.0.0.1:$nginx_port/variant.jpg") || { echo "nginx does not serve the variant" >&2; exit 1; }
+cmp -s "$work/www/variant.jpg" <(curl -sf "http://127.0.0.1:$nginx_port/variant.jpg") ||
+  { echo "nginx does not serve the variant:" >&2; cat "$work/nginx-error.log" >&2; exit 1; }
 
 run() { # name url
   local out rps p99
