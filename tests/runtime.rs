@@ -324,3 +324,22 @@ fn sigterm_lets_in_flight_requests_finish() {
     let status = host.wait();
     assert!(status.success(), "clean exit: {status:?}");
 }
+
+#[test]
+fn serves_h2c_with_prior_knowledge() {
+    let Ok(version) = std::process::Command::new("curl").arg("--version").output() else {
+        eprintln!("curl not installed: skipping the h2c check");
+        return;
+    };
+    if !String::from_utf8_lossy(&version.stdout).contains("HTTP2") {
+        eprintln!("curl without HTTP/2: skipping the h2c check");
+        return;
+    }
+    let host = probe();
+    let out = std::process::Command::new("curl")
+        .args(["-s", "--http2-prior-knowledge", "-w", "\n%{http_version}"])
+        .arg(host.url("/echo?op=hello"))
+        .output()
+        .unwrap();
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "hello, world\n\n2");
+}

@@ -60,7 +60,7 @@ impl App {
         let app_variables = resolve_application(manifest, |name| std::env::var(name).ok())?;
 
         let data_dir = config.data_dir.clone().unwrap_or_else(|| manifest.dir.join(".edgeimg"));
-        let backend_ctx = BackendContext { data_dir: data_dir.clone(), region: config.region.clone() };
+        let backend_ctx = BackendContext { data_dir: data_dir.clone() };
         let kv = Arc::new(StoreRegistry::from_config(&runtime_config.key_value_stores, &backend_ctx).await.map_err(
             |e| anyhow::anyhow!("{}: {e:#}", runtime_config.describe()),
         )?);

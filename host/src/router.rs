@@ -74,10 +74,6 @@ impl RoutePattern {
         }
     }
 
-    pub fn is_wildcard(&self) -> bool {
-        self.wildcard
-    }
-
     /// Matches a request path (no query); returns path-info and `:name` values.
     fn matches(&self, path: &str) -> Option<(String, Vec<(String, String)>)> {
         let rest = path.strip_prefix('/')?;

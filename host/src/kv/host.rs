@@ -79,13 +79,13 @@ impl Host for KvView<'_> {}
 impl HostStore for KvView<'_> {
     async fn open(&mut self, label: String) -> wasmtime::Result<Result<Resource<StoreHandle>, wit::Error>> {
         if !self.kv.access.allowed.contains(&label) {
-            return Ok(Err(wit::Error::AccessDenied));
+            return Ok(Err(Error::AccessDenied.into()));
         }
         let Some(store) = self.kv.access.registry.get(&label) else {
-            return Ok(Err(wit::Error::NoSuchStore));
+            return Ok(Err(Error::NoSuchStore.into()));
         };
         if self.kv.open >= MAX_OPEN_STORES {
-            return Ok(Err(wit::Error::StoreTableFull));
+            return Ok(Err(Error::StoreTableFull.into()));
         }
         self.kv.open += 1;
         Ok(Ok(self.table.push(StoreHandle { store })?))

@@ -18,8 +18,6 @@ pub const DEFAULT_LABELS: [&str; 3] = ["default", "images", "cache"];
 pub struct BackendContext {
     /// The host's data folder (`--data-dir`); file-backed stores live below it.
     pub data_dir: PathBuf,
-    /// This host's region (`--region`).
-    pub region: String,
 }
 
 /// The stores of one host, by label.
@@ -100,7 +98,7 @@ mod tests {
     use super::*;
 
     fn ctx() -> BackendContext {
-        BackendContext { data_dir: PathBuf::from("/tmp"), region: "local".into() }
+        BackendContext { data_dir: PathBuf::from("/tmp") }
     }
 
     #[tokio::test]
