@@ -65,6 +65,7 @@ where
     }
 
     /// Flights in the air (for tests).
+    #[cfg(test)]
     pub fn in_flight(&self) -> usize {
         self.inflight.lock().unwrap().len()
     }

@@ -368,6 +368,53 @@ async fn redis_outage_degrades_to_memory_only() {
     }
 }
 
+/// Sequential gets of one key: (gets per second, p99).
+async fn time_gets(store: &dyn Store, key: &str, n: usize) -> (f64, Duration) {
+    store.get(key).await.unwrap().expect("present");
+    let mut times = Vec::with_capacity(n);
+    let started = Instant::now();
+    for _ in 0..n {
+        let t = Instant::now();
+        std::hint::black_box(store.get(key).await.unwrap());
+        times.push(t.elapsed());
+    }
+    let total = started.elapsed();
+    times.sort();
+    (n as f64 / total.as_secs_f64(), times[n * 99 / 100])
+}
+
+/// Store-level numbers behind bench/storage.sh (no HTTP, no wasm):
+/// `cargo test --release -p edgeimg --bin edgeimg bench_storage_tiers -- --ignored --nocapture`
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "benchmark; run by hand"]
+async fn bench_storage_tiers() {
+    let report = |name: &str, (rate, p99): (f64, Duration)| println!("{name:<34} {rate:>10.0} gets/s   p99 {p99:>10.1?}");
+    let dir = tempdir();
+    let stats = StoreStats::detached("bench");
+    let original = Bytes::from(vec![7u8; 1 << 20]);
+    let fs = Arc::new(fs_store(dir.path(), &stats));
+    fs.set("orig/a", original.clone()).await.unwrap();
+    let cached = ReadCache::new(fs.clone(), Default::default(), stats.clone());
+    let fs_only = time_gets(fs.as_ref(), "orig/a", 2000).await;
+    let memory = time_gets(&cached, "orig/a", 2000).await;
+    report("1 MiB original, fs", fs_only);
+    report("1 MiB original, read cache", memory);
+    println!("read cache / fs: {:.1}x gets/s", memory.0 / fs_only.0);
+
+    let server = RedisServer::start();
+    let variant = Bytes::from(vec![9u8; 18 << 10]);
+    let memory_tier = TieredCache::new(MemoryTierConfig::default(), vec![], stats.clone());
+    let zero = MemoryTierConfig { capacity_bytes: 0, max_item_bytes: 0, ..Default::default() };
+    let redis_tier = TieredCache::new(zero, vec![Tier::new("redis", Arc::new(redis_store(&server, &stats)))], stats);
+    memory_tier.set("var/a", variant.clone()).await.unwrap();
+    redis_tier.set("var/a", variant).await.unwrap();
+    let m = time_gets(&memory_tier, "var/a", 5000).await;
+    let r = time_gets(&redis_tier, "var/a", 5000).await;
+    report("18 KiB variant, memory tier", m);
+    report("18 KiB variant, redis tier", r);
+    println!("memory tier / redis tier: {:.1}x gets/s", m.0 / r.0);
+}
+
 /// A temporary directory removed on drop (std only).
 struct TempDir(std::path::PathBuf);
 

@@ -151,6 +151,7 @@ impl TieredCache {
     }
 
     /// Bytes held in the memory tier now (after pending maintenance).
+    #[cfg(test)]
     pub async fn memory_bytes(&self) -> u64 {
         self.shared.memory.run_pending_tasks().await;
         self.shared.memory.weighted_size()

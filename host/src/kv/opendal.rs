@@ -174,11 +174,6 @@ impl OpendalStore {
         self.op.check().await.with_context(|| format!("OpenDAL `{}` store is not reachable", self.tier))
     }
 
-    /// The tier name used in metrics (the OpenDAL scheme).
-    pub fn tier(&self) -> &str {
-        &self.tier
-    }
-
     fn failed(&self, op: &str, key: &str, err: opendal::Error) -> anyhow::Error {
         self.stats.backend_error(&self.tier, op);
         anyhow::Error::new(err).context(format!("{op} `{key}` on {}", self.tier))

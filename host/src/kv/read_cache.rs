@@ -114,6 +114,7 @@ impl ReadCache {
     }
 
     /// Bytes held in memory now (after pending maintenance).
+    #[cfg(test)]
     pub async fn weighted_size(&self) -> u64 {
         self.shared.cache.run_pending_tasks().await;
         self.shared.cache.weighted_size()

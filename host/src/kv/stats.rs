@@ -92,6 +92,7 @@ pub struct StoreStats {
 
 impl StoreStats {
     /// Counters for a store that is not served on `/metrics` (tests, tools).
+    #[cfg(test)]
     pub fn detached(label: &str) -> Self {
         Arc::new(StorageMetrics::default()).store(label)
     }
@@ -143,22 +144,26 @@ impl StoreStats {
     }
 
     /// Backend reads so far (for tests and benchmarks).
+    #[cfg(test)]
     pub fn backend_reads(&self, tier: &str) -> u64 {
         self.metrics.backend_reads.get_or_create(&self.tier(tier)).get()
     }
 
     /// Backend errors of `op` so far (for tests).
+    #[cfg(test)]
     pub fn backend_errors(&self, tier: &str, op: &str) -> u64 {
         let labels = ErrorLabels { store: self.store.clone(), tier: tier.to_string(), op: op.to_string() };
         self.metrics.backend_errors.get_or_create(&labels).get()
     }
 
     /// Collapsed reads so far (for tests).
+    #[cfg(test)]
     pub fn collapsed_reads(&self) -> u64 {
         self.metrics.collapsed_reads.get_or_create(&StoreLabels { store: self.store.clone() }).get()
     }
 
     /// Hits of `tier` so far (for tests).
+    #[cfg(test)]
     pub fn hits(&self, tier: &str) -> u64 {
         self.metrics.hits.get_or_create(&self.tier(tier)).get()
     }
