@@ -6,12 +6,12 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use anyhow::{bail, Result};
+use anyhow::{bail, Context, Result};
 use wasmtime::Engine;
 
 use crate::collapse::{CollapseConfig, Collapser};
 use crate::component::{new_linker, LoadedComponent, Loader};
-use crate::engine::{new_engine, CompiledCache, EngineOptions, EpochTicker};
+use crate::engine::{new_engine, wt, CompiledCache, EngineOptions, EpochTicker};
 use crate::instance::InstanceLimits;
 use crate::kv::host::KvAccess;
 use crate::kv::{BackendContext, StoreRegistry};
@@ -83,12 +83,17 @@ impl App {
         let epoch = EpochTicker::start(&engine);
         let cache = CompiledCache::new(data_dir.join("compiled"))?;
         let linker = new_linker(&engine)?;
+        let limits = InstanceLimits { memory, timeout: config.timeout };
         let mut loader = Loader::new(&engine, &linker, &cache, &manifest.path);
         let mut components = std::collections::BTreeMap::new();
         for decl in manifest.components.values() {
             let variables = ComponentVariables::resolve(decl, &app_variables)?;
             let access = KvAccess::new(kv.clone(), decl.key_value_stores.iter().cloned());
-            components.insert(decl.id.clone(), Arc::new(loader.load(decl, access, variables)?));
+            let component = loader.load(decl, access, variables)?;
+            crate::instance::warm_up(&component, limits).await.map_err(wt).with_context(|| {
+                format!("{}: [component.{}]: cannot instantiate {}", manifest.path.display(), decl.id, decl.source.display())
+            })?;
+            components.insert(decl.id.clone(), Arc::new(component));
         }
         let routes = manifest
             .http_triggers
@@ -102,7 +107,7 @@ impl App {
         collapse.register(metrics.registry_mut());
         Ok(Self {
             router,
-            limits: InstanceLimits { memory, timeout: config.timeout },
+            limits,
             max_body_bytes: config.max_body_bytes,
             metrics,
             region: config.region.clone(),

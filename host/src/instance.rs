@@ -116,18 +116,8 @@ pub enum Failure {
     Host(String),
 }
 
-/// Runs `component` on `request` in a fresh instance.
-pub async fn call<B>(
-    component: &LoadedComponent,
-    limits: InstanceLimits,
-    instantiate_time: Histogram,
-    request: hyper::Request<B>,
-) -> Result<http::Response<Body>, Failure>
-where
-    B: HttpBody<Data = bytes::Bytes> + Send + 'static,
-    B::Error: Into<wasmtime_wasi_http::Error>,
-{
-    let started = Instant::now();
+/// A fresh store for one instance of `component`, with its limits set.
+fn new_store(component: &LoadedComponent, limits: InstanceLimits) -> Store<InstanceState> {
     let state = InstanceState {
         table: ResourceTable::new(),
         wasi: component.wasi_ctx(),
@@ -142,6 +132,31 @@ where
     let ticks = (limits.timeout.as_millis() / EPOCH_TICK.as_millis()).max(1) as u64;
     store.set_epoch_deadline(ticks);
     store.epoch_deadline_trap();
+    store
+}
+
+/// Instantiates `component` once without calling it: surfaces instantiation
+/// errors (start functions, memory cap) at start-up and builds the
+/// copy-on-write memory images, so the first request pays nothing extra.
+pub async fn warm_up(component: &LoadedComponent, limits: InstanceLimits) -> wasmtime::Result<()> {
+    let mut store = new_store(component, limits);
+    component.pre.instantiate_async(&mut store).await?;
+    Ok(())
+}
+
+/// Runs `component` on `request` in a fresh instance.
+pub async fn call<B>(
+    component: &LoadedComponent,
+    limits: InstanceLimits,
+    instantiate_time: Histogram,
+    request: hyper::Request<B>,
+) -> Result<http::Response<Body>, Failure>
+where
+    B: HttpBody<Data = bytes::Bytes> + Send + 'static,
+    B::Error: Into<wasmtime_wasi_http::Error>,
+{
+    let started = Instant::now();
+    let mut store = new_store(component, limits);
 
     let (sender, receiver) = oneshot::channel();
     let host = |e: wasmtime::Error| Failure::Host(format!("{e:#}"));
