@@ -7,10 +7,10 @@
 //! `moto_server` (`pip install 'moto[server]'`) and `redis-server`
 //! (`apt-get install -y redis-server`); the tests start both themselves.
 
-#[path = "support/mod.rs"]
-mod support;
 #[path = "support/services.rs"]
 mod services;
+#[path = "support/mod.rs"]
+mod support;
 
 use std::path::PathBuf;
 use std::sync::Barrier;
@@ -21,7 +21,11 @@ use support::{repo_path, Host, HostBuilder, TempDir};
 fn manifest() -> PathBuf {
     for name in ["upload", "fetch", "resize"] {
         let wasm = repo_path(&format!("target/wasm32-wasip2/release/edgeimg_{name}.wasm"));
-        assert!(wasm.is_file(), "{} is missing: run `target/release/edgeimg build`", wasm.display());
+        assert!(
+            wasm.is_file(),
+            "{} is missing: run `target/release/edgeimg build`",
+            wasm.display()
+        );
     }
     repo_path("spin.toml")
 }
@@ -35,7 +39,11 @@ fn corpus(name: &str) -> Vec<u8> {
                 .arg(repo_path("scripts/corpus.sh"))
                 .output()
                 .expect("run scripts/corpus.sh");
-            assert!(out.status.success(), "corpus.sh failed: {}", String::from_utf8_lossy(&out.stderr));
+            assert!(
+                out.status.success(),
+                "corpus.sh failed: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
             PathBuf::from(String::from_utf8(out.stdout).unwrap().trim())
         }
     };
@@ -50,8 +58,17 @@ fn runtime_config(dir: &TempDir, text: &str) -> String {
 }
 
 fn upload(host: &Host, bytes: &[u8]) -> String {
-    let r = host.post("/upload", &[("content-type", "application/octet-stream")], bytes);
-    assert!(r.status == 201 || r.status == 200, "{} {}", r.status, r.text());
+    let r = host.post(
+        "/upload",
+        &[("content-type", "application/octet-stream")],
+        bytes,
+    );
+    assert!(
+        r.status == 201 || r.status == 200,
+        "{} {}",
+        r.status,
+        r.text()
+    );
     r.json()["id"].as_str().unwrap().to_string()
 }
 
@@ -90,7 +107,10 @@ fn originals_survive_a_restart_on_the_default_fs_store() {
     let data = TempDir::new("storage-fs");
     let host = || HostBuilder::new(manifest()).data_dir(data.path());
     survives_restart(host(), host);
-    assert!(data.path().join("images").join("orig").is_dir(), "originals live under <data-dir>/images");
+    assert!(
+        data.path().join("images").join("orig").is_dir(),
+        "originals live under <data-dir>/images"
+    );
 }
 
 #[test]
@@ -99,10 +119,17 @@ fn originals_survive_a_restart_on_s3() {
     let config_dir = TempDir::new("storage-s3");
     let config = runtime_config(
         &config_dir,
-        &format!("[key_value_store.images]\ntype = \"opendal\"\nscheme = \"s3\"\n{}", moto.runtime_config_lines()),
+        &format!(
+            "[key_value_store.images]\ntype = \"opendal\"\nscheme = \"s3\"\n{}",
+            moto.runtime_config_lines()
+        ),
     );
     // The second host has a fresh data dir: everything comes from S3.
-    let host = || HostBuilder::new(manifest()).arg("--runtime-config-file").arg(config.clone());
+    let host = || {
+        HostBuilder::new(manifest())
+            .arg("--runtime-config-file")
+            .arg(config.clone())
+    };
     survives_restart(host(), host);
 }
 
@@ -134,12 +161,25 @@ fn a_burst_of_identical_cold_resizes_costs_one_transform_and_one_original_read()
     });
     assert!(bodies.iter().all(|b| *b == bodies[0] && !b.is_empty()));
 
-    assert_eq!(metric(&host, "edgeimg_component_invocations_total", route) - invocations, 1.0, "transforms");
-    assert_eq!(metric(&host, "edgeimg_http_collapsed_requests_total", route), 99.0);
+    assert_eq!(
+        metric(&host, "edgeimg_component_invocations_total", route) - invocations,
+        1.0,
+        "transforms"
+    );
+    assert_eq!(
+        metric(&host, "edgeimg_http_collapsed_requests_total", route),
+        99.0
+    );
     // One invocation reads meta/{id} and orig/{id} from the object store, once each.
-    assert_eq!(metric(&host, "edgeimg_kv_backend_reads_total", images_fs) - reads, 2.0);
+    assert_eq!(
+        metric(&host, "edgeimg_kv_backend_reads_total", images_fs) - reads,
+        2.0
+    );
     let read = metric(&host, "edgeimg_kv_read_bytes_total", images_fs) - read_bytes;
-    assert!(read >= photo.len() as f64 && read < 2.0 * photo.len() as f64, "read {read} bytes");
+    assert!(
+        read >= photo.len() as f64 && read < 2.0 * photo.len() as f64,
+        "read {read} bytes"
+    );
 }
 
 fn redis_cache_config(dir: &TempDir, redis: &RedisServer) -> String {
@@ -160,16 +200,37 @@ fn hosts_of_a_region_share_variants_through_redis() {
     let redis = RedisServer::start();
     let dir = TempDir::new("storage-redis");
     let config = redis_cache_config(&dir, &redis);
-    let a = HostBuilder::new(manifest()).arg("--runtime-config-file").arg(config.clone()).start();
-    let b = HostBuilder::new(manifest()).arg("--runtime-config-file").arg(config.clone()).start();
+    let a = HostBuilder::new(manifest())
+        .arg("--runtime-config-file")
+        .arg(config.clone())
+        .start();
+    let b = HostBuilder::new(manifest())
+        .arg("--runtime-config-file")
+        .arg(config.clone())
+        .start();
     let id = upload(&a, &corpus("Aqua.jpg"));
     let path = format!("/resize/width=100,format=webp/{id}");
     let first = a.get(&path);
-    assert_eq!((first.status, first.header("x-cache")), (200, Some("miss")), "{}", first.text());
+    assert_eq!(
+        (first.status, first.header("x-cache")),
+        (200, Some("miss")),
+        "{}",
+        first.text()
+    );
     let second = b.get(&path);
-    assert_eq!((second.status, second.header("x-cache")), (200, Some("hit")));
+    assert_eq!(
+        (second.status, second.header("x-cache")),
+        (200, Some("hit"))
+    );
     assert_eq!(second.body, first.body);
-    assert_eq!(metric(&b, "edgeimg_kv_cache_hits_total", r#"store="cache",tier="redis""#), 1.0);
+    assert_eq!(
+        metric(
+            &b,
+            "edgeimg_kv_cache_hits_total",
+            r#"store="cache",tier="redis""#
+        ),
+        1.0
+    );
 }
 
 #[test]
@@ -177,7 +238,10 @@ fn a_redis_outage_degrades_to_the_memory_tier() {
     let mut redis = RedisServer::start();
     let dir = TempDir::new("storage-redis-down");
     let config = redis_cache_config(&dir, &redis);
-    let host = HostBuilder::new(manifest()).arg("--runtime-config-file").arg(config).start();
+    let host = HostBuilder::new(manifest())
+        .arg("--runtime-config-file")
+        .arg(config)
+        .start();
     let id = upload(&host, &corpus("Aqua.jpg"));
     let cached = format!("/resize/width=90/{id}");
     assert_eq!(host.get(&cached).status, 200);
@@ -191,5 +255,8 @@ fn a_redis_outage_degrades_to_the_memory_tier() {
     }
     assert_eq!(host.get(&format!("/images/{id}")).status, 200);
     let errors = host.get("/metrics").text();
-    assert!(errors.contains(r#"edgeimg_kv_backend_errors_total{store="cache",tier="redis""#), "{errors}");
+    assert!(
+        errors.contains(r#"edgeimg_kv_backend_errors_total{store="cache",tier="redis""#),
+        "{errors}"
+    );
 }

@@ -53,7 +53,11 @@ pub struct CollapseConfig {
 
 impl Default for CollapseConfig {
     fn default() -> Self {
-        Self { enabled: true, routes: HashMap::new(), max_shared_bytes: 32 << 20 }
+        Self {
+            enabled: true,
+            routes: HashMap::new(),
+            max_shared_bytes: 32 << 20,
+        }
     }
 }
 
@@ -61,8 +65,12 @@ impl CollapseConfig {
     /// Reads `[collapsed_forwarding]` from the runtime config (all optional).
     pub fn from_runtime_config(raw: &toml::Table) -> Result<Self> {
         let mut config = Self::default();
-        let Some(section) = raw.get("collapsed_forwarding") else { return Ok(config) };
-        let section = section.as_table().context("[collapsed_forwarding] must be a table")?;
+        let Some(section) = raw.get("collapsed_forwarding") else {
+            return Ok(config);
+        };
+        let section = section
+            .as_table()
+            .context("[collapsed_forwarding] must be a table")?;
         for (key, value) in section {
             match key.as_str() {
                 "enabled" => config.enabled = value.as_bool().context("`enabled` must be true or false")?,
@@ -111,7 +119,10 @@ impl AcceptClass {
             .filter_map(|v| v.to_str().ok())
             .collect::<Vec<_>>()
             .join(",");
-        Self { avif: accepts(&accept, "image/avif"), webp: accepts(&accept, "image/webp") }
+        Self {
+            avif: accepts(&accept, "image/avif"),
+            webp: accepts(&accept, "image/webp"),
+        }
     }
 }
 
@@ -120,8 +131,14 @@ impl AcceptClass {
 fn accepts(accept: &str, media_type: &str) -> bool {
     accept.split(',').any(|item| {
         let mut parts = item.split(';').map(str::trim);
-        parts.next().is_some_and(|t| t.eq_ignore_ascii_case(media_type))
-            && !parts.any(|p| p.strip_prefix("q=").and_then(|q| q.trim().parse::<f32>().ok()).is_some_and(|q| q <= 0.0))
+        parts
+            .next()
+            .is_some_and(|t| t.eq_ignore_ascii_case(media_type))
+            && !parts.any(|p| {
+                p.strip_prefix("q=")
+                    .and_then(|q| q.trim().parse::<f32>().ok())
+                    .is_some_and(|q| q <= 0.0)
+            })
     })
 }
 
@@ -193,7 +210,11 @@ impl Collapser {
 
     /// Counts one component invocation for `route`.
     pub fn invoked(&self, route: &str) {
-        self.invocations.get_or_create(&RouteLabels { route: route.to_string() }).inc();
+        self.invocations
+            .get_or_create(&RouteLabels {
+                route: route.to_string(),
+            })
+            .inc();
     }
 
     /// The flight a request belongs to, or `None` if it must be invoked on
@@ -202,15 +223,26 @@ impl Collapser {
         if req.method() != Method::GET || !self.config.enabled_for(route) {
             return None;
         }
-        if PERSONAL_REQUEST_HEADERS.iter().any(|h| req.headers().contains_key(h)) {
+        if PERSONAL_REQUEST_HEADERS
+            .iter()
+            .any(|h| req.headers().contains_key(h))
+        {
             return None;
         }
-        Some(FlightKey { route: route.to_string(), url: full_url.to_string(), accept: AcceptClass::of(req.headers()) })
+        Some(FlightKey {
+            route: route.to_string(),
+            url: full_url.to_string(),
+            accept: AcceptClass::of(req.headers()),
+        })
     }
 
     /// Answers the request of `key` with `invoke`, unless an identical one
     /// is in flight: then with a copy of its response.
-    pub async fn forward<E, F, Fut>(&self, key: FlightKey, invoke: F) -> Response<UnsyncBoxBody<Bytes, E>>
+    pub async fn forward<E, F, Fut>(
+        &self,
+        key: FlightKey,
+        invoke: F,
+    ) -> Response<UnsyncBoxBody<Bytes, E>>
     where
         E: std::fmt::Debug + Send + 'static,
         F: FnOnce() -> Fut,
@@ -226,7 +258,12 @@ impl Collapser {
                         let (tx, rx) = oneshot::channel();
                         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
                         inflight.insert(key.clone(), (id, rx.map(Result::ok).boxed().shared()));
-                        Ok(Leader { collapser: self, key: &key, id, tx: Some(tx) })
+                        Ok(Leader {
+                            collapser: self,
+                            key: &key,
+                            id,
+                            tx: Some(tx),
+                        })
                     }
                 }
             };
@@ -239,7 +276,11 @@ impl Collapser {
                 }
                 Err(flight) => match flight.await {
                     Some(Outcome::Shared(shared)) => {
-                        self.collapsed.get_or_create(&RouteLabels { route: key.route.clone() }).inc();
+                        self.collapsed
+                            .get_or_create(&RouteLabels {
+                                route: key.route.clone(),
+                            })
+                            .inc();
                         return shared.to_response();
                     }
                     Some(Outcome::NotShared) => {
@@ -276,12 +317,19 @@ impl Collapser {
                     br#"{"error":{"code":"body_error","message":"the component's response body failed"}}"#,
                 )));
                 *failed.status_mut() = StatusCode::BAD_GATEWAY;
-                failed.headers_mut().insert(header::CONTENT_TYPE, header::HeaderValue::from_static("application/json"));
+                failed.headers_mut().insert(
+                    header::CONTENT_TYPE,
+                    header::HeaderValue::from_static("application/json"),
+                );
                 return (failed, Outcome::NotShared);
             }
         };
         let outcome = if body.len() as u64 <= max {
-            Outcome::Shared(Arc::new(SharedResponse { status: parts.status, headers: parts.headers.clone(), body: body.clone() }))
+            Outcome::Shared(Arc::new(SharedResponse {
+                status: parts.status,
+                headers: parts.headers.clone(),
+                body: body.clone(),
+            }))
         } else {
             Outcome::NotShared
         };
@@ -291,10 +339,19 @@ impl Collapser {
 
 /// Whether response headers allow giving the response to other requests.
 fn shareable(headers: &HeaderMap) -> bool {
-    let cache_control = headers.get_all(header::CACHE_CONTROL).iter().filter_map(|v| v.to_str().ok());
+    let cache_control = headers
+        .get_all(header::CACHE_CONTROL)
+        .iter()
+        .filter_map(|v| v.to_str().ok());
     let personal = cache_control
         .flat_map(|v| v.split(','))
-        .map(|d| d.split('=').next().unwrap_or("").trim().to_ascii_lowercase())
+        .map(|d| {
+            d.split('=')
+                .next()
+                .unwrap_or("")
+                .trim()
+                .to_ascii_lowercase()
+        })
         .any(|d| d == "private" || d == "no-store");
     let vary_beyond_accept = headers
         .get_all(header::VARY)
@@ -315,7 +372,9 @@ impl SharedResponse {
 }
 
 fn full_body<E: Send + 'static>(bytes: Bytes) -> UnsyncBoxBody<Bytes, E> {
-    Full::new(bytes).map_err(|never| match never {}).boxed_unsync()
+    Full::new(bytes)
+        .map_err(|never| match never {})
+        .boxed_unsync()
 }
 
 /// The caller whose invocation answers a flight. Dropping it unanswered
@@ -369,18 +428,27 @@ mod tests {
     fn response(headers: &[(&str, &str)], body: &'static str) -> Response<Body> {
         let mut r = Response::new(full_body(Bytes::from_static(body.as_bytes())));
         for (k, v) in headers {
-            r.headers_mut().insert(header::HeaderName::from_bytes(k.as_bytes()).unwrap(), v.parse().unwrap());
+            r.headers_mut().insert(
+                header::HeaderName::from_bytes(k.as_bytes()).unwrap(),
+                v.parse().unwrap(),
+            );
         }
         r
     }
 
-    async fn burst(collapser: Arc<Collapser>, n: usize, headers: &'static [(&'static str, &'static str)]) -> (usize, Vec<Bytes>) {
+    async fn burst(
+        collapser: Arc<Collapser>,
+        n: usize,
+        headers: &'static [(&'static str, &'static str)],
+    ) -> (usize, Vec<Bytes>) {
         let calls = Arc::new(AtomicUsize::new(0));
         let tasks: Vec<_> = (0..n)
             .map(|_| {
                 let (collapser, calls) = (collapser.clone(), calls.clone());
                 tokio::spawn(async move {
-                    let key = collapser.key("/resize/...", "http://h/resize/w=10/abc", &get(&[])).unwrap();
+                    let key = collapser
+                        .key("/resize/...", "http://h/resize/w=10/abc", &get(&[]))
+                        .unwrap();
                     let response = collapser
                         .forward(key, || async {
                             calls.fetch_add(1, Ordering::SeqCst);
@@ -402,17 +470,36 @@ mod tests {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_burst_of_identical_gets_costs_one_invocation() {
         let collapser = Arc::new(Collapser::new(CollapseConfig::default()));
-        let (calls, bodies) = burst(collapser.clone(), 100, &[("cache-control", "public, max-age=60")]).await;
+        let (calls, bodies) = burst(
+            collapser.clone(),
+            100,
+            &[("cache-control", "public, max-age=60")],
+        )
+        .await;
         assert_eq!(calls, 1);
         assert!(bodies.iter().all(|b| b == "variant"));
-        assert_eq!(collapser.collapsed.get_or_create(&RouteLabels { route: "/resize/...".into() }).get(), 99);
+        assert_eq!(
+            collapser
+                .collapsed
+                .get_or_create(&RouteLabels {
+                    route: "/resize/...".into()
+                })
+                .get(),
+            99
+        );
         assert!(collapser.inflight.lock().unwrap().is_empty());
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn private_and_no_store_responses_are_never_shared() {
-        for cc in [&[("cache-control", "private, max-age=60")][..], &[("cache-control", "no-store")][..], &[("set-cookie", "a=b")][..], &[("vary", "Cookie")][..]] {
-            let cc: &'static [(&'static str, &'static str)] = Box::leak(cc.to_vec().into_boxed_slice());
+        for cc in [
+            &[("cache-control", "private, max-age=60")][..],
+            &[("cache-control", "no-store")][..],
+            &[("set-cookie", "a=b")][..],
+            &[("vary", "Cookie")][..],
+        ] {
+            let cc: &'static [(&'static str, &'static str)] =
+                Box::leak(cc.to_vec().into_boxed_slice());
             let collapser = Arc::new(Collapser::new(CollapseConfig::default()));
             let (calls, bodies) = burst(collapser, 10, cc).await;
             assert_eq!(calls, 10, "{cc:?}");
@@ -434,11 +521,24 @@ mod tests {
         });
         tokio::time::sleep(Duration::from_millis(20)).await;
         let c = collapser.clone();
-        let waiter = tokio::spawn(async move { c.forward(key, || async { response(&[], "taken over") }).await });
+        let waiter = tokio::spawn(async move {
+            c.forward(key, || async { response(&[], "taken over") })
+                .await
+        });
         tokio::time::sleep(Duration::from_millis(20)).await;
-        assert!(!waiter.is_finished(), "the waiter joined the leader's flight");
+        assert!(
+            !waiter.is_finished(),
+            "the waiter joined the leader's flight"
+        );
         leader.abort();
-        let body = waiter.await.unwrap().into_body().collect().await.unwrap().to_bytes();
+        let body = waiter
+            .await
+            .unwrap()
+            .into_body()
+            .collect()
+            .await
+            .unwrap()
+            .to_bytes();
         assert_eq!(body, "taken over");
         assert!(collapser.inflight.lock().unwrap().is_empty());
     }
@@ -453,7 +553,10 @@ mod tests {
         let head = Request::head("http://h/x").body(()).unwrap();
         assert!(c.key("/resize/...", "u", &head).is_none());
         for h in ["authorization", "cookie", "range", "if-none-match"] {
-            assert!(c.key("/resize/...", "u", &get(&[(h, "x")])).is_none(), "{h}");
+            assert!(
+                c.key("/resize/...", "u", &get(&[(h, "x")])).is_none(),
+                "{h}"
+            );
         }
     }
 

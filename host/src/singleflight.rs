@@ -21,7 +21,9 @@ pub struct Flights<K, V> {
 
 impl<K, V> Default for Flights<K, V> {
     fn default() -> Self {
-        Self { inflight: Default::default() }
+        Self {
+            inflight: Default::default(),
+        }
     }
 }
 
@@ -50,7 +52,10 @@ where
             match inflight.get(&key) {
                 Some(flight) => (flight.clone(), Role::Follower),
                 None => {
-                    let landing = Landing { inflight: self.inflight.clone(), key: Some(key.clone()) };
+                    let landing = Landing {
+                        inflight: self.inflight.clone(),
+                        key: Some(key.clone()),
+                    };
                     let task = tokio::spawn(async move {
                         let _landing = landing;
                         work.await

@@ -13,7 +13,11 @@ use std::time::{Duration, Instant};
 
 /// A free TCP port on 127.0.0.1.
 pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 fn find_binary(name: &str, install: &str) -> PathBuf {
@@ -21,7 +25,11 @@ fn find_binary(name: &str, install: &str) -> PathBuf {
     std::env::split_paths(&path)
         .map(|dir| dir.join(name))
         .find(|p| p.is_file())
-        .unwrap_or_else(|| panic!("`{name}` is not on PATH; install it with `{install}` (scripts/install-deps does)"))
+        .unwrap_or_else(|| {
+            panic!(
+                "`{name}` is not on PATH; install it with `{install}` (scripts/install-deps does)"
+            )
+        })
 }
 
 /// Sends one raw HTTP/1.1 request and returns the status code.
@@ -34,7 +42,10 @@ pub fn http_status(port: u16, method: &str, path: &str) -> std::io::Result<u16> 
     )?;
     let mut head = [0u8; 12];
     stream.read_exact(&mut head)?;
-    let status = std::str::from_utf8(&head[9..12]).unwrap_or("0").parse().unwrap_or(0);
+    let status = std::str::from_utf8(&head[9..12])
+        .unwrap_or("0")
+        .parse()
+        .unwrap_or(0);
     Ok(status)
 }
 
@@ -44,7 +55,10 @@ fn wait_until(what: &str, child: &mut Child, mut ready: impl FnMut() -> bool) {
         if let Ok(Some(status)) = child.try_wait() {
             panic!("{what} exited during start-up: {status}");
         }
-        assert!(Instant::now() < deadline, "{what} did not start within 30 s");
+        assert!(
+            Instant::now() < deadline,
+            "{what} did not start within 30 s"
+        );
         std::thread::sleep(Duration::from_millis(50));
     }
 }
@@ -57,7 +71,10 @@ pub struct RedisServer {
 
 impl RedisServer {
     pub fn start() -> Self {
-        let mut server = Self { child: None, port: free_port() };
+        let mut server = Self {
+            child: None,
+            port: free_port(),
+        };
         server.spawn();
         server
     }
@@ -97,10 +114,14 @@ impl RedisServer {
 }
 
 fn ping(port: u16) -> bool {
-    let Ok(mut stream) = TcpStream::connect(("127.0.0.1", port)) else { return false };
+    let Ok(mut stream) = TcpStream::connect(("127.0.0.1", port)) else {
+        return false;
+    };
     let _ = stream.set_read_timeout(Some(Duration::from_secs(1)));
     let mut reply = [0u8; 7];
-    stream.write_all(b"PING\r\n").is_ok() && stream.read_exact(&mut reply).is_ok() && &reply == b"+PONG\r\n"
+    stream.write_all(b"PING\r\n").is_ok()
+        && stream.read_exact(&mut reply).is_ok()
+        && &reply == b"+PONG\r\n"
 }
 
 impl Drop for RedisServer {
@@ -126,11 +147,17 @@ impl MotoS3 {
             .stderr(Stdio::null())
             .spawn()
             .expect("starting moto_server");
-        wait_until("moto_server", &mut child, || http_status(port, "GET", "/").is_ok());
+        wait_until("moto_server", &mut child, || {
+            http_status(port, "GET", "/").is_ok()
+        });
         let bucket = "edgeimg-test".to_string();
         let status = http_status(port, "PUT", &format!("/{bucket}")).expect("creating the bucket");
         assert_eq!(status, 200, "moto refused to create the bucket");
-        Self { child, port, bucket }
+        Self {
+            child,
+            port,
+            bucket,
+        }
     }
 
     /// `http://127.0.0.1:<port>`.
@@ -156,7 +183,10 @@ impl MotoS3 {
 
     /// The same, as runtime-config TOML lines.
     pub fn runtime_config_lines(&self) -> String {
-        self.opendal_options().iter().map(|(k, v)| format!("{k} = {v:?}\n")).collect()
+        self.opendal_options()
+            .iter()
+            .map(|(k, v)| format!("{k} = {v:?}\n"))
+            .collect()
     }
 }
 

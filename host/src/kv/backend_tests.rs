@@ -32,8 +32,13 @@ fn s3_store(moto: &MotoS3, stats: &StoreStats) -> OpendalStore {
 }
 
 fn redis_store(server: &RedisServer, stats: &StoreStats) -> RedisStore {
-    let table: toml::Table = toml::from_str(&format!("url = {:?}\nretry_after_ms = 200", server.url())).unwrap();
-    RedisStore::new(RedisConfig::from_table("test", &table).unwrap(), stats.clone()).unwrap()
+    let table: toml::Table =
+        toml::from_str(&format!("url = {:?}\nretry_after_ms = 200", server.url())).unwrap();
+    RedisStore::new(
+        RedisConfig::from_table("test", &table).unwrap(),
+        stats.clone(),
+    )
+    .unwrap()
 }
 
 fn b(s: &str) -> Bytes {
@@ -42,7 +47,13 @@ fn b(s: &str) -> Bytes {
 
 /// The key-value contract every backend keeps.
 async fn round_trip(store: &dyn Store) {
-    let keys = ["orig/abc", "meta/abc", "var/abc/format=webp,width=320", "odd/../ key?#%", "x"];
+    let keys = [
+        "orig/abc",
+        "meta/abc",
+        "var/abc/format=webp,width=320",
+        "odd/../ key?#%",
+        "x",
+    ];
     for key in keys {
         assert_eq!(store.get(key).await.unwrap(), None, "{key}");
         assert!(!store.exists(key).await.unwrap());
@@ -72,7 +83,11 @@ async fn opendal_fs_keeps_the_contract() {
     let dir = tempdir();
     let stats = StoreStats::detached("fs");
     round_trip(&fs_store(dir.path(), &stats)).await;
-    let cached = ReadCache::new(Arc::new(fs_store(&dir.path().join("c"), &stats)), Default::default(), stats.clone());
+    let cached = ReadCache::new(
+        Arc::new(fs_store(&dir.path().join("c"), &stats)),
+        Default::default(),
+        stats.clone(),
+    );
     round_trip(&cached).await;
 }
 
@@ -108,11 +123,21 @@ async fn fs_paths_stay_inside_the_root() {
     let root = dir.path().join("root");
     let stats = StoreStats::detached("fs");
     let store = fs_store(&root, &stats);
-    for key in ["../escape", "../../escape", "/abs", "a/../../../escape", "..", "."] {
+    for key in [
+        "../escape",
+        "../../escape",
+        "/abs",
+        "a/../../../escape",
+        "..",
+        ".",
+    ] {
         store.set(key, b("v")).await.unwrap();
         assert_eq!(store.get(key).await.unwrap(), Some(b("v")));
     }
-    let outside: Vec<_> = std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
+    let outside: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
     assert_eq!(outside, vec![std::ffi::OsString::from("root")]);
     assert_eq!(store.get_keys().await.unwrap().len(), 6);
 }
@@ -123,7 +148,10 @@ async fn get_keys_lists_without_reading_values() {
     let stats = StoreStats::detached("fs");
     let store = fs_store(dir.path(), &stats);
     for i in 0..50 {
-        store.set(&format!("orig/{i}"), Bytes::from(vec![7u8; 100_000])).await.unwrap();
+        store
+            .set(&format!("orig/{i}"), Bytes::from(vec![7u8; 100_000]))
+            .await
+            .unwrap();
     }
     let reads = stats.backend_reads("fs");
     assert_eq!(store.get_keys().await.unwrap().len(), 50);
@@ -134,7 +162,10 @@ async fn get_keys_lists_without_reading_values() {
 /// check that every value they see is whole and uniform.
 async fn overwrite_under_readers(store: Arc<dyn Store>) {
     const LEN: usize = 2 << 20;
-    store.set("orig/hot", Bytes::from(vec![0u8; LEN])).await.unwrap();
+    store
+        .set("orig/hot", Bytes::from(vec![0u8; LEN]))
+        .await
+        .unwrap();
     let done = Arc::new(std::sync::atomic::AtomicBool::new(false));
     let seen = Arc::new(AtomicUsize::new(0));
     let mut readers = Vec::new();
@@ -145,13 +176,19 @@ async fn overwrite_under_readers(store: Arc<dyn Store>) {
                 let value = store.get("orig/hot").await.unwrap().expect("never absent");
                 assert_eq!(value.len(), LEN, "a reader saw a partial value");
                 let first = value[0];
-                assert!(value.iter().all(|&x| x == first), "a reader saw a mix of two writes");
+                assert!(
+                    value.iter().all(|&x| x == first),
+                    "a reader saw a mix of two writes"
+                );
                 seen.fetch_add(1, Ordering::SeqCst);
             }
         }));
     }
     for round in 1..=20u8 {
-        store.set("orig/hot", Bytes::from(vec![round; LEN])).await.unwrap();
+        store
+            .set("orig/hot", Bytes::from(vec![round; LEN]))
+            .await
+            .unwrap();
     }
     done.store(true, Ordering::SeqCst);
     for reader in readers {
@@ -167,7 +204,10 @@ async fn fs_overwrite_is_atomic_under_concurrent_readers() {
     let stats = StoreStats::detached("fs");
     overwrite_under_readers(Arc::new(fs_store(dir.path(), &stats))).await;
     // No temporary file is left behind or listed.
-    assert_eq!(fs_store(dir.path(), &stats).get_keys().await.unwrap(), vec!["orig/hot".to_string()]);
+    assert_eq!(
+        fs_store(dir.path(), &stats).get_keys().await.unwrap(),
+        vec!["orig/hot".to_string()]
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -181,15 +221,25 @@ async fn s3_overwrite_is_atomic_under_concurrent_readers() {
 async fn hot_reads_come_from_memory() {
     let dir = tempdir();
     let stats = StoreStats::detached("images");
-    let store = ReadCache::new(Arc::new(fs_store(dir.path(), &stats)), Default::default(), stats.clone());
-    store.set("orig/a", Bytes::from(vec![1u8; 1 << 20])).await.unwrap();
+    let store = ReadCache::new(
+        Arc::new(fs_store(dir.path(), &stats)),
+        Default::default(),
+        stats.clone(),
+    );
+    store
+        .set("orig/a", Bytes::from(vec![1u8; 1 << 20]))
+        .await
+        .unwrap();
     for _ in 0..10 {
         assert_eq!(store.get("orig/a").await.unwrap().unwrap().len(), 1 << 20);
     }
     assert_eq!(stats.backend_reads("fs"), 1);
     assert_eq!(stats.hits("read_cache"), 9);
     // A write invalidates: the next read goes to the store again.
-    store.set("orig/a", Bytes::from(vec![2u8; 10])).await.unwrap();
+    store
+        .set("orig/a", Bytes::from(vec![2u8; 10]))
+        .await
+        .unwrap();
     assert_eq!(store.get("orig/a").await.unwrap().unwrap()[0], 2);
     assert_eq!(stats.backend_reads("fs"), 2);
     store.delete("orig/a").await.unwrap();
@@ -200,15 +250,28 @@ async fn hot_reads_come_from_memory() {
 async fn read_cache_is_bounded_in_bytes() {
     let dir = tempdir();
     let stats = StoreStats::detached("images");
-    let config = ReadCacheConfig { capacity_bytes: 1 << 20, max_item_bytes: 512 << 10 };
-    let store = ReadCache::new(Arc::new(fs_store(dir.path(), &stats)), config, stats.clone());
+    let config = ReadCacheConfig {
+        capacity_bytes: 1 << 20,
+        max_item_bytes: 512 << 10,
+    };
+    let store = ReadCache::new(
+        Arc::new(fs_store(dir.path(), &stats)),
+        config,
+        stats.clone(),
+    );
     for i in 0..40 {
         let key = format!("orig/{i}");
-        store.set(&key, Bytes::from(vec![0u8; 100_000])).await.unwrap();
+        store
+            .set(&key, Bytes::from(vec![0u8; 100_000]))
+            .await
+            .unwrap();
         store.get(&key).await.unwrap();
         store.get(&key).await.unwrap();
     }
-    store.set("orig/big", Bytes::from(vec![0u8; 600 << 10])).await.unwrap();
+    store
+        .set("orig/big", Bytes::from(vec![0u8; 600 << 10]))
+        .await
+        .unwrap();
     store.get("orig/big").await.unwrap();
     assert!(store.weighted_size().await <= 1 << 20);
 }
@@ -257,7 +320,10 @@ async fn hundred_concurrent_gets(store: Arc<dyn Store>) -> Vec<Option<Bytes>> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn concurrent_misses_collapse_into_one_backend_read() {
     for value in [Some(b("original")), None] {
-        let backend = Arc::new(SlowStore { reads: AtomicUsize::new(0), value: value.clone() });
+        let backend = Arc::new(SlowStore {
+            reads: AtomicUsize::new(0),
+            value: value.clone(),
+        });
         let stats = StoreStats::detached("images");
         let cache = ReadCache::new(backend.clone(), Default::default(), stats.clone());
         let values = hundred_concurrent_gets(Arc::new(cache)).await;
@@ -265,8 +331,15 @@ async fn concurrent_misses_collapse_into_one_backend_read() {
         assert_eq!(backend.reads.load(Ordering::SeqCst), 1, "value {value:?}");
         assert_eq!(stats.collapsed_reads(), 99);
 
-        let backend = Arc::new(SlowStore { reads: AtomicUsize::new(0), value: value.clone() });
-        let tiered = TieredCache::new(MemoryTierConfig::default(), vec![Tier::new("slow", backend.clone())], stats);
+        let backend = Arc::new(SlowStore {
+            reads: AtomicUsize::new(0),
+            value: value.clone(),
+        });
+        let tiered = TieredCache::new(
+            MemoryTierConfig::default(),
+            vec![Tier::new("slow", backend.clone())],
+            stats,
+        );
         hundred_concurrent_gets(Arc::new(tiered)).await;
         assert_eq!(backend.reads.load(Ordering::SeqCst), 1);
     }
@@ -287,11 +360,18 @@ async fn concurrent_misses_on_s3_collapse_into_one_read() {
 #[tokio::test]
 async fn memory_tier_is_bounded_in_bytes_and_expires() {
     let stats = StoreStats::detached("cache");
-    let config = MemoryTierConfig { capacity_bytes: 1 << 20, max_item_bytes: 256 << 10, ttl: Duration::from_secs(1) };
+    let config = MemoryTierConfig {
+        capacity_bytes: 1 << 20,
+        max_item_bytes: 256 << 10,
+        ttl: Duration::from_secs(1),
+    };
     let cache = TieredCache::new(config, vec![], stats.clone());
     for i in 0..50 {
         let key = format!("var/{i}");
-        cache.set(&key, Bytes::from(vec![0u8; 100_000])).await.unwrap();
+        cache
+            .set(&key, Bytes::from(vec![0u8; 100_000]))
+            .await
+            .unwrap();
         cache.get(&key).await.unwrap();
     }
     assert!(cache.memory_bytes().await <= 1 << 20);
@@ -349,8 +429,16 @@ async fn redis_outage_degrades_to_memory_only() {
         assert!(cache.exists(&key).await.unwrap());
         cache.delete(&key).await.unwrap();
     }
-    assert!(cache.get_keys().await.unwrap().contains(&"var/before".to_string()));
-    assert!(started.elapsed() < Duration::from_secs(3), "outage slowed requests: {:?}", started.elapsed());
+    assert!(cache
+        .get_keys()
+        .await
+        .unwrap()
+        .contains(&"var/before".to_string()));
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "outage slowed requests: {:?}",
+        started.elapsed()
+    );
     assert!(stats.backend_errors("redis", "set") + stats.backend_errors("redis", "get") > 0);
 
     // Redis comes back: after the breaker's pause, writes reach it again.
@@ -363,7 +451,10 @@ async fn redis_outage_degrades_to_memory_only() {
         if other_host.get("var/after").await.ok().flatten() == Some(b("3")) {
             break;
         }
-        assert!(Instant::now() < deadline, "writes never reached Redis again");
+        assert!(
+            Instant::now() < deadline,
+            "writes never reached Redis again"
+        );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
@@ -388,7 +479,9 @@ async fn time_gets(store: &dyn Store, key: &str, n: usize) -> (f64, Duration) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "benchmark; run by hand"]
 async fn bench_storage_tiers() {
-    let report = |name: &str, (rate, p99): (f64, Duration)| println!("{name:<34} {rate:>10.0} gets/s   p99 {p99:>10.1?}");
+    let report = |name: &str, (rate, p99): (f64, Duration)| {
+        println!("{name:<34} {rate:>10.0} gets/s   p99 {p99:>10.1?}")
+    };
     let dir = tempdir();
     let stats = StoreStats::detached("bench");
     let original = Bytes::from(vec![7u8; 1 << 20]);
@@ -404,8 +497,16 @@ async fn bench_storage_tiers() {
     let server = RedisServer::start();
     let variant = Bytes::from(vec![9u8; 18 << 10]);
     let memory_tier = TieredCache::new(MemoryTierConfig::default(), vec![], stats.clone());
-    let zero = MemoryTierConfig { capacity_bytes: 0, max_item_bytes: 0, ..Default::default() };
-    let redis_tier = TieredCache::new(zero, vec![Tier::new("redis", Arc::new(redis_store(&server, &stats)))], stats);
+    let zero = MemoryTierConfig {
+        capacity_bytes: 0,
+        max_item_bytes: 0,
+        ..Default::default()
+    };
+    let redis_tier = TieredCache::new(
+        zero,
+        vec![Tier::new("redis", Arc::new(redis_store(&server, &stats)))],
+        stats,
+    );
     memory_tier.set("var/a", variant.clone()).await.unwrap();
     redis_tier.set("var/a", variant).await.unwrap();
     let m = time_gets(&memory_tier, "var/a", 5000).await;

@@ -24,7 +24,11 @@ pub fn other(e: anyhow::Error) -> Error {
 /// `read_cache_bytes = 0`. A local `fs` store must be usable at start; a
 /// remote one that does not answer yet is only logged, so an outage of the
 /// object store does not keep the host down.
-pub async fn opendal(label: &str, table: &toml::Table, ctx: &BackendContext) -> Result<Arc<dyn Store>> {
+pub async fn opendal(
+    label: &str,
+    table: &toml::Table,
+    ctx: &BackendContext,
+) -> Result<Arc<dyn Store>> {
     let config = OpendalConfig::from_table(table, &ctx.data_dir, &ctx.data_dir.join(label))?;
     let read_cache = ReadCacheConfig::from_table(table)?;
     let stats = storage_metrics().store(label);
@@ -43,16 +47,44 @@ pub async fn opendal(label: &str, table: &toml::Table, ctx: &BackendContext) -> 
 
 /// `type = "redis"`: Spin's Redis store (`url`), connected lazily.
 pub fn redis(label: &str, table: &toml::Table) -> Result<Arc<dyn Store>> {
-    reject_unknown_keys(table, &["type", "url", "prefix", "ttl_secs", "timeout_ms", "retry_after_ms"])?;
+    reject_unknown_keys(
+        table,
+        &[
+            "type",
+            "url",
+            "prefix",
+            "ttl_secs",
+            "timeout_ms",
+            "retry_after_ms",
+        ],
+    )?;
     let config = RedisConfig::from_table(label, table)?;
-    Ok(Arc::new(RedisStore::new(config, storage_metrics().store(label))?))
+    Ok(Arc::new(RedisStore::new(
+        config,
+        storage_metrics().store(label),
+    )?))
 }
 
 /// `type = "cache"`: a memory tier with optional Redis and OpenDAL tiers.
-pub async fn cache(label: &str, table: &toml::Table, ctx: &BackendContext) -> Result<Arc<dyn Store>> {
-    reject_unknown_keys(table, &["type", "capacity_bytes", "max_item_bytes", "ttl_secs", "tiers"])?;
+pub async fn cache(
+    label: &str,
+    table: &toml::Table,
+    ctx: &BackendContext,
+) -> Result<Arc<dyn Store>> {
+    reject_unknown_keys(
+        table,
+        &[
+            "type",
+            "capacity_bytes",
+            "max_item_bytes",
+            "ttl_secs",
+            "tiers",
+        ],
+    )?;
     let stats = storage_metrics().store(label);
-    Ok(Arc::new(TieredCache::from_table(label, table, &ctx.data_dir, stats).await?))
+    Ok(Arc::new(
+        TieredCache::from_table(label, table, &ctx.data_dir, stats).await?,
+    ))
 }
 
 /// The embedded default of a label the runtime config does not mention:

@@ -58,7 +58,11 @@ pub struct MemoryTierConfig {
 
 impl Default for MemoryTierConfig {
     fn default() -> Self {
-        Self { capacity_bytes: 256 << 20, max_item_bytes: 16 << 20, ttl: Duration::from_secs(86_400) }
+        Self {
+            capacity_bytes: 256 << 20,
+            max_item_bytes: 16 << 20,
+            ttl: Duration::from_secs(86_400),
+        }
     }
 }
 
@@ -71,11 +75,19 @@ pub struct Tier {
 impl Tier {
     /// A tier over any store.
     pub fn new(name: impl Into<String>, store: Arc<dyn Store>) -> Self {
-        Self { name: name.into(), store }
+        Self {
+            name: name.into(),
+            store,
+        }
     }
 
     /// Builds a tier from its `[[tiers]]` table: `type = "redis"` or `"opendal"`.
-    pub async fn from_table(label: &str, table: &toml::Table, data_dir: &Path, stats: StoreStats) -> Result<Self> {
+    pub async fn from_table(
+        label: &str,
+        table: &toml::Table,
+        data_dir: &Path,
+        stats: StoreStats,
+    ) -> Result<Self> {
         match table.get("type").and_then(|t| t.as_str()) {
             Some("redis") => {
                 let store = RedisStore::new(RedisConfig::from_table(label, table)?, stats)?;
@@ -87,7 +99,9 @@ impl Tier {
                 store.check().await?;
                 Ok(Self::new(config.scheme.clone(), Arc::new(store)))
             }
-            Some(other) => bail!("unknown cache tier type `{other}` (expected `redis` or `opendal`)"),
+            Some(other) => {
+                bail!("unknown cache tier type `{other}` (expected `redis` or `opendal`)")
+            }
             None => bail!("a cache tier needs a `type`"),
         }
     }
@@ -111,7 +125,12 @@ struct Shared {
 
 impl TieredCache {
     /// Reads `capacity_bytes`, `max_item_bytes`, `ttl_secs` and `[[tiers]]`.
-    pub async fn from_table(label: &str, table: &toml::Table, data_dir: &Path, stats: StoreStats) -> Result<Self> {
+    pub async fn from_table(
+        label: &str,
+        table: &toml::Table,
+        data_dir: &Path,
+        stats: StoreStats,
+    ) -> Result<Self> {
         let mut memory = MemoryTierConfig::default();
         if let Some(v) = table.get("capacity_bytes") {
             memory.capacity_bytes = byte_count(v, "capacity_bytes")?;
@@ -125,9 +144,13 @@ impl TieredCache {
         }
         let mut tiers = Vec::new();
         if let Some(list) = table.get("tiers") {
-            let list = list.as_array().context("`tiers` must be an array of tables")?;
+            let list = list
+                .as_array()
+                .context("`tiers` must be an array of tables")?;
             for (i, tier) in list.iter().enumerate() {
-                let tier = tier.as_table().with_context(|| format!("`tiers[{i}]` must be a table"))?;
+                let tier = tier
+                    .as_table()
+                    .with_context(|| format!("`tiers[{i}]` must be a table"))?;
                 let tier = Tier::from_table(label, tier, data_dir, stats.clone())
                     .await
                     .with_context(|| format!("cache tier {i} of `{label}`"))?;
@@ -139,7 +162,9 @@ impl TieredCache {
 
     /// A cache with the given memory tier in front of `tiers` (in order).
     pub fn new(config: MemoryTierConfig, tiers: Vec<Tier>, stats: StoreStats) -> Self {
-        let memory = byte_bounded_cache(config.capacity_bytes, MEMORY, &stats).time_to_live(config.ttl).build();
+        let memory = byte_bounded_cache(config.capacity_bytes, MEMORY, &stats)
+            .time_to_live(config.ttl)
+            .build();
         let shared = Shared {
             memory,
             max_item_bytes: config.max_item_bytes,
@@ -147,7 +172,10 @@ impl TieredCache {
             generation: AtomicU64::new(0),
             stats,
         };
-        Self { shared: Arc::new(shared), flights: Flights::default() }
+        Self {
+            shared: Arc::new(shared),
+            flights: Flights::default(),
+        }
     }
 
     /// Bytes held in the memory tier now (after pending maintenance).
@@ -174,7 +202,10 @@ impl Store for TieredCache {
         }
         let shared = self.shared.clone();
         let owned = key.to_string();
-        let (value, role) = self.flights.run(owned.clone(), async move { shared.load(owned).await }).await;
+        let (value, role) = self
+            .flights
+            .run(owned.clone(), async move { shared.load(owned).await })
+            .await;
         if role == Role::Follower {
             s.stats.collapsed_read();
         }
@@ -234,7 +265,9 @@ impl Store for TieredCache {
         for tier in &s.tiers {
             match tier.store.get_keys().await {
                 Ok(more) => keys.extend(more),
-                Err(e) => tracing::warn!(tier = %tier.name, error = %e, "cache tier listing failed"),
+                Err(e) => {
+                    tracing::warn!(tier = %tier.name, error = %e, "cache tier listing failed")
+                }
             }
         }
         keys.sort();
@@ -262,7 +295,9 @@ impl Shared {
             for upper in &self.tiers[..i] {
                 let _ = upper.store.set(&key, value.clone()).await;
             }
-            if value.len() as u64 <= self.max_item_bytes && self.generation.load(Ordering::SeqCst) == generation {
+            if value.len() as u64 <= self.max_item_bytes
+                && self.generation.load(Ordering::SeqCst) == generation
+            {
                 self.memory.insert(key.clone(), value.clone()).await;
                 if self.generation.load(Ordering::SeqCst) != generation {
                     self.memory.invalidate(&key).await;

@@ -96,12 +96,26 @@ mod tests {
             encode("var/abc/format=webp,width=320"),
             "var/abc/format=webp,width=320~"
         );
-        assert_eq!(encode("var/abc/gravity=0.3x0.6"), "var/abc/gravity=0.3x0.6~");
+        assert_eq!(
+            encode("var/abc/gravity=0.3x0.6"),
+            "var/abc/gravity=0.3x0.6~"
+        );
     }
 
     #[test]
     fn never_produces_traversal_or_empty_segments() {
-        for key in ["..", "../etc/passwd", "a/../../b", ".", "/abs", "a//b", "", "a/", "~", "%tmp/x"] {
+        for key in [
+            "..",
+            "../etc/passwd",
+            "a/../../b",
+            ".",
+            "/abs",
+            "a//b",
+            "",
+            "a/",
+            "~",
+            "%tmp/x",
+        ] {
             let path = encode(key);
             for segment in path.trim_end_matches('~').split('/') {
                 assert!(!segment.is_empty(), "{key:?} -> {path:?}");
@@ -125,14 +139,28 @@ mod tests {
 
     #[test]
     fn round_trips_unicode_and_odd_bytes() {
-        for key in ["ünïcødé/ключ", "sp ace", "q?x=1&y=2#f", "tab\tnl\n", "%41", "a\\b"] {
+        for key in [
+            "ünïcødé/ключ",
+            "sp ace",
+            "q?x=1&y=2#f",
+            "tab\tnl\n",
+            "%41",
+            "a\\b",
+        ] {
             assert_eq!(decode(&encode(key)).as_deref(), Some(key));
         }
     }
 
     #[test]
     fn rejects_paths_it_never_made() {
-        for path in ["orig/abc", "%tmp/orig/x~.tmp", "a/%4~x", "a//b~", "%2e~x", "%6a~"] {
+        for path in [
+            "orig/abc",
+            "%tmp/orig/x~.tmp",
+            "a/%4~x",
+            "a//b~",
+            "%2e~x",
+            "%6a~",
+        ] {
             assert_eq!(decode(path), None, "{path:?}");
         }
     }

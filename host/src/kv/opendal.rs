@@ -24,9 +24,9 @@ use futures::TryStreamExt;
 use opendal::layers::{RetryLayer, TimeoutLayer};
 use opendal::{ErrorKind, Operator};
 
+use super::backends::other;
 use super::object_key::{self, RESERVED_DIR};
 use super::stats::StoreStats;
-use super::backends::other;
 use super::{Error, Store};
 
 /// Runtime-config keys the host reads itself; all others go to OpenDAL.
@@ -76,7 +76,10 @@ impl OpendalConfig {
         let mut config = Self::fs("");
         config.options.clear();
         if let Some(scheme) = table.get("scheme") {
-            config.scheme = scheme.as_str().context("`scheme` must be a string")?.to_string();
+            config.scheme = scheme
+                .as_str()
+                .context("`scheme` must be a string")?
+                .to_string();
         }
         if let Some(secs) = secs(table, "timeout_secs")? {
             config.timeout = secs;
@@ -85,7 +88,10 @@ impl OpendalConfig {
             config.io_timeout = secs;
         }
         if let Some(n) = table.get("retry_max_times") {
-            let n = n.as_integer().filter(|n| *n >= 0).context("`retry_max_times` must be a count")?;
+            let n = n
+                .as_integer()
+                .filter(|n| *n >= 0)
+                .context("`retry_max_times` must be a count")?;
             config.retry_max_times = n as usize;
         }
         for (key, value) in table {
@@ -102,15 +108,23 @@ impl OpendalConfig {
             config.options.push((key.clone(), value));
         }
         if config.scheme == "fs" {
-            let root = config.option("root").map(|r| data_dir.join(r)).unwrap_or_else(|| default_root.to_path_buf());
+            let root = config
+                .option("root")
+                .map(|r| data_dir.join(r))
+                .unwrap_or_else(|| default_root.to_path_buf());
             config.options.retain(|(k, _)| k != "root");
-            config.options.push(("root".into(), root.to_string_lossy().into_owned()));
+            config
+                .options
+                .push(("root".into(), root.to_string_lossy().into_owned()));
         }
         Ok(config)
     }
 
     fn option(&self, key: &str) -> Option<&str> {
-        self.options.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
+        self.options
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
     }
 
     /// Builds the operator with OpenDAL's timeout and retry layers. On `fs`
@@ -121,22 +135,37 @@ impl OpendalConfig {
         let mut options = self.options.clone();
         if self.scheme == "fs" {
             let root = self.option("root").filter(|r| !r.is_empty());
-            let root = root.context("an `fs` store needs a `root` directory")?.to_string();
+            let root = root
+                .context("an `fs` store needs a `root` directory")?
+                .to_string();
             if self.option("atomic_write_dir").is_none() {
                 let dir = std::path::Path::new(&root).join(RESERVED_DIR);
-                options.push(("atomic_write_dir".into(), dir.to_string_lossy().into_owned()));
+                options.push((
+                    "atomic_write_dir".into(),
+                    dir.to_string_lossy().into_owned(),
+                ));
             }
         }
         let op = Operator::via_iter(&self.scheme, options)
             .with_context(|| format!("configuring OpenDAL scheme `{}`", self.scheme))?;
         Ok(op
-            .layer(TimeoutLayer::new().with_timeout(self.timeout).with_io_timeout(self.io_timeout))
-            .layer(RetryLayer::new().with_max_times(self.retry_max_times).with_jitter()))
+            .layer(
+                TimeoutLayer::new()
+                    .with_timeout(self.timeout)
+                    .with_io_timeout(self.io_timeout),
+            )
+            .layer(
+                RetryLayer::new()
+                    .with_max_times(self.retry_max_times)
+                    .with_jitter(),
+            ))
     }
 }
 
 fn secs(table: &toml::Table, key: &str) -> Result<Option<Duration>> {
-    let Some(value) = table.get(key) else { return Ok(None) };
+    let Some(value) = table.get(key) else {
+        return Ok(None);
+    };
     let secs = match value {
         toml::Value::Integer(i) if *i > 0 => *i as f64,
         toml::Value::Float(f) if *f > 0.0 => *f,
@@ -166,12 +195,19 @@ pub struct OpendalStore {
 impl OpendalStore {
     /// Builds the operator (no I/O yet).
     pub fn new(config: &OpendalConfig, stats: StoreStats) -> Result<Self> {
-        Ok(Self { op: config.operator()?, tier: config.scheme.clone(), stats })
+        Ok(Self {
+            op: config.operator()?,
+            tier: config.scheme.clone(),
+            stats,
+        })
     }
 
     /// Checks that the store answers (lists its root).
     pub async fn check(&self) -> Result<()> {
-        self.op.check().await.with_context(|| format!("OpenDAL `{}` store is not reachable", self.tier))
+        self.op
+            .check()
+            .await
+            .with_context(|| format!("OpenDAL `{}` store is not reachable", self.tier))
     }
 
     fn failed(&self, op: &str, key: &str, err: opendal::Error) -> anyhow::Error {
@@ -196,19 +232,28 @@ impl OpendalStore {
     /// Stores a value; readers see the old or the new value, never a part.
     pub async fn set(&self, key: &str, value: Bytes) -> Result<()> {
         let len = value.len();
-        self.op.write(&object_key::encode(key), value).await.map_err(|e| self.failed("set", key, e))?;
+        self.op
+            .write(&object_key::encode(key), value)
+            .await
+            .map_err(|e| self.failed("set", key, e))?;
         self.stats.written_bytes(&self.tier, len);
         Ok(())
     }
 
     /// Removes a key; absent keys are fine.
     pub async fn delete(&self, key: &str) -> Result<()> {
-        self.op.delete(&object_key::encode(key)).await.map_err(|e| self.failed("delete", key, e))
+        self.op
+            .delete(&object_key::encode(key))
+            .await
+            .map_err(|e| self.failed("delete", key, e))
     }
 
     /// Whether the key is present, without reading its value.
     pub async fn exists(&self, key: &str) -> Result<bool> {
-        self.op.exists(&object_key::encode(key)).await.map_err(|e| self.failed("exists", key, e))
+        self.op
+            .exists(&object_key::encode(key))
+            .await
+            .map_err(|e| self.failed("exists", key, e))
     }
 
     /// Every key, from a recursive listing (values are not read).
@@ -220,7 +265,11 @@ impl OpendalStore {
             .await
             .map_err(|e| self.failed("get_keys", "", e))?;
         let mut keys = Vec::new();
-        while let Some(entry) = lister.try_next().await.map_err(|e| self.failed("get_keys", "", e))? {
+        while let Some(entry) = lister
+            .try_next()
+            .await
+            .map_err(|e| self.failed("get_keys", "", e))?
+        {
             let path = entry.path();
             if path.ends_with('/') || path.starts_with(&format!("{RESERVED_DIR}/")) {
                 continue;

@@ -32,7 +32,10 @@ pub struct ReadCacheConfig {
 
 impl Default for ReadCacheConfig {
     fn default() -> Self {
-        Self { capacity_bytes: 256 << 20, max_item_bytes: 64 << 20 }
+        Self {
+            capacity_bytes: 256 << 20,
+            max_item_bytes: 64 << 20,
+        }
     }
 }
 
@@ -72,13 +75,14 @@ pub fn byte_bounded_cache(
     stats: &StoreStats,
 ) -> moka::future::CacheBuilder<String, Bytes, Cache<String, Bytes>> {
     let evictions = stats.clone();
-    Cache::builder().max_capacity(capacity_bytes).weigher(weigh).eviction_listener(
-        move |_key, _value, cause| {
+    Cache::builder()
+        .max_capacity(capacity_bytes)
+        .weigher(weigh)
+        .eviction_listener(move |_key, _value, cause| {
             if matches!(cause, RemovalCause::Size | RemovalCause::Expired) {
                 evictions.eviction(tier);
             }
-        },
-    )
+        })
 }
 
 type ReadResult = Result<Option<Bytes>, Error>;
@@ -110,7 +114,10 @@ impl ReadCache {
             generation: AtomicU64::new(0),
             stats,
         };
-        Self { shared: Arc::new(shared), flights: Flights::default() }
+        Self {
+            shared: Arc::new(shared),
+            flights: Flights::default(),
+        }
     }
 
     /// Bytes held in memory now (after pending maintenance).
@@ -134,7 +141,10 @@ impl Store for ReadCache {
         s.stats.miss(TIER);
         let shared = self.shared.clone();
         let owned = key.to_string();
-        let (result, role) = self.flights.run(owned.clone(), async move { shared.load(owned).await }).await;
+        let (result, role) = self
+            .flights
+            .run(owned.clone(), async move { shared.load(owned).await })
+            .await;
         if role == Role::Follower {
             s.stats.collapsed_read();
         }

@@ -26,8 +26,8 @@ use bytes::Bytes;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::FromRedisValue;
 
-use super::stats::StoreStats;
 use super::backends::other;
+use super::stats::StoreStats;
 use super::{Error, Store};
 
 const TIER: &str = "redis";
@@ -50,7 +50,10 @@ pub struct RedisConfig {
 impl RedisConfig {
     /// Reads the config of the store labelled `label`.
     pub fn from_table(label: &str, table: &toml::Table) -> Result<Self> {
-        let url = table.get("url").and_then(|v| v.as_str()).context("a `redis` store needs a `url`")?;
+        let url = table
+            .get("url")
+            .and_then(|v| v.as_str())
+            .context("a `redis` store needs a `url`")?;
         let millis = |key: &str, default: u64| -> Result<Duration> {
             match table.get(key) {
                 None => Ok(Duration::from_millis(default)),
@@ -64,7 +67,9 @@ impl RedisConfig {
         let ttl = match table.get("ttl_secs") {
             None => None,
             Some(v) => Some(Duration::from_secs(
-                v.as_integer().filter(|n| *n > 0).context("`ttl_secs` must be a positive number")? as u64,
+                v.as_integer()
+                    .filter(|n| *n > 0)
+                    .context("`ttl_secs` must be a positive number")? as u64,
             )),
         };
         let prefix = match table.get("prefix") {
@@ -105,7 +110,13 @@ impl RedisStore {
             .set_max_delay(Duration::from_millis(100));
         let conn = ConnectionManager::new_lazy_with_config(client, manager_config)
             .context("setting up the Redis connection")?;
-        Ok(Self { conn, config, open_until: AtomicU64::new(0), epoch: Instant::now(), stats })
+        Ok(Self {
+            conn,
+            config,
+            open_until: AtomicU64::new(0),
+            epoch: Instant::now(),
+            stats,
+        })
     }
 
     fn now_ms(&self) -> u64 {
@@ -118,7 +129,12 @@ impl RedisStore {
             bail!("Redis is unavailable (skipping it after a recent failure)");
         }
         let mut conn = self.conn.clone();
-        let result = match tokio::time::timeout(self.config.timeout, cmd.query_async::<T>(&mut conn)).await {
+        let result = match tokio::time::timeout(
+            self.config.timeout,
+            cmd.query_async::<T>(&mut conn),
+        )
+        .await
+        {
             Ok(Ok(value)) => return Ok(value),
             Ok(Err(e)) => anyhow!(e).context(format!("Redis {op}")),
             Err(_) => anyhow!("Redis {op} timed out after {:?}", self.config.timeout),
@@ -178,7 +194,11 @@ impl RedisStore {
         let mut cursor = 0u64;
         loop {
             let mut cmd = redis::cmd("SCAN");
-            cmd.arg(cursor).arg("MATCH").arg(&pattern).arg("COUNT").arg(1000);
+            cmd.arg(cursor)
+                .arg("MATCH")
+                .arg(&pattern)
+                .arg("COUNT")
+                .arg(1000);
             let (next, batch): (u64, Vec<Vec<u8>>) = self.query("get_keys", cmd).await?;
             for raw in batch {
                 if let Ok(key) = String::from_utf8(raw) {

@@ -45,15 +45,31 @@ impl StorageMetrics {
     /// Adds the counters (`edgeimg_kv_*`) to the registry served on `/metrics`.
     pub fn register(&self, registry: &mut Registry) {
         let r = registry.sub_registry_with_prefix("kv");
-        r.register("cache_hits", "Reads answered by a cache tier", self.hits.clone());
-        r.register("cache_misses", "Reads a cache tier could not answer", self.misses.clone());
+        r.register(
+            "cache_hits",
+            "Reads answered by a cache tier",
+            self.hits.clone(),
+        );
+        r.register(
+            "cache_misses",
+            "Reads a cache tier could not answer",
+            self.misses.clone(),
+        );
         r.register(
             "cache_evictions",
             "Entries a cache tier dropped for space or age",
             self.evictions.clone(),
         );
-        r.register("read_bytes", "Value bytes returned by a tier", self.read_bytes.clone());
-        r.register("written_bytes", "Value bytes stored into a tier", self.written_bytes.clone());
+        r.register(
+            "read_bytes",
+            "Value bytes returned by a tier",
+            self.read_bytes.clone(),
+        );
+        r.register(
+            "written_bytes",
+            "Value bytes stored into a tier",
+            self.written_bytes.clone(),
+        );
         r.register(
             "backend_reads",
             "Reads sent to a backend (object store, Redis)",
@@ -73,7 +89,10 @@ impl StorageMetrics {
 
     /// A handle whose counters carry `store = label`.
     pub fn store(self: &Arc<Self>, label: &str) -> StoreStats {
-        StoreStats { metrics: self.clone(), store: label.to_string() }
+        StoreStats {
+            metrics: self.clone(),
+            store: label.to_string(),
+        }
     }
 }
 
@@ -98,7 +117,10 @@ impl StoreStats {
     }
 
     fn tier(&self, tier: &str) -> TierLabels {
-        TierLabels { store: self.store.clone(), tier: tier.to_string() }
+        TierLabels {
+            store: self.store.clone(),
+            tier: tier.to_string(),
+        }
     }
 
     /// A read answered by `tier` (its bytes count in [`Self::read_bytes`]).
@@ -118,48 +140,75 @@ impl StoreStats {
 
     /// Bytes returned by `tier`.
     pub fn read_bytes(&self, tier: &str, bytes: usize) {
-        self.metrics.read_bytes.get_or_create(&self.tier(tier)).inc_by(bytes as u64);
+        self.metrics
+            .read_bytes
+            .get_or_create(&self.tier(tier))
+            .inc_by(bytes as u64);
     }
 
     /// Bytes stored into `tier`.
     pub fn written_bytes(&self, tier: &str, bytes: usize) {
-        self.metrics.written_bytes.get_or_create(&self.tier(tier)).inc_by(bytes as u64);
+        self.metrics
+            .written_bytes
+            .get_or_create(&self.tier(tier))
+            .inc_by(bytes as u64);
     }
 
     /// A read sent to the backend `tier`.
     pub fn backend_read(&self, tier: &str) {
-        self.metrics.backend_reads.get_or_create(&self.tier(tier)).inc();
+        self.metrics
+            .backend_reads
+            .get_or_create(&self.tier(tier))
+            .inc();
     }
 
     /// A failed `op` on the backend `tier`.
     pub fn backend_error(&self, tier: &str, op: &str) {
-        let labels = ErrorLabels { store: self.store.clone(), tier: tier.to_string(), op: op.to_string() };
+        let labels = ErrorLabels {
+            store: self.store.clone(),
+            tier: tier.to_string(),
+            op: op.to_string(),
+        };
         self.metrics.backend_errors.get_or_create(&labels).inc();
     }
 
     /// A read that joined one already in flight.
     pub fn collapsed_read(&self) {
-        let labels = StoreLabels { store: self.store.clone() };
+        let labels = StoreLabels {
+            store: self.store.clone(),
+        };
         self.metrics.collapsed_reads.get_or_create(&labels).inc();
     }
 
     /// Backend reads so far (for tests and benchmarks).
     #[cfg(test)]
     pub fn backend_reads(&self, tier: &str) -> u64 {
-        self.metrics.backend_reads.get_or_create(&self.tier(tier)).get()
+        self.metrics
+            .backend_reads
+            .get_or_create(&self.tier(tier))
+            .get()
     }
 
     /// Backend errors of `op` so far (for tests).
     #[cfg(test)]
     pub fn backend_errors(&self, tier: &str, op: &str) -> u64 {
-        let labels = ErrorLabels { store: self.store.clone(), tier: tier.to_string(), op: op.to_string() };
+        let labels = ErrorLabels {
+            store: self.store.clone(),
+            tier: tier.to_string(),
+            op: op.to_string(),
+        };
         self.metrics.backend_errors.get_or_create(&labels).get()
     }
 
     /// Collapsed reads so far (for tests).
     #[cfg(test)]
     pub fn collapsed_reads(&self) -> u64 {
-        self.metrics.collapsed_reads.get_or_create(&StoreLabels { store: self.store.clone() }).get()
+        self.metrics
+            .collapsed_reads
+            .get_or_create(&StoreLabels {
+                store: self.store.clone(),
+            })
+            .get()
     }
 
     /// Hits of `tier` so far (for tests).
