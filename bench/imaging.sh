@@ -12,7 +12,7 @@ fi
 rustup target list --installed | grep -q wasm32-wasip2 || rustup target add wasm32-wasip2
 
 export EDGEIMG_CORPUS="${EDGEIMG_CORPUS:-$(scripts/corpus.sh)}"
-target_dir="${CARGO_TARGET_DIR:-target}"
+target_dir="$(cargo metadata --format-version 1 --no-deps | sed -n 's/.*"target_directory":"\([^"]*\)".*/\1/p')"
 cargo build --release --target wasm32-wasip2 -p edgeimg-imaging --example thumb
 export IMAGING_THUMB_WASM="$target_dir/wasm32-wasip2/release/examples/thumb.wasm"
 cargo bench -p edgeimg --bench imaging

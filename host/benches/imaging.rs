@@ -50,10 +50,19 @@ fn main() -> Result<()> {
         let megapixels = f64::from(info.width) * f64::from(info.height) / 1e6;
 
         let native_out = out_dir.join(format!("native-{file}.jpg"));
-        let (native_ms, native_peak) = measure(runs, || native_thumb(&input, &native_out))?;
-        let (wasm_ms, wasm_peak) = measure(runs, || wasm_runner.run(file))?;
         let vips_out = out_dir.join(format!("vips-{file}.jpg"));
-        let (vips_ms, _) = measure(runs, || vips_thumb(&input, &vips_out).map(|_| 0))?;
+        // Interleaved, so load from other processes hits all three alike.
+        let mut native = Samples::default();
+        let mut wasm = Samples::default();
+        let mut vips = Samples::default();
+        for _ in 0..runs.max(1) {
+            native.time(|| native_thumb(&input, &native_out))?;
+            wasm.time(|| wasm_runner.run(file))?;
+            vips.time(|| vips_thumb(&input, &vips_out).map(|()| 0))?;
+        }
+        let (native_ms, native_peak) = native.median_ms();
+        let (wasm_ms, wasm_peak) = wasm.median_ms();
+        let (vips_ms, _) = vips.median_ms();
         let vips_rss = vips_max_rss(&input, &vips_out)?;
 
         let mb = |b: usize| b as f64 / (1024.0 * 1024.0);
@@ -86,17 +95,25 @@ fn main() -> Result<()> {
     Ok(())
 }
 
-/// Median wall time in ms over `runs`, and the largest peak any run reported.
-fn measure(runs: usize, mut f: impl FnMut() -> Result<usize>) -> Result<(f64, usize)> {
-    let mut times: Vec<Duration> = Vec::with_capacity(runs);
-    let mut peak = 0;
-    for _ in 0..runs.max(1) {
+/// Wall times of repeated runs, and the largest peak memory any run reported.
+#[derive(Default)]
+struct Samples {
+    times: Vec<Duration>,
+    peak: usize,
+}
+
+impl Samples {
+    fn time(&mut self, f: impl FnOnce() -> Result<usize>) -> Result<()> {
         let start = Instant::now();
-        peak = peak.max(f()?);
-        times.push(start.elapsed());
+        self.peak = self.peak.max(f()?);
+        self.times.push(start.elapsed());
+        Ok(())
     }
-    times.sort();
-    Ok((times[times.len() / 2].as_secs_f64() * 1000.0, peak))
+
+    fn median_ms(&mut self) -> (f64, usize) {
+        self.times.sort();
+        (self.times[self.times.len() / 2].as_secs_f64() * 1000.0, self.peak)
+    }
 }
 
 fn corpus_dir() -> Result<PathBuf> {
@@ -191,7 +208,8 @@ impl ResourceLimiter for PeakMemory {
 impl WasmRunner {
     fn new(wasm: &Path, corpus: &Path, out_dir: &Path) -> Result<WasmRunner> {
         let mut config = Config::new();
-        config.wasm_simd(true);
+        // As the host: no GC-based proposals (the workspace's wasmtime has no collector).
+        config.wasm_simd(true).wasm_gc(false).wasm_function_references(false).wasm_exceptions(false).gc_support(false);
         let engine = Engine::new(&config).map_err(wt)?;
         let start = Instant::now();
         let component = Component::from_file(&engine, wasm).map_err(wt).with_context(|| format!("compiling {}", wasm.display()))?;

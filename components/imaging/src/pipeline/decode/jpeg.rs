@@ -7,7 +7,9 @@ use jpeg_decoder::{Decoder, PixelFormat};
 
 pub(super) fn decode(bytes: &[u8], header: &Header<'_>, shrink: u32) -> Result<Image, Error> {
     let err = |e: jpeg_decoder::Error| Error::decode(Format::Jpeg, e);
-    let mut decoder = Decoder::new(bytes);
+    // At 1/8 only DC coefficients count: skip a progressive file's AC scans.
+    let bytes = if shrink == 8 { super::jpeg_dc::dc_only(bytes) } else { bytes.into() };
+    let mut decoder = Decoder::new(&bytes[..]);
     decoder.read_info().map_err(err)?;
     if shrink > 1 {
         let w = header.width.div_ceil(shrink) as u16;

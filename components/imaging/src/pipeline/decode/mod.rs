@@ -4,6 +4,7 @@
 
 mod gif;
 mod jpeg;
+mod jpeg_dc;
 mod png;
 mod webp;
 
