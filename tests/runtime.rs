@@ -343,3 +343,22 @@ fn serves_h2c_with_prior_knowledge() {
         .unwrap();
     assert_eq!(String::from_utf8_lossy(&out.stdout), "hello, world\n\n2");
 }
+
+#[test]
+fn outbound_http_only_reaches_allowed_hosts() {
+    let host = probe();
+    let target = host.url("/healthz");
+    let r = host.get(&format!("/echo?op=fetch&url={target}"));
+    assert!(r.status == 502 && r.text().contains("HttpRequestDenied"), "no allowed_outbound_hosts: {}", r.text());
+
+    let dir = TempDir::new("manifest");
+    let manifest = manifest_with(
+        &dir,
+        "[[trigger.http]]\nroute = \"/...\"\ncomponent = \"c\"\n[component.c]\nsource = \"PROBE\"\nallowed_outbound_hosts = [\"http://127.0.0.1:*\"]\n",
+    );
+    let allowed = HostBuilder::new(&manifest).start();
+    let r = allowed.get(&format!("/?op=fetch&url={target}"));
+    assert_eq!((r.status, r.json()["status"].as_u64()), (200, Some(200)), "{}", r.text());
+    let r = allowed.get("/?op=fetch&url=http://localhost:1/");
+    assert!(r.text().contains("HttpRequestDenied"), "localhost is not 127.0.0.1: {}", r.text());
+}

@@ -16,6 +16,7 @@ use crate::engine::{wt, CacheOutcome, CompiledCache};
 use crate::instance::InstanceState;
 use crate::kv::host::{KvAccess, KvData};
 use crate::manifest::ComponentDecl;
+use crate::outbound::OutboundPolicy;
 use crate::variables::{ComponentVariables, VariablesData};
 
 /// A component ready to serve: pre-instantiated, with its grants.
@@ -24,7 +25,7 @@ pub struct LoadedComponent {
     pub pre: ProxyPre<InstanceState>,
     pub kv: KvAccess,
     pub variables: Arc<ComponentVariables>,
-    pub outbound_allowed: bool,
+    pub outbound: Arc<OutboundPolicy>,
     environment: Vec<(String, String)>,
 }
 
@@ -90,7 +91,7 @@ impl<'a> Loader<'a> {
             pre,
             kv,
             variables: Arc::new(variables),
-            outbound_allowed: !decl.allowed_outbound_hosts.is_empty(),
+            outbound: Arc::new(decl.allowed_outbound_hosts.clone()),
             environment: decl.environment.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
         })
     }

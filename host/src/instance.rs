@@ -21,6 +21,7 @@ use crate::engine::EPOCH_TICK;
 use crate::errors::Body;
 use crate::kv::host::{KvInstance, KvView};
 use crate::limits::MemoryLimiter;
+use crate::outbound::OutboundPolicy;
 use crate::variables::ComponentVariables;
 
 /// Everything one instance owns; dropped with its store after the request.
@@ -58,10 +59,9 @@ impl InstanceState {
     }
 }
 
-/// Outbound HTTP as Spin grants it: a component with no
-/// `allowed_outbound_hosts` may not send requests at all.
+/// Outbound HTTP as Spin grants it: only to `allowed_outbound_hosts`.
 struct OutboundHooks {
-    allowed: bool,
+    policy: Arc<OutboundPolicy>,
 }
 
 impl WasiHttpHooks for OutboundHooks {
@@ -81,9 +81,12 @@ impl WasiHttpHooks for OutboundHooks {
                 >,
             > + Send,
     > {
-        if self.allowed {
+        let uri = request.uri();
+        let (scheme, host, port) = (uri.scheme_str().unwrap_or("http"), uri.host().unwrap_or(""), uri.port_u16());
+        if self.policy.allows(scheme, host, port) {
             wasmtime_wasi_http::default_hooks().send_request(request, options, fut)
         } else {
+            tracing::warn!(%uri, "outbound request denied: not in allowed_outbound_hosts");
             Box::new(async { Err(wasmtime_wasi_http::Error::HttpRequestDenied) })
         }
     }
@@ -122,7 +125,7 @@ fn new_store(component: &LoadedComponent, limits: InstanceLimits) -> Store<Insta
         table: ResourceTable::new(),
         wasi: component.wasi_ctx(),
         http: WasiHttpCtx::new(),
-        outbound: OutboundHooks { allowed: component.outbound_allowed },
+        outbound: OutboundHooks { policy: component.outbound.clone() },
         limiter: MemoryLimiter::new(limits.memory),
         kv: component.kv.instance(),
         variables: component.variables.clone(),

@@ -14,6 +14,7 @@ mod kv;
 mod limits;
 mod manifest;
 mod metrics;
+mod outbound;
 mod router;
 mod runtime_config;
 mod server;

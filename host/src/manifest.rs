@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{bail, Context, Result};
 use serde::Deserialize;
 
+use crate::outbound::OutboundPolicy;
 use crate::router::RoutePattern;
 
 /// A checked application manifest.
@@ -49,7 +50,8 @@ pub struct ComponentDecl {
     pub key_value_stores: Vec<String>,
     /// Component variables: name → template (`"{{ app_var }}"`).
     pub variables: BTreeMap<String, String>,
-    pub allowed_outbound_hosts: Vec<String>,
+    /// Parsed `allowed_outbound_hosts`.
+    pub allowed_outbound_hosts: OutboundPolicy,
     pub environment: BTreeMap<String, String>,
     pub build: Option<BuildDecl>,
 }
@@ -168,6 +170,8 @@ impl Manifest {
             if c.files.is_some() {
                 bail!("{}: mounting files is not supported by edgeimg", field("files"));
             }
+            let allowed_outbound_hosts = OutboundPolicy::parse(&c.allowed_outbound_hosts)
+                .map_err(|e| anyhow::anyhow!("{}: {e}", field("allowed_outbound_hosts")))?;
             for label in &c.key_value_stores {
                 if label.is_empty() {
                     bail!("{}: empty label", field("key_value_stores"));
@@ -205,7 +209,7 @@ impl Manifest {
                     source,
                     key_value_stores: c.key_value_stores,
                     variables: c.variables,
-                    allowed_outbound_hosts: c.allowed_outbound_hosts,
+                    allowed_outbound_hosts,
                     environment: c.environment,
                     build,
                 },

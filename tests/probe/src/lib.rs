@@ -14,6 +14,7 @@
 //! | `loop` | spins forever |
 //! | `alloc` | allocates and touches `mib` MiB |
 //! | `sleep` | sleeps `ms` milliseconds, then answers |
+//! | `fetch` | sends `GET url` (outbound HTTP) and answers its status or the error |
 //! | `body` | answers the body length (the SDK buffers the whole body) |
 //!
 //! Answers are JSON; failures of a host API answer 4xx/5xx with
@@ -60,6 +61,14 @@ fn handle(req: Request) -> Response {
             let ms: u64 = param("ms").and_then(|m| m.parse().ok()).unwrap_or(100);
             std::thread::sleep(std::time::Duration::from_millis(ms));
             json(200, &format!("{{\"slept_ms\":{ms}}}"))
+        }
+        "fetch" => {
+            let url = param("url").unwrap_or_default();
+            let sent = spin_sdk::http::run(spin_sdk::http::send::<_, Response>(Request::get(url)));
+            match sent {
+                Ok(response) => json(200, &format!("{{\"status\":{}}}", response.status())),
+                Err(e) => error(502, &format!("{e:?}")),
+            }
         }
         "body" => json(200, &format!("{{\"body_len\":{}}}", req.body().len())),
         other => error(400, &format!("unknown op {other}")),
