@@ -20,10 +20,11 @@ pub fn other(e: anyhow::Error) -> Error {
     Error::Other(format!("{e:#}"))
 }
 
-/// `type = "opendal"`: an object store, fronted by a read cache unless
-/// `read_cache_bytes = 0`. A local `fs` store must be usable at start; a
-/// remote one that does not answer yet is only logged, so an outage of the
-/// object store does not keep the host down.
+/// `type = "opendal"`: an object store behind a read cache that collapses
+/// concurrent reads (and keeps nothing when `read_cache_bytes = 0`). A local
+/// `fs` store must be usable at start; a remote one that does not answer yet
+/// is only logged, so an outage of the object store does not keep the host
+/// down.
 pub async fn opendal(
     label: &str,
     table: &toml::Table,
@@ -39,10 +40,7 @@ pub async fn opendal(
         }
         tracing::warn!(label, error = %format!("{e:#}"), "object store not reachable yet");
     }
-    Ok(match read_cache {
-        Some(cache) => Arc::new(ReadCache::new(Arc::new(store), cache, stats)),
-        None => Arc::new(store),
-    })
+    Ok(Arc::new(ReadCache::new(Arc::new(store), read_cache, stats)))
 }
 
 /// `type = "redis"`: Spin's Redis store (`url`), connected lazily.

@@ -216,9 +216,10 @@ impl Store for TieredCache {
     async fn set(&self, key: &str, value: Bytes) -> Result<(), Error> {
         let s = &self.shared;
         s.generation.fetch_add(1, Ordering::SeqCst);
-        if value.len() as u64 <= s.max_item_bytes {
+        if s.max_item_bytes > 0 && value.len() as u64 <= s.max_item_bytes {
             s.stats.written_bytes(MEMORY, value.len());
             s.memory.insert(key.to_string(), value.clone()).await;
+            s.stats.cache_size(MEMORY, s.memory.weighted_size());
         } else {
             s.memory.invalidate(key).await;
         }
@@ -295,13 +296,15 @@ impl Shared {
             for upper in &self.tiers[..i] {
                 let _ = upper.store.set(&key, value.clone()).await;
             }
-            if value.len() as u64 <= self.max_item_bytes
+            if self.max_item_bytes > 0
+                && value.len() as u64 <= self.max_item_bytes
                 && self.generation.load(Ordering::SeqCst) == generation
             {
                 self.memory.insert(key.clone(), value.clone()).await;
                 if self.generation.load(Ordering::SeqCst) != generation {
                     self.memory.invalidate(&key).await;
                 }
+                self.stats.cache_size(MEMORY, self.memory.weighted_size());
             }
             return Some(value);
         }

@@ -40,9 +40,9 @@ impl Default for ReadCacheConfig {
 }
 
 impl ReadCacheConfig {
-    /// Reads `read_cache_bytes` and `read_cache_max_item_bytes`; `None` when
-    /// the cache is turned off (`read_cache_bytes = 0`).
-    pub fn from_table(table: &toml::Table) -> anyhow::Result<Option<Self>> {
+    /// Reads `read_cache_bytes` and `read_cache_max_item_bytes`;
+    /// `read_cache_bytes = 0` keeps nothing in memory (reads still collapse).
+    pub fn from_table(table: &toml::Table) -> anyhow::Result<Self> {
         let mut config = Self::default();
         if let Some(v) = table.get("read_cache_bytes") {
             config.capacity_bytes = byte_count(v, "read_cache_bytes")?;
@@ -51,7 +51,10 @@ impl ReadCacheConfig {
         if let Some(v) = table.get("read_cache_max_item_bytes") {
             config.max_item_bytes = byte_count(v, "read_cache_max_item_bytes")?;
         }
-        Ok((config.capacity_bytes > 0).then_some(config))
+        if config.capacity_bytes == 0 {
+            config.max_item_bytes = 0;
+        }
+        Ok(config)
     }
 }
 
@@ -184,10 +187,12 @@ impl Shared {
         let generation = self.generation.load(Ordering::SeqCst);
         let value = self.store.get(&key).await?;
         if let Some(bytes) = &value {
-            if bytes.len() as u64 <= self.max_item_bytes
+            if self.max_item_bytes > 0
+                && bytes.len() as u64 <= self.max_item_bytes
                 && self.generation.load(Ordering::SeqCst) == generation
             {
                 self.cache.insert(key.clone(), bytes.clone()).await;
+                self.stats.cache_size(TIER, self.cache.weighted_size());
                 // A write that landed while inserting may have invalidated
                 // before the insert: drop what might now be stale.
                 if self.generation.load(Ordering::SeqCst) != generation {

@@ -8,6 +8,7 @@ use std::sync::{Arc, LazyLock};
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::registry::Registry;
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -39,6 +40,7 @@ pub struct StorageMetrics {
     backend_reads: Family<TierLabels, Counter>,
     backend_errors: Family<ErrorLabels, Counter>,
     collapsed_reads: Family<StoreLabels, Counter>,
+    cache_size: Family<TierLabels, Gauge>,
 }
 
 impl StorageMetrics {
@@ -79,6 +81,11 @@ impl StorageMetrics {
             "backend_errors",
             "Failed backend operations, by operation",
             self.backend_errors.clone(),
+        );
+        r.register(
+            "cache_size_bytes",
+            "Bytes a memory tier held at its last insert",
+            self.cache_size.clone(),
         );
         r.register(
             "collapsed_reads",
@@ -170,6 +177,15 @@ impl StoreStats {
             op: op.to_string(),
         };
         self.metrics.backend_errors.get_or_create(&labels).inc();
+    }
+
+    /// The bytes a memory `tier` holds now.
+    pub fn cache_size(&self, tier: &str, bytes: u64) {
+        let bytes = i64::try_from(bytes).unwrap_or(i64::MAX);
+        self.metrics
+            .cache_size
+            .get_or_create(&self.tier(tier))
+            .set(bytes);
     }
 
     /// A read that joined one already in flight.
