@@ -362,3 +362,20 @@ fn outbound_http_only_reaches_allowed_hosts() {
     let r = allowed.get("/?op=fetch&url=http://localhost:1/");
     assert!(r.text().contains("HttpRequestDenied"), "localhost is not 127.0.0.1: {}", r.text());
 }
+
+#[test]
+fn a_component_importing_what_spin_lacks_is_rejected_at_load() {
+    let dir = TempDir::new("imports");
+    // Component text is accepted where a .wasm is expected (wasmtime's `wat`
+    // feature); an empty instance import is enough to exercise the check.
+    let wasm = dir.path().join("sqlite.wasm");
+    std::fs::write(&wasm, r#"(component (import "fermyon:spin/sqlite@2.0.0" (instance)))"#).unwrap();
+    let manifest = dir.path().join("spin.toml");
+    std::fs::write(
+        &manifest,
+        "spin_manifest_version = 2\n[application]\nname = \"t\"\n[[trigger.http]]\nroute = \"/\"\ncomponent = \"c\"\n[component.c]\nsource = \"sqlite.wasm\"\n",
+    )
+    .unwrap();
+    let err = HostBuilder::new(&manifest).start_err();
+    assert!(err.contains("[component.c]") && err.contains("fermyon:spin/sqlite@2.0.0") && err.contains("Spin 4.x"), "{err}");
+}
