@@ -99,3 +99,105 @@ pub async fn embedded_default(label: &str, ctx: &BackendContext) -> Result<Optio
     };
     Ok(Some(store))
 }
+
+#[cfg(test)]
+mod tests {
+    use std::path::{Path, PathBuf};
+
+    use bytes::Bytes;
+
+    use super::*;
+
+    fn ctx(dir: &Path) -> BackendContext {
+        BackendContext {
+            data_dir: dir.to_path_buf(),
+        }
+    }
+
+    fn temp(tag: &str) -> PathBuf {
+        let dir =
+            std::env::temp_dir().join(format!("edgeimg-backends-{tag}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        dir
+    }
+
+    #[tokio::test]
+    async fn embedded_default_puts_images_on_fs_under_the_data_dir() {
+        let dir = temp("default");
+        let images = embedded_default("images", &ctx(&dir))
+            .await
+            .unwrap()
+            .unwrap();
+        images
+            .set("orig/abc", Bytes::from_static(b"jpeg"))
+            .await
+            .unwrap();
+        assert_eq!(
+            std::fs::read(dir.join("images/orig/abc~")).unwrap(),
+            b"jpeg"
+        );
+        let cache = embedded_default("cache", &ctx(&dir))
+            .await
+            .unwrap()
+            .unwrap();
+        cache
+            .set("var/abc/w=1", Bytes::from_static(b"v"))
+            .await
+            .unwrap();
+        assert!(
+            !dir.join("cache").exists(),
+            "the default cache is memory only"
+        );
+        assert!(embedded_default("other", &ctx(&dir))
+            .await
+            .unwrap()
+            .is_none());
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn opendal_options_pass_through_and_host_keys_do_not() {
+        let table: toml::Table = toml::from_str(
+            "type = \"opendal\"\nscheme = \"s3\"\nbucket = \"b\"\nenable_virtual_host_style = true\n\
+             read_cache_bytes = 0\ntimeout_secs = 5\nretry_max_times = 2\n",
+        )
+        .unwrap();
+        let config =
+            OpendalConfig::from_table(&table, Path::new("/data"), Path::new("/data/x")).unwrap();
+        let mut options = config.options.clone();
+        options.sort();
+        let expected = [("bucket", "b"), ("enable_virtual_host_style", "true")];
+        let expected: Vec<(String, String)> = expected
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        assert_eq!(options, expected);
+        assert_eq!((config.scheme.as_str(), config.retry_max_times), ("s3", 2));
+        assert_eq!(config.timeout.as_secs(), 5);
+
+        let fs: toml::Table = toml::from_str("type = \"opendal\"\nroot = \"images\"").unwrap();
+        let config = OpendalConfig::from_table(&fs, Path::new("/data"), Path::new("/d")).unwrap();
+        assert_eq!(
+            config.options,
+            vec![("root".to_string(), "/data/images".to_string())]
+        );
+    }
+
+    #[tokio::test]
+    async fn typos_in_cache_and_redis_tables_fail_at_start() {
+        let dir = temp("typos");
+        let cache: toml::Table = toml::from_str("type = \"cache\"\ncapacity = 10").unwrap();
+        let e = cache_store(&cache, &dir).await.err().expect("a typo fails");
+        assert!(format!("{e:#}").contains("capacity"), "{e:#}");
+        let redis_table: toml::Table =
+            toml::from_str("type = \"redis\"\nuri = \"redis://x\"").unwrap();
+        assert!(redis("r", &redis_table).is_err());
+        let tier: toml::Table =
+            toml::from_str("type = \"cache\"\n[[tiers]]\ntype = \"memcached\"").unwrap();
+        assert!(cache_store(&tier, &dir).await.is_err());
+    }
+
+    async fn cache_store(table: &toml::Table, dir: &Path) -> Result<Arc<dyn Store>> {
+        cache("cache", table, &ctx(dir)).await
+    }
+}
