@@ -19,7 +19,10 @@ pub(crate) fn apply(job: &Job<'_>, image: Image) -> Result<Image, Error> {
     let kx = f64::from(image.width) / f64::from(job.source.0);
     let ky = f64::from(image.height) / f64::from(job.source.1);
     let (left, top) = (plan.region.x * kx, plan.region.y * ky);
-    let (width, height) = (plan.region.width * kx, plan.region.height * ky);
+    // Scaling can overshoot the decoded size by a rounding error (113 * 15/113
+    // = 15.000000000000002), which fast_image_resize rejects: clamp.
+    let width = (plan.region.width * kx).min(f64::from(image.width) - left);
+    let height = (plan.region.height * ky).min(f64::from(image.height) - top);
     let whole = left == 0.0 && top == 0.0 && width == f64::from(image.width) && height == f64::from(image.height);
     if whole && plan.resized == image.size() {
         return Ok(image);

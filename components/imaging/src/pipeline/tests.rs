@@ -227,3 +227,11 @@ fn output_side_limit_applies() {
     let err = transform(&png, &"w=200,fit=contain".parse().unwrap(), Format::Png, &limits).unwrap_err();
     assert_eq!(err.status(), 422);
 }
+
+#[test]
+fn reduced_scale_jpeg_with_odd_sides_resizes() {
+    // 200×113 decodes at 1/8 as 25×15; the crop box scaled back is 15.000000000000002 high.
+    let jpeg = testimg::encode(Format::Jpeg, 200, 113);
+    let out = run(&jpeg, "width=16,height=16,fit=scale-down", Format::Png);
+    assert_eq!((out.width, out.height), (16, 9));
+}
