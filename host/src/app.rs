@@ -7,7 +7,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{bail, Context, Result};
-use wasmtime::Engine;
 
 use crate::collapse::{CollapseConfig, Collapser};
 use crate::component::{new_linker, LoadedComponent, Loader};
@@ -41,11 +40,8 @@ pub struct App {
     pub max_body_bytes: u64,
     pub metrics: Metrics,
     pub region: String,
-    pub data_dir: PathBuf,
-    pub kv: Arc<StoreRegistry>,
     /// Collapsed forwarding of identical GETs (`[collapsed_forwarding]`).
     pub collapse: Collapser,
-    pub engine: Engine,
     _epoch: EpochTicker,
 }
 
@@ -95,6 +91,13 @@ impl App {
             })?;
             components.insert(decl.id.clone(), Arc::new(component));
         }
+        for t in &manifest.http_triggers {
+            for reserved in ["/healthz", "/metrics"] {
+                if t.route.matches_path(reserved) {
+                    tracing::warn!(route = t.route.raw(), "{reserved} is served by the host ahead of this route");
+                }
+            }
+        }
         let routes = manifest
             .http_triggers
             .iter()
@@ -111,10 +114,7 @@ impl App {
             max_body_bytes: config.max_body_bytes,
             metrics,
             region: config.region.clone(),
-            data_dir,
-            kv,
             collapse,
-            engine,
             _epoch: epoch,
         })
     }

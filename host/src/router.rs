@@ -74,6 +74,11 @@ impl RoutePattern {
         }
     }
 
+    /// Whether this route matches `path` (no query).
+    pub fn matches_path(&self, path: &str) -> bool {
+        self.matches(path).is_some()
+    }
+
     /// Matches a request path (no query); returns path-info and `:name` values.
     fn matches(&self, path: &str) -> Option<(String, Vec<(String, String)>)> {
         let rest = path.strip_prefix('/')?;
