@@ -379,3 +379,16 @@ fn a_component_importing_what_spin_lacks_is_rejected_at_load() {
     let err = HostBuilder::new(&manifest).start_err();
     assert!(err.contains("[component.c]") && err.contains("fermyon:spin/sqlite@2.0.0") && err.contains("Spin 4.x"), "{err}");
 }
+
+#[test]
+fn requests_beyond_the_instance_pool_get_503_busy() {
+    let host = HostBuilder::new(probe_manifest()).arg("--max-instances").arg("1").start();
+    std::thread::scope(|s| {
+        let slow = s.spawn(|| host.get("/echo?op=sleep&ms=1500"));
+        std::thread::sleep(Duration::from_millis(400));
+        let r = host.get("/echo");
+        assert_eq!((r.status, r.error_code()), (503, "busy".to_string()), "{}", r.text());
+        assert_eq!(slow.join().unwrap().status, 200);
+    });
+    assert_eq!(host.get("/echo").status, 200, "the slot is free again");
+}
