@@ -7,9 +7,12 @@ use jpeg_decoder::{Decoder, PixelFormat};
 
 pub(super) fn decode(bytes: &[u8], header: &Header<'_>, shrink: u32) -> Result<Image, Error> {
     let err = |e: jpeg_decoder::Error| Error::decode(Format::Jpeg, e);
-    // At 1/8 only DC coefficients count: skip a progressive file's AC scans.
-    let bytes = if shrink == 8 { super::jpeg_dc::dc_only(bytes) } else { bytes.into() };
-    let mut decoder = Decoder::new(&bytes[..]);
+    if shrink == 8 {
+        if let Some(image) = super::jpeg_dc::decode(bytes) {
+            return Ok(image);
+        }
+    }
+    let mut decoder = Decoder::new(bytes);
     decoder.read_info().map_err(err)?;
     if shrink > 1 {
         let w = header.width.div_ceil(shrink) as u16;

@@ -1,56 +1,388 @@
-//! For a progressive JPEG decoded at 1/8 scale, only the DC coefficient of
-//! each block matters (the 1×1 IDCT is the block average). Progressive files
-//! carry AC coefficients in scans of their own, so we drop those scans
-//! without entropy-decoding them: most of the file, and most of the work.
-//! The decoder renders the DC-only image it is left with.
+//! Progressive JPEG at 1/8 scale from DC coefficients alone.
+//!
+//! At 1/8 the IDCT of a block is its DC term, and a progressive file carries
+//! DC terms in scans of their own. So we entropy-decode only those scans, skip
+//! the AC scans unread (most of the file), and keep one integer per block:
+//! about 1/64 of what a general decoder holds for a progressive image.
+//! Anything unusual (CMYK, 12-bit, arithmetic coding, a broken stream) returns
+//! `None` and the caller uses the general decoder instead.
 
-use std::borrow::Cow;
+use crate::pipeline::Image;
 
-/// `bytes` without its AC scans (spectral selection start > 0), if it is a
-/// well-formed progressive JPEG; otherwise `bytes` unchanged.
-pub(super) fn dc_only(bytes: &[u8]) -> Cow<'_, [u8]> {
-    strip_ac_scans(bytes).map_or(Cow::Borrowed(bytes), Cow::Owned)
-}
-
-fn strip_ac_scans(b: &[u8]) -> Option<Vec<u8>> {
-    let mut out = Vec::with_capacity(b.len() / 8);
-    out.extend_from_slice(b.get(..2)?);
+/// The 1/8-scale RGB image of a progressive JPEG, or `None` if this decoder
+/// does not handle the file.
+pub(super) fn decode(b: &[u8]) -> Option<Image> {
+    let mut d = Dc::default();
     let mut at = 2;
-    let mut progressive = false;
     loop {
         if *b.get(at)? != 0xFF {
             return None;
         }
         let marker = *b.get(at + 1)?;
-        match marker {
-            0xFF => {
-                at += 1;
-                continue;
-            }
-            0xD9 => {
-                out.extend_from_slice(&[0xFF, 0xD9]);
-                return progressive.then_some(out);
-            }
-            0xC2 => progressive = true,
-            0xC0 | 0xC1 | 0xC3 | 0xC5..=0xC7 | 0xC9..=0xCB | 0xCD..=0xCF => return None,
-            _ => {}
-        }
-        let len = usize::from(u16::from_be_bytes([*b.get(at + 2)?, *b.get(at + 3)?]));
-        let segment_end = at + 2 + len;
-        let segment = b.get(at..segment_end)?;
-        if marker != 0xDA {
-            out.extend_from_slice(segment);
-            at = segment_end;
+        if marker == 0xFF {
+            at += 1;
             continue;
         }
-        // SOS: header, then entropy-coded data up to the next real marker.
-        let components = usize::from(*segment.get(4)?);
-        let spectral_start = *segment.get(5 + 2 * components)?;
-        let data_end = entropy_end(b, segment_end)?;
-        if spectral_start == 0 {
-            out.extend_from_slice(&b[at..data_end]);
+        if marker == 0xD9 {
+            return d.finish();
         }
-        at = data_end;
+        let len = usize::from(u16::from_be_bytes([*b.get(at + 2)?, *b.get(at + 3)?]));
+        let body = b.get(at + 4..at + 2 + len)?;
+        at += 2 + len;
+        match marker {
+            0xC2 => d.frame(body)?,
+            0xC0 | 0xC1 | 0xC3 | 0xC5..=0xCF => return None,
+            0xDB => d.quant(body)?,
+            0xC4 => d.huffman(body)?,
+            0xDD => d.restart_interval = usize::from(u16::from_be_bytes([*body.first()?, *body.get(1)?])),
+            0xEE if body.starts_with(b"Adobe") => d.adobe_transform = Some(*body.get(11)?),
+            0xDA => {
+                let end = entropy_end(b, at)?;
+                d.scan(body, &b[at..end])?;
+                at = end;
+            }
+            _ => {}
+        }
+    }
+}
+
+#[derive(Default)]
+struct Dc {
+    width: usize,
+    height: usize,
+    components: Vec<Component>,
+    /// The DC entry of each quantisation table.
+    quant: [Option<u16>; 4],
+    tables: [Option<Huffman>; 4],
+    restart_interval: usize,
+    adobe_transform: Option<u8>,
+    /// Blocks per MCU row/column of an interleaved scan.
+    mcus: (usize, usize),
+    max_sampling: (usize, usize),
+}
+
+struct Component {
+    id: u8,
+    h: usize,
+    v: usize,
+    quant: usize,
+    /// Blocks across and down, padded to whole MCUs.
+    blocks: (usize, usize),
+    dc: Vec<i32>,
+    seen: bool,
+}
+
+impl Dc {
+    fn frame(&mut self, f: &[u8]) -> Option<()> {
+        if *f.first()? != 8 || !self.components.is_empty() {
+            return None;
+        }
+        self.height = usize::from(u16::from_be_bytes([*f.get(1)?, *f.get(2)?]));
+        self.width = usize::from(u16::from_be_bytes([*f.get(3)?, *f.get(4)?]));
+        let n = usize::from(*f.get(5)?);
+        if self.width == 0 || self.height == 0 || !(n == 1 || n == 3) {
+            return None;
+        }
+        for i in 0..n {
+            let c = f.get(6 + 3 * i..9 + 3 * i)?;
+            let (h, v) = (usize::from(c[1] >> 4), usize::from(c[1] & 15));
+            if !(1..=4).contains(&h) || !(1..=4).contains(&v) || c[2] > 3 {
+                return None;
+            }
+            self.components.push(Component { id: c[0], h, v, quant: usize::from(c[2]), blocks: (0, 0), dc: Vec::new(), seen: false });
+        }
+        let hmax = self.components.iter().map(|c| c.h).max()?;
+        let vmax = self.components.iter().map(|c| c.v).max()?;
+        self.max_sampling = (hmax, vmax);
+        self.mcus = (self.width.div_ceil(8 * hmax), self.height.div_ceil(8 * vmax));
+        for c in &mut self.components {
+            c.blocks = (self.mcus.0 * c.h, self.mcus.1 * c.v);
+            c.dc = vec![0; c.blocks.0 * c.blocks.1];
+        }
+        Some(())
+    }
+
+    fn quant(&mut self, mut s: &[u8]) -> Option<()> {
+        while let Some(&pq_tq) = s.first() {
+            let (precision, id) = (pq_tq >> 4, usize::from(pq_tq & 15));
+            let size = if precision == 0 { 64 } else { 128 };
+            let table = s.get(1..1 + size)?;
+            let dc = if precision == 0 { u16::from(table[0]) } else { u16::from_be_bytes([table[0], table[1]]) };
+            *self.quant.get_mut(id)? = Some(dc);
+            s = &s[1 + size..];
+        }
+        Some(())
+    }
+
+    fn huffman(&mut self, mut s: &[u8]) -> Option<()> {
+        while let Some(&tc_th) = s.first() {
+            let counts: [u8; 16] = s.get(1..17)?.try_into().ok()?;
+            let total: usize = counts.iter().map(|&c| usize::from(c)).sum();
+            let symbols = s.get(17..17 + total)?;
+            if tc_th >> 4 == 0 {
+                *self.tables.get_mut(usize::from(tc_th & 15))? = Some(Huffman::new(&counts, symbols)?);
+            }
+            s = &s[17 + total..];
+        }
+        Some(())
+    }
+
+    fn scan(&mut self, header: &[u8], data: &[u8]) -> Option<()> {
+        let n = usize::from(*header.first()?);
+        let mut members = Vec::with_capacity(n);
+        for i in 0..n {
+            let id = *header.get(1 + 2 * i)?;
+            let table = usize::from(*header.get(2 + 2 * i)? >> 4);
+            let index = self.components.iter().position(|c| c.id == id)?;
+            members.push((index, table));
+        }
+        let spectral_start = *header.get(1 + 2 * n)?;
+        let approx = *header.get(3 + 2 * n)?;
+        let (high, low) = (approx >> 4, u32::from(approx & 15));
+        if spectral_start != 0 {
+            return Some(());
+        }
+        if self.components.is_empty() || low > 13 {
+            return None;
+        }
+        let mut bits = Bits::new(data);
+        let mut predictors = vec![0i32; n];
+        // (component, block x, block y) in the order the scan codes them.
+        let mut units = Vec::new();
+        let single = n == 1;
+        let (mx, my) = if single {
+            let c = &self.components[members[0].0];
+            let w = (self.width * c.h).div_ceil(self.max_sampling.0).div_ceil(8);
+            let h = (self.height * c.v).div_ceil(self.max_sampling.1).div_ceil(8);
+            (w, h)
+        } else {
+            self.mcus
+        };
+        let mut count = 0usize;
+        for y in 0..my {
+            for x in 0..mx {
+                if self.restart_interval > 0 && count > 0 && count % self.restart_interval == 0 {
+                    bits.restart();
+                    predictors.iter_mut().for_each(|p| *p = 0);
+                }
+                count += 1;
+                units.clear();
+                for (slot, &(index, _)) in members.iter().enumerate() {
+                    let c = &self.components[index];
+                    if single {
+                        units.push((slot, x, y));
+                    } else {
+                        for v in 0..c.v {
+                            for h in 0..c.h {
+                                units.push((slot, x * c.h + h, y * c.v + v));
+                            }
+                        }
+                    }
+                }
+                for &(slot, bx, by) in &units {
+                    let (index, table) = members[slot];
+                    let c = &mut self.components[index];
+                    let at = by * c.blocks.0 + bx;
+                    if high == 0 {
+                        let huffman = self.tables.get(table)?.as_ref()?;
+                        let size = huffman.decode(&mut bits)?;
+                        predictors[slot] += bits.extend(size)?;
+                        *c.dc.get_mut(at)? = predictors[slot] << low;
+                    } else if bits.bit()? == 1 {
+                        *c.dc.get_mut(at)? |= 1 << low;
+                    }
+                }
+            }
+        }
+        for &(index, _) in &members {
+            self.components[index].seen |= high == 0;
+        }
+        Some(())
+    }
+
+    fn finish(self) -> Option<Image> {
+        if self.components.is_empty() || !self.components.iter().all(|c| c.seen) {
+            return None;
+        }
+        let (w, h) = (self.width.div_ceil(8), self.height.div_ceil(8));
+        let (hmax, vmax) = self.max_sampling;
+        // Each component's 1/8-scale samples: dequantised DC / 8, level-shifted.
+        let planes: Vec<Vec<u8>> = self
+            .components
+            .iter()
+            .map(|c| {
+                let q = i32::from(self.quant[c.quant].unwrap_or(1));
+                c.dc.iter().map(|&dc| ((dc * q + 4).div_euclid(8) + 128).clamp(0, 255) as u8).collect()
+            })
+            .collect::<Vec<_>>();
+        for c in &self.components {
+            self.quant[c.quant]?;
+        }
+        // Subsampled components are interpolated linearly between sample
+        // centres (libjpeg's "fancy" upsampling), so chroma edges stay smooth.
+        let axes: Vec<(Vec<Tap>, Vec<Tap>)> = self
+            .components
+            .iter()
+            .map(|c| {
+                let cols = (self.width * c.h).div_ceil(hmax).div_ceil(8);
+                let rows = (self.height * c.v).div_ceil(vmax).div_ceil(8);
+                (taps(w, c.h, hmax, cols), taps(h, c.v, vmax, rows))
+            })
+            .collect();
+        let sample = |i: usize, x: usize, y: usize| {
+            let stride = self.components[i].blocks.0;
+            let (tx, ty) = (axes[i].0[x], axes[i].1[y]);
+            let at = |col: usize, row: usize| u32::from(planes[i][row * stride + col]);
+            let top = at(tx.0, ty.0) * (tx.2 - tx.3) + at(tx.1, ty.0) * tx.3;
+            let bottom = at(tx.0, ty.1) * (tx.2 - tx.3) + at(tx.1, ty.1) * tx.3;
+            let den = tx.2 * ty.2;
+            ((top * (ty.2 - ty.3) + bottom * ty.3 + den / 2) / den) as u8
+        };
+        let mut data = Vec::with_capacity(w * h * 3);
+        let rgb = self.components.len() == 3 && self.adobe_transform == Some(0);
+        for y in 0..h {
+            for x in 0..w {
+                if self.components.len() == 1 {
+                    let v = sample(0, x, y);
+                    data.extend_from_slice(&[v, v, v]);
+                } else if rgb {
+                    data.extend_from_slice(&[sample(0, x, y), sample(1, x, y), sample(2, x, y)]);
+                } else {
+                    data.extend_from_slice(&ycbcr_to_rgb(sample(0, x, y), sample(1, x, y), sample(2, x, y)));
+                }
+            }
+        }
+        Some(Image { width: w as u32, height: h as u32, alpha: false, data })
+    }
+}
+
+/// Linear interpolation along one axis: (left, right, denominator, weight of right).
+type Tap = (usize, usize, u32, u32);
+
+/// For each of `out` output positions, the two samples of a component with
+/// sampling factor `factor` (of `max`) and `samples` samples that surround it.
+fn taps(out: usize, factor: usize, max: usize, samples: usize) -> Vec<Tap> {
+    let den = 2 * max;
+    (0..out)
+        .map(|x| {
+            // Sample coordinate of the output centre, in 1/den units, minus half a sample.
+            let pos = ((2 * x + 1) * factor) as isize - max as isize;
+            let left = pos.div_euclid(den as isize);
+            let frac = pos.rem_euclid(den as isize) as u32;
+            let clamp = |i: isize| i.clamp(0, samples as isize - 1) as usize;
+            (clamp(left), clamp(left + 1), den as u32, frac)
+        })
+        .collect()
+}
+
+/// JFIF YCbCr → RGB in 16.16 fixed point.
+fn ycbcr_to_rgb(y: u8, cb: u8, cr: u8) -> [u8; 3] {
+    let y = i32::from(y) << 16;
+    let (cb, cr) = (i32::from(cb) - 128, i32::from(cr) - 128);
+    let r = y + 91881 * cr;
+    let g = y - 22554 * cb - 46802 * cr;
+    let b = y + 116130 * cb;
+    [r, g, b].map(|v| ((v + 32768) >> 16).clamp(0, 255) as u8)
+}
+
+/// A canonical Huffman table (JPEG F.2.2.3), decoded bit by bit.
+struct Huffman {
+    max_code: [i32; 17],
+    offset: [i32; 17],
+    symbols: Vec<u8>,
+}
+
+impl Huffman {
+    fn new(counts: &[u8; 16], symbols: &[u8]) -> Option<Huffman> {
+        let mut max_code = [-1i32; 17];
+        let mut offset = [0i32; 17];
+        let (mut code, mut k) = (0i32, 0i32);
+        for len in 1..=16 {
+            let n = i32::from(counts[len - 1]);
+            offset[len] = k - code;
+            code += n;
+            k += n;
+            if n > 0 {
+                max_code[len] = code - 1;
+            }
+            if code > 1 << len {
+                return None;
+            }
+            code <<= 1;
+        }
+        Some(Huffman { max_code, offset, symbols: symbols.to_vec() })
+    }
+
+    fn decode(&self, bits: &mut Bits<'_>) -> Option<u8> {
+        let mut code = 0i32;
+        for len in 1..=16 {
+            code = (code << 1) | i32::from(bits.bit()?);
+            if code <= self.max_code[len] {
+                return self.symbols.get(usize::try_from(code + self.offset[len]).ok()?).copied();
+            }
+        }
+        None
+    }
+}
+
+/// Entropy-coded bits: 0xFF00 is a literal 0xFF; a marker ends the data
+/// (reads past it give zeros, as decoders do for truncated scans).
+struct Bits<'a> {
+    data: &'a [u8],
+    pos: usize,
+    byte: u8,
+    left: u8,
+}
+
+impl<'a> Bits<'a> {
+    fn new(data: &'a [u8]) -> Bits<'a> {
+        Bits { data, pos: 0, byte: 0, left: 0 }
+    }
+
+    fn bit(&mut self) -> Option<u8> {
+        if self.left == 0 {
+            self.byte = self.next_byte();
+            self.left = 8;
+        }
+        self.left -= 1;
+        Some((self.byte >> self.left) & 1)
+    }
+
+    fn next_byte(&mut self) -> u8 {
+        match (self.data.get(self.pos), self.data.get(self.pos + 1)) {
+            (Some(0xFF), Some(0x00)) => {
+                self.pos += 2;
+                0xFF
+            }
+            (Some(0xFF), _) | (None, _) => 0,
+            (Some(&b), _) => {
+                self.pos += 1;
+                b
+            }
+        }
+    }
+
+    /// `size` bits as a signed DC difference (JPEG F.2.2.1 EXTEND).
+    fn extend(&mut self, size: u8) -> Option<i32> {
+        if size == 0 {
+            return Some(0);
+        }
+        if size > 16 {
+            return None;
+        }
+        let mut v = 0i32;
+        for _ in 0..size {
+            v = (v << 1) | i32::from(self.bit()?);
+        }
+        Some(if v < 1 << (size - 1) { v - (1 << size) + 1 } else { v })
+    }
+
+    /// Byte-aligns and steps over a restart marker.
+    fn restart(&mut self) {
+        self.left = 0;
+        if self.data.get(self.pos) == Some(&0xFF) && matches!(self.data.get(self.pos + 1), Some(0xD0..=0xD7)) {
+            self.pos += 2;
+        }
     }
 }
 
@@ -68,45 +400,4 @@ fn entropy_end(b: &[u8], from: usize) -> Option<usize> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn progressive(w: u16, h: u16) -> Vec<u8> {
-        let rgb: Vec<u8> = (0..u32::from(w) * u32::from(h))
-            .flat_map(|i| [(i % 251) as u8, (i / 3 % 253) as u8, (i % 17 * 13) as u8])
-            .collect();
-        let mut out = Vec::new();
-        let mut enc = jpeg_encoder::Encoder::new(&mut out, 90);
-        enc.set_progressive(true);
-        enc.encode(&rgb, w, h, jpeg_encoder::ColorType::Rgb).unwrap();
-        out
-    }
-
-    fn decode_eighth(bytes: &[u8]) -> Vec<u8> {
-        let mut d = jpeg_decoder::Decoder::new(bytes);
-        d.read_info().unwrap();
-        let info = d.info().unwrap();
-        d.scale(info.width.div_ceil(8), info.height.div_ceil(8)).unwrap();
-        d.decode().unwrap()
-    }
-
-    #[test]
-    fn dc_only_decodes_like_the_full_file_at_one_eighth() {
-        let full = progressive(203, 97);
-        let dc = dc_only(&full);
-        assert!(matches!(dc, Cow::Owned(_)), "progressive input is filtered");
-        assert!(dc.len() < full.len() / 2, "{} of {} bytes kept", dc.len(), full.len());
-        assert_eq!(decode_eighth(&dc), decode_eighth(&full));
-    }
-
-    #[test]
-    fn leaves_baseline_and_malformed_input_alone() {
-        let mut baseline = Vec::new();
-        jpeg_encoder::Encoder::new(&mut baseline, 90).encode(&[0; 48], 4, 4, jpeg_encoder::ColorType::Rgb).unwrap();
-        assert!(matches!(dc_only(&baseline), Cow::Borrowed(_)));
-        let full = progressive(40, 40);
-        for len in 0..full.len() {
-            assert!(matches!(dc_only(&full[..len]), Cow::Borrowed(_)), "truncated at {len}");
-        }
-    }
-}
+mod tests;
