@@ -181,6 +181,20 @@ fn malformed_and_truncated_inputs_are_errors_not_panics() {
     }
 }
 
+/// Inputs the fuzzer found (components/imaging/fuzz), minus its selector byte.
+#[test]
+fn fuzz_regressions() {
+    let cases: &[&[u8]] = &[
+        // GIF whose first frame starts far right of the logical screen.
+        b"GIF89a\x14\x00\x0b\x00\x80\x00\x00\x00\x00\x00\x00\x00\x00\x00!\xff\x0bNETSCAPE2.0\x03\x01\x00\x00\x00!\xf9\x04\x05\x00\x00\x00\x00,\x00\xaf\x00\x00\x14\x00\x0b\x00\x00\x02\x0d\x84\x8f\xa9\xcb\xed\x0f\xa3\x9c\xb4\xda\x8b)]\x01\x00;",
+    ];
+    for bytes in cases {
+        for options in ["", "w=8"] {
+            let _ = transform(bytes, &options.parse().unwrap(), Format::Jpeg, &Limits::default());
+        }
+    }
+}
+
 #[test]
 fn gif_uses_the_first_frame() {
     let out = run(&testimg::encode(Format::Gif, 40, 40), "", Format::Gif);

@@ -17,8 +17,10 @@ pub(super) fn decode(bytes: &[u8]) -> Result<Image, Error> {
     }
     let mut data = vec![0u8; width as usize * height as usize * 4];
     let (left, top) = (usize::from(frame.left), usize::from(frame.top));
-    for y in 0..fh.min((height as usize).saturating_sub(top)) {
-        let cols = fw.min((width as usize).saturating_sub(left));
+    // A frame may lie partly or wholly outside the screen: clip it.
+    let cols = fw.min((width as usize).saturating_sub(left));
+    let rows = if cols == 0 { 0 } else { fh.min((height as usize).saturating_sub(top)) };
+    for y in 0..rows {
         let src = &frame.buffer[y * fw * 4..(y * fw + cols) * 4];
         let at = ((top + y) * width as usize + left) * 4;
         data[at..at + cols * 4].copy_from_slice(src);
