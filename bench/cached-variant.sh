@@ -2,7 +2,8 @@
 # A cached 320 px variant served by edgeimg, beside nginx serving the same
 # bytes as a static file, in one run with the same wrk settings.
 #
-# Usage: bench/cached-variant.sh [PHOTO]
+# Usage: bench/cached-variant.sh [PHOTO]   (default: Elephants.jpg of the corpus,
+#   $EDGEIMG_CORPUS or scripts/corpus.sh)
 #   EDGEIMG   host binary (default: target/release/edgeimg; build it and the
 #             components first: cargo build --release -p edgeimg &&
 #             target/release/edgeimg build -f spin.toml)
@@ -16,7 +17,7 @@ edgeimg=${EDGEIMG:-$repo/target/release/edgeimg}
 duration=${DURATION:-10s}
 connections=${CONNECTIONS:-32}
 threads=${THREADS:-2}
-photo=${1:-$(bash "$repo/../shared/bench/corpus.sh")/Elephants.jpg}
+photo=${1:-${EDGEIMG_CORPUS:-$(bash "$repo/scripts/corpus.sh")}/Elephants.jpg}
 
 if ! command -v nginx >/dev/null || ! command -v wrk >/dev/null; then
   apt-get install -y nginx wrk >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y nginx wrk >/dev/null; }

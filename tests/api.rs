@@ -1,7 +1,7 @@
 //! End-to-end tests of the HTTP API (issue 4): the upload, fetch and resize
 //! components of the repository's spin.toml under `edgeimg up` on a free
-//! 127.0.0.1 port, with real photos from `../shared/bench/corpus.sh` and small
-//! images made here.
+//! 127.0.0.1 port, with real photos from `scripts/corpus.sh` and small images
+//! made here.
 //!
 //! Build first: `cargo build --release -p edgeimg` and
 //! `target/release/edgeimg build -f spin.toml` (or the three
@@ -34,19 +34,25 @@ fn app() -> Host {
     HostBuilder::new(manifest()).start()
 }
 
-/// The bench corpus (real JPEG and PNG photos), fetched on first use.
+/// A real photo (JPEG or PNG) from the test corpus: `$EDGEIMG_CORPUS`, else
+/// the folder `scripts/corpus.sh` fills on first use.
 fn corpus(name: &str) -> Vec<u8> {
-    let script = repo_path("../shared/bench/corpus.sh");
-    let out = std::process::Command::new("bash")
-        .arg(&script)
-        .output()
-        .expect("run corpus.sh");
-    assert!(
-        out.status.success(),
-        "corpus.sh failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let dir = PathBuf::from(String::from_utf8(out.stdout).unwrap().trim());
+    let dir = match std::env::var_os("EDGEIMG_CORPUS") {
+        Some(dir) => PathBuf::from(dir),
+        None => {
+            let script = repo_path("scripts/corpus.sh");
+            let out = std::process::Command::new("bash")
+                .arg(&script)
+                .output()
+                .expect("run corpus.sh");
+            assert!(
+                out.status.success(),
+                "corpus.sh failed: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            PathBuf::from(String::from_utf8(out.stdout).unwrap().trim())
+        }
+    };
     std::fs::read(dir.join(name)).unwrap_or_else(|e| panic!("{name}: {e}"))
 }
 
@@ -673,7 +679,11 @@ fn bad_inputs_get_json_errors_with_the_right_status() {
     assert_eq!(host.request("GET", "/upload", &[], b"").status, 405);
     // Nothing above trapped, and the host still serves the image.
     assert_eq!(get(&host, &format!("/images/{id}"), &[]).status, 200);
-    assert!(!host.logs().contains("component trapped"), "a bad input trapped:\n{}", host.logs());
+    assert!(
+        !host.logs().contains("component trapped"),
+        "a bad input trapped:\n{}",
+        host.logs()
+    );
 }
 
 #[test]
