@@ -4,6 +4,7 @@
 //! from the same photos. Prints median wall time, the ratio to vipsthumbnail,
 //! and peak memory (native heap via a counting allocator; the wasm instance's
 //! largest linear memory via a `ResourceLimiter`; vipsthumbnail's max RSS).
+//! Then one 1280 px AVIF, natively and in wasm, to check the encoder's effort cap.
 //!
 //! Environment: `EDGEIMG_CORPUS` (photo dir, default: `scripts/corpus.sh`),
 //! `IMAGING_THUMB_WASM` (the `thumb` example built for wasm32-wasip2),
@@ -28,6 +29,9 @@ const FILES: [&str; 5] = [
     "Arc-Colors-Transparent-Wallpaper.png",
 ];
 const OPTIONS: &str = "width=320,format=jpeg,quality=80";
+/// The AVIF encoder's effort cap is checked on a larger output.
+const AVIF_FILE: &str = "Elephants_3840x2160.jpg";
+const AVIF_OPTIONS: &str = "width=1280,format=avif";
 
 fn main() -> Result<()> {
     let runs: usize = std::env::var("BENCH_RUNS").ok().and_then(|v| v.parse().ok()).unwrap_or(5);
@@ -56,8 +60,8 @@ fn main() -> Result<()> {
         let mut wasm = Samples::default();
         let mut vips = Samples::default();
         for _ in 0..runs.max(1) {
-            native.time(|| native_thumb(&input, &native_out))?;
-            wasm.time(|| wasm_runner.run(file))?;
+            native.time(|| native_thumb(&input, &native_out, OPTIONS))?;
+            wasm.time(|| wasm_runner.run(file, OPTIONS))?;
             vips.time(|| vips_thumb(&input, &vips_out).map(|()| 0))?;
         }
         let (native_ms, native_peak) = native.median_ms();
@@ -86,6 +90,17 @@ fn main() -> Result<()> {
             failures.push(format!("{file}: wasm peak memory {:.1} MB >= 100 MB", mb(wasm_peak)));
         }
     }
+    // One run each: rav1e is deterministic and slow enough to time once.
+    let input = corpus.join(AVIF_FILE);
+    let mut native = Samples::default();
+    let mut wasm = Samples::default();
+    native.time(|| native_thumb(&input, &out_dir.join("native.avif"), AVIF_OPTIONS))?;
+    wasm.time(|| wasm_runner.run(AVIF_FILE, AVIF_OPTIONS))?;
+    println!(
+        "AVIF {AVIF_OPTIONS} of {AVIF_FILE}: native {:.0} ms, wasm {:.0} ms",
+        native.median_ms().0,
+        wasm.median_ms().0
+    );
     std::fs::remove_dir_all(&out_dir).ok();
     if failures.is_empty() {
         println!("targets met: wasm <= 1.0x vipsthumbnail on every JPEG; 17.9 MP photo under 100 MB");
@@ -129,11 +144,11 @@ fn corpus_dir() -> Result<PathBuf> {
 }
 
 /// The in-process pipeline, as the resize component runs it; returns the peak heap.
-fn native_thumb(input: &Path, output: &Path) -> Result<usize> {
+fn native_thumb(input: &Path, output: &Path, options: &str) -> Result<usize> {
     let base = CURRENT.load(Relaxed);
     PEAK.store(base, Relaxed);
     let bytes = std::fs::read(input)?;
-    let options: imaging::Options = OPTIONS.parse()?;
+    let options: imaging::Options = options.parse()?;
     let limits = imaging::Limits::default();
     let info = imaging::probe(&bytes, &limits)?;
     let format = imaging::negotiate(&options, None, info.format).format;
@@ -221,10 +236,10 @@ impl WasmRunner {
     }
 
     /// One fresh instance thumbnailing `file`; returns its peak linear memory.
-    fn run(&self, file: &str) -> Result<usize> {
+    fn run(&self, file: &str, options: &str) -> Result<usize> {
         let mut wasi = WasiCtx::builder();
         wasi.inherit_stderr()
-            .args(&["thumb".to_string(), format!("/in/{file}"), format!("/out/wasm-{file}.jpg"), OPTIONS.to_string()])
+            .args(&["thumb".to_string(), format!("/in/{file}"), format!("/out/wasm-{file}.out"), options.to_string()])
             .preopened_dir(&self.corpus, "/in", FsPerms::ReadOnly).map_err(wt)?
             .preopened_dir(&self.out_dir, "/out", FsPerms::ReadWrite).map_err(wt)?;
         let guest = Guest { ctx: wasi.build(), table: ResourceTable::new(), peak: PeakMemory::default() };
