@@ -86,15 +86,17 @@ fn memory_bounds() {
         assert!(peak < 4096, "{name}: {peak} bytes allocated before rejecting");
     }
 
-    // A thumbnail of a 2048×1536 JPEG decodes at 1/8 scale: its peak (decode,
-    // resize, encode) is a fraction of the 9.4 MB the full-size RGB image would
-    // take. A progressive file keeps only DC terms (a general decoder would
-    // hold its coefficients: 2 bytes per sample at full size).
+    // A thumbnail of a 2048×1536 JPEG decodes at 1/8 scale, so its peak
+    // (decode, resize, encode) stays below the 9.4 MB of the full-size RGB
+    // image. A progressive file keeps only DC terms, a small fraction of it (a
+    // general decoder would hold every coefficient: 2 bytes per sample). The
+    // baseline bound is looser: natively, jpeg-decoder's worker threads may
+    // queue rows of coefficients in flight.
     let full_rgb = 2048 * 1536 * 3;
-    for progressive in [true, false] {
+    for (progressive, bound) in [(true, full_rgb / 8), (false, full_rgb)] {
         let photo = encode_jpeg(2048, 1536, progressive);
         let (out, peak) = peak_during(|| transform(&photo, &thumb, Format::Jpeg, &limits).unwrap());
         assert_eq!((out.width, out.height), (128, 96));
-        assert!(peak < full_rgb / 6, "progressive {progressive}: peak {peak} bytes, full image {full_rgb}");
+        assert!(peak < bound, "progressive {progressive}: peak {peak} bytes, bound {bound}");
     }
 }

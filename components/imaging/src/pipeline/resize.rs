@@ -34,9 +34,11 @@ pub(crate) fn apply(job: &Job<'_>, image: Image) -> Result<Image, Error> {
     let (dw, dh) = plan.resized;
     let err = |e: &dyn std::fmt::Display| Error::decode(job.header.format, format!("resize: {e}"));
     let data = if linear {
-        let src = to_linear(&image);
+        // Premultiplied here (in linear light), so the resizer needs no copy of its own.
+        let src = to_linear(image.data, image.width, image.height, image.alpha);
         let mut dst = fr::images::Image::new(dw, dh, src.pixel_type());
-        Resizer::new().resize(&src, &mut dst, &options).map_err(|e| err(&e))?;
+        Resizer::new().resize(&src, &mut dst, &options.use_alpha(false)).map_err(|e| err(&e))?;
+        drop(src);
         to_srgb(&dst, image.alpha)
     } else {
         let pixel_type = if image.alpha { PixelType::U8x4 } else { PixelType::U8x3 };
@@ -49,35 +51,41 @@ pub(crate) fn apply(job: &Job<'_>, image: Image) -> Result<Image, Error> {
     Ok(Image { width: dw, height: dh, alpha: image.alpha, data })
 }
 
-/// sRGB u8 → linear u16 per colour channel (alpha scaled linearly).
-fn to_linear(image: &Image) -> fr::images::Image<'static> {
-    let pixel_type = if image.alpha { PixelType::U16x4 } else { PixelType::U16x3 };
-    let mut out = fr::images::Image::new(image.width, image.height, pixel_type);
+/// sRGB u8 → linear u16 per colour channel, premultiplied by alpha (scaled
+/// to 16 bits). Consumes the 8-bit pixels so they are freed before resizing.
+fn to_linear(data: Vec<u8>, width: u32, height: u32, alpha: bool) -> fr::images::Image<'static> {
+    let pixel_type = if alpha { PixelType::U16x4 } else { PixelType::U16x3 };
+    let mut out = fr::images::Image::new(width, height, pixel_type);
     let lut = &tables().to_linear;
-    let c = image.channels();
-    for (px, dst) in image.data.chunks_exact(c).zip(out.buffer_mut().chunks_exact_mut(c * 2)) {
+    let c = if alpha { 4 } else { 3 };
+    for (px, dst) in data.chunks_exact(c).zip(out.buffer_mut().chunks_exact_mut(c * 2)) {
+        let a = if alpha { u32::from(px[3]) } else { 255 };
         for i in 0..3 {
-            dst[i * 2..i * 2 + 2].copy_from_slice(&lut[usize::from(px[i])].to_ne_bytes());
+            let v = (u32::from(lut[usize::from(px[i])]) * a + 127) / 255;
+            dst[i * 2..i * 2 + 2].copy_from_slice(&(v as u16).to_ne_bytes());
         }
-        if c == 4 {
-            dst[6..8].copy_from_slice(&(u16::from(px[3]) * 257).to_ne_bytes());
+        if alpha {
+            dst[6..8].copy_from_slice(&(a as u16 * 257).to_ne_bytes());
         }
     }
     out
 }
 
-/// Linear u16 → sRGB u8, via a 4096-entry table (12 bits of linear precision).
+/// Linear premultiplied u16 → straight sRGB u8, via a 4096-entry table
+/// (12 bits of linear precision).
 fn to_srgb(image: &fr::images::Image<'_>, alpha: bool) -> Vec<u8> {
     let lut = &tables().to_srgb;
     let c = if alpha { 4 } else { 3 };
     let mut out = Vec::with_capacity(image.width() as usize * image.height() as usize * c);
     for px in image.buffer().chunks_exact(c * 2) {
-        let v = |i: usize| u16::from_ne_bytes([px[i * 2], px[i * 2 + 1]]);
+        let v = |i: usize| u32::from(u16::from_ne_bytes([px[i * 2], px[i * 2 + 1]]));
+        let a = if alpha { v(3) } else { 65535 };
         for i in 0..3 {
-            out.push(lut[usize::from(v(i) >> 4)]);
+            let straight = if a == 0 { 0 } else { (v(i) * 65535 / a).min(65535) };
+            out.push(lut[(straight >> 4) as usize]);
         }
         if alpha {
-            out.push(((u32::from(v(3)) + 128) / 257) as u8);
+            out.push(((a + 128) / 257) as u8);
         }
     }
     out
