@@ -34,9 +34,13 @@ const AVIF_FILE: &str = "Elephants_3840x2160.jpg";
 const AVIF_OPTIONS: &str = "width=1280,format=avif";
 
 fn main() -> Result<()> {
-    let runs: usize = std::env::var("BENCH_RUNS").ok().and_then(|v| v.parse().ok()).unwrap_or(5);
+    let runs: usize = std::env::var("BENCH_RUNS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(5);
     let corpus = corpus_dir()?;
-    let wasm = std::env::var("IMAGING_THUMB_WASM").context("set IMAGING_THUMB_WASM to the thumb example .wasm")?;
+    let wasm = std::env::var("IMAGING_THUMB_WASM")
+        .context("set IMAGING_THUMB_WASM to the thumb example .wasm")?;
     let out_dir = std::env::temp_dir().join(format!("edgeimg-bench-{}", std::process::id()));
     std::fs::create_dir_all(&out_dir)?;
     let wasm_runner = WasmRunner::new(Path::new(&wasm), &corpus, &out_dir)?;
@@ -49,7 +53,8 @@ fn main() -> Result<()> {
     let mut failures = Vec::new();
     for file in FILES {
         let input = corpus.join(file);
-        let bytes = std::fs::read(&input).with_context(|| format!("reading {}", input.display()))?;
+        let bytes =
+            std::fs::read(&input).with_context(|| format!("reading {}", input.display()))?;
         let info = imaging::probe(&bytes, &imaging::Limits::default())?;
         let megapixels = f64::from(info.width) * f64::from(info.height) / 1e6;
 
@@ -84,10 +89,15 @@ fn main() -> Result<()> {
             vips_rss.map_or(f64::NAN, mb),
         );
         if file.ends_with(".jpg") && wasm_ms > vips_ms {
-            failures.push(format!("{file}: wasm {wasm_ms:.0} ms > vipsthumbnail {vips_ms:.0} ms"));
+            failures.push(format!(
+                "{file}: wasm {wasm_ms:.0} ms > vipsthumbnail {vips_ms:.0} ms"
+            ));
         }
         if file == FILES[0] && mb(wasm_peak) >= 100.0 {
-            failures.push(format!("{file}: wasm peak memory {:.1} MB >= 100 MB", mb(wasm_peak)));
+            failures.push(format!(
+                "{file}: wasm peak memory {:.1} MB >= 100 MB",
+                mb(wasm_peak)
+            ));
         }
     }
     // One run each: rav1e is deterministic and slow enough to time once.
@@ -103,7 +113,9 @@ fn main() -> Result<()> {
     );
     std::fs::remove_dir_all(&out_dir).ok();
     if failures.is_empty() {
-        println!("targets met: wasm <= 1.0x vipsthumbnail on every JPEG; 17.9 MP photo under 100 MB");
+        println!(
+            "targets met: wasm <= 1.0x vipsthumbnail on every JPEG; 17.9 MP photo under 100 MB"
+        );
     } else {
         println!("targets missed:\n  {}", failures.join("\n  "));
     }
@@ -127,7 +139,10 @@ impl Samples {
 
     fn median_ms(&mut self) -> (f64, usize) {
         self.times.sort();
-        (self.times[self.times.len() / 2].as_secs_f64() * 1000.0, self.peak)
+        (
+            self.times[self.times.len() / 2].as_secs_f64() * 1000.0,
+            self.peak,
+        )
     }
 }
 
@@ -181,7 +196,11 @@ fn vips_max_rss(input: &Path, output: &Path) -> Result<Option<usize>> {
         .output();
     let Ok(out) = out else { return Ok(None) };
     let stderr = String::from_utf8_lossy(&out.stderr);
-    Ok(stderr.lines().last().and_then(|l| l.trim().parse::<usize>().ok()).map(|kib| kib * 1024))
+    Ok(stderr
+        .lines()
+        .last()
+        .and_then(|l| l.trim().parse::<usize>().ok())
+        .map(|kib| kib * 1024))
 }
 
 /// Runs the wasm `thumb` command with the corpus preopened at `/in` and the
@@ -201,7 +220,10 @@ struct Guest {
 
 impl WasiView for Guest {
     fn ctx(&mut self) -> WasiCtxView<'_> {
-        WasiCtxView { ctx: &mut self.ctx, table: &mut self.table }
+        WasiCtxView {
+            ctx: &mut self.ctx,
+            table: &mut self.table,
+        }
     }
 }
 
@@ -210,12 +232,22 @@ impl WasiView for Guest {
 struct PeakMemory(usize);
 
 impl ResourceLimiter for PeakMemory {
-    fn memory_growing(&mut self, _current: usize, desired: usize, _max: Option<usize>) -> wasmtime::Result<bool> {
+    fn memory_growing(
+        &mut self,
+        _current: usize,
+        desired: usize,
+        _max: Option<usize>,
+    ) -> wasmtime::Result<bool> {
         self.0 = self.0.max(desired);
         Ok(true)
     }
 
-    fn table_growing(&mut self, _current: usize, _desired: usize, _max: Option<usize>) -> wasmtime::Result<bool> {
+    fn table_growing(
+        &mut self,
+        _current: usize,
+        _desired: usize,
+        _max: Option<usize>,
+    ) -> wasmtime::Result<bool> {
         Ok(true)
     }
 }
@@ -224,29 +256,61 @@ impl WasmRunner {
     fn new(wasm: &Path, corpus: &Path, out_dir: &Path) -> Result<WasmRunner> {
         let mut config = Config::new();
         // As the host: no GC-based proposals (the workspace's wasmtime has no collector).
-        config.wasm_simd(true).wasm_gc(false).wasm_function_references(false).wasm_exceptions(false).gc_support(false);
+        config
+            .wasm_simd(true)
+            .wasm_gc(false)
+            .wasm_function_references(false)
+            .wasm_exceptions(false)
+            .gc_support(false);
         let engine = Engine::new(&config).map_err(wt)?;
         let start = Instant::now();
-        let component = Component::from_file(&engine, wasm).map_err(wt).with_context(|| format!("compiling {}", wasm.display()))?;
-        eprintln!("compiled {} in {:.0} ms (once; the host caches compiled code)", wasm.display(), start.elapsed().as_secs_f64() * 1000.0);
+        let component = Component::from_file(&engine, wasm)
+            .map_err(wt)
+            .with_context(|| format!("compiling {}", wasm.display()))?;
+        eprintln!(
+            "compiled {} in {:.0} ms (once; the host caches compiled code)",
+            wasm.display(),
+            start.elapsed().as_secs_f64() * 1000.0
+        );
         let mut linker = Linker::new(&engine);
         wasmtime_wasi::p2::add_to_linker_sync(&mut linker).map_err(wt)?;
         let pre = CommandPre::new(linker.instantiate_pre(&component).map_err(wt)?).map_err(wt)?;
-        Ok(WasmRunner { engine, pre, corpus: corpus.into(), out_dir: out_dir.into() })
+        Ok(WasmRunner {
+            engine,
+            pre,
+            corpus: corpus.into(),
+            out_dir: out_dir.into(),
+        })
     }
 
     /// One fresh instance thumbnailing `file`; returns its peak linear memory.
     fn run(&self, file: &str, options: &str) -> Result<usize> {
         let mut wasi = WasiCtx::builder();
         wasi.inherit_stderr()
-            .args(&["thumb".to_string(), format!("/in/{file}"), format!("/out/wasm-{file}.out"), options.to_string()])
-            .preopened_dir(&self.corpus, "/in", FsPerms::ReadOnly).map_err(wt)?
-            .preopened_dir(&self.out_dir, "/out", FsPerms::ReadWrite).map_err(wt)?;
-        let guest = Guest { ctx: wasi.build(), table: ResourceTable::new(), peak: PeakMemory::default() };
+            .args(&[
+                "thumb".to_string(),
+                format!("/in/{file}"),
+                format!("/out/wasm-{file}.out"),
+                options.to_string(),
+            ])
+            .preopened_dir(&self.corpus, "/in", FsPerms::ReadOnly)
+            .map_err(wt)?
+            .preopened_dir(&self.out_dir, "/out", FsPerms::ReadWrite)
+            .map_err(wt)?;
+        let guest = Guest {
+            ctx: wasi.build(),
+            table: ResourceTable::new(),
+            peak: PeakMemory::default(),
+        };
         let mut store = Store::new(&self.engine, guest);
         store.limiter(|g| &mut g.peak);
         let command = self.pre.instantiate(&mut store).map_err(wt)?;
-        if command.wasi_cli_run().call_run(&mut store).map_err(wt)?.is_err() {
+        if command
+            .wasi_cli_run()
+            .call_run(&mut store)
+            .map_err(wt)?
+            .is_err()
+        {
             bail!("wasm thumb failed on {file}");
         }
         Ok(store.data().peak.0)
@@ -277,7 +341,8 @@ unsafe impl GlobalAlloc for Counting {
 
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
         if new_size > layout.size() {
-            let now = CURRENT.fetch_add(new_size - layout.size(), Relaxed) + new_size - layout.size();
+            let now =
+                CURRENT.fetch_add(new_size - layout.size(), Relaxed) + new_size - layout.size();
             PEAK.fetch_max(now, Relaxed);
         } else {
             CURRENT.fetch_sub(layout.size() - new_size, Relaxed);

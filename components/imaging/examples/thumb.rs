@@ -10,7 +10,9 @@ fn main() -> ExitCode {
         eprintln!("usage: thumb INPUT OUTPUT [OPTIONS]");
         return ExitCode::from(2);
     };
-    let options = args.get(3).map_or("width=320,format=jpeg,quality=80", String::as_str);
+    let options = args
+        .get(3)
+        .map_or("width=320,format=jpeg,quality=80", String::as_str);
     match run(input, output, options) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {

@@ -19,7 +19,12 @@ pub enum Error {
     Decode { format: Format, message: String },
     /// Input or output dimensions break a pixel or side limit (422).
     #[error("{what} {width}x{height} breaks the limit: {limit}")]
-    PixelLimit { what: &'static str, width: u64, height: u64, limit: String },
+    PixelLimit {
+        what: &'static str,
+        width: u64,
+        height: u64,
+        limit: String,
+    },
     /// The encoder failed (500).
     #[error("cannot encode {format}: {message}")]
     Encode { format: Format, message: String },
@@ -50,10 +55,16 @@ impl Error {
     }
 
     pub(crate) fn decode(format: Format, message: impl std::fmt::Display) -> Error {
-        Error::Decode { format, message: message.to_string() }
+        Error::Decode {
+            format,
+            message: message.to_string(),
+        }
     }
 
     pub(crate) fn encode(format: Format, message: impl std::fmt::Display) -> Error {
-        Error::Encode { format, message: message.to_string() }
+        Error::Encode {
+            format,
+            message: message.to_string(),
+        }
     }
 }

@@ -23,12 +23,20 @@ impl<'a> Tiff<'a> {
 
     fn u16_at(&self, at: usize) -> Option<u16> {
         let b: [u8; 2] = self.data.get(at..at + 2)?.try_into().ok()?;
-        Some(if self.big_endian { u16::from_be_bytes(b) } else { u16::from_le_bytes(b) })
+        Some(if self.big_endian {
+            u16::from_be_bytes(b)
+        } else {
+            u16::from_le_bytes(b)
+        })
     }
 
     fn u32_at(&self, at: usize) -> Option<u32> {
         let b: [u8; 4] = self.data.get(at..at + 4)?.try_into().ok()?;
-        Some(if self.big_endian { u32::from_be_bytes(b) } else { u32::from_le_bytes(b) })
+        Some(if self.big_endian {
+            u32::from_be_bytes(b)
+        } else {
+            u32::from_le_bytes(b)
+        })
     }
 
     /// Offsets of the 12-byte entries of IFD0.
@@ -36,7 +44,9 @@ impl<'a> Tiff<'a> {
         let ifd = self.u32_at(4).map(|o| o as usize);
         let count = ifd.and_then(|o| self.u16_at(o)).unwrap_or(0) as usize;
         let first = ifd.unwrap_or(0) + 2;
-        (0..count).map(move |i| first + i * 12).take_while(|&e| e + 12 <= self.data.len())
+        (0..count)
+            .map(move |i| first + i * 12)
+            .take_while(|&e| e + 12 <= self.data.len())
     }
 
     fn entry(&self, tag: u16) -> Option<usize> {
@@ -50,7 +60,11 @@ impl<'a> Tiff<'a> {
             return None;
         }
         let len = self.u32_at(e + 4)? as usize;
-        let start = if len <= 4 { e + 8 } else { self.u32_at(e + 8)? as usize };
+        let start = if len <= 4 {
+            e + 8
+        } else {
+            self.u32_at(e + 8)? as usize
+        };
         self.data.get(start..start.checked_add(len)?)
     }
 }

@@ -29,14 +29,24 @@ pub struct Plan {
 /// Plans the transform of a `source`-sized image (after orientation and rotation).
 pub fn plan(source: (u32, u32), options: &Options, limits: &Limits) -> Result<Plan, Error> {
     let (sw, sh) = (f64::from(source.0), f64::from(source.1));
-    let whole = Region { x: 0.0, y: 0.0, width: sw, height: sh };
+    let whole = Region {
+        x: 0.0,
+        y: 0.0,
+        width: sw,
+        height: sh,
+    };
     let (w, h) = options.device_size();
     let enlarge = matches!(options.fit, Fit::Contain | Fit::Cover | Fit::Pad);
     let clamp = |s: f64| if enlarge { s } else { s.min(1.0) };
     let size = |s: f64| (round(sw * s), round(sh * s));
 
     let plan = match (w, h) {
-        (None, None) => Plan { region: whole, resized: source, canvas: source, offset: (0, 0) },
+        (None, None) => Plan {
+            region: whole,
+            resized: source,
+            canvas: source,
+            offset: (0, 0),
+        },
         (Some(w), None) => simple(whole, size(clamp(f64::from(w) / sw))),
         (None, Some(h)) => simple(whole, size(clamp(f64::from(h) / sh))),
         (Some(w), Some(h)) => {
@@ -58,7 +68,12 @@ pub fn plan(source: (u32, u32), options: &Options, limits: &Limits) -> Result<Pl
                         ((f64::from(w - resized.0.min(w))) * ax).round() as u32,
                         ((f64::from(h - resized.1.min(h))) * ay).round() as u32,
                     );
-                    Plan { region: whole, resized, canvas: (w, h), offset }
+                    Plan {
+                        region: whole,
+                        resized,
+                        canvas: (w, h),
+                        offset,
+                    }
                 }
             }
         }
@@ -68,7 +83,12 @@ pub fn plan(source: (u32, u32), options: &Options, limits: &Limits) -> Result<Pl
 }
 
 fn simple(region: Region, resized: (u32, u32)) -> Plan {
-    Plan { region, resized, canvas: resized, offset: (0, 0) }
+    Plan {
+        region,
+        resized,
+        canvas: resized,
+        offset: (0, 0),
+    }
 }
 
 /// The source region that, scaled by `s`, gives `resized`, placed so the
@@ -80,7 +100,12 @@ fn crop_region(source: (u32, u32), resized: (u32, u32), s: f64, gravity: Gravity
     let (gx, gy) = gravity.anchor();
     let x = (gx * sw - width / 2.0).clamp(0.0, sw - width);
     let y = (gy * sh - height / 2.0).clamp(0.0, sh - height);
-    Region { x, y, width, height }
+    Region {
+        x,
+        y,
+        width,
+        height,
+    }
 }
 
 fn round(v: f64) -> u32 {

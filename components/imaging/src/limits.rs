@@ -31,7 +31,10 @@ impl Limits {
     pub(crate) fn check_bytes(&self, len: usize) -> Result<(), Error> {
         let bytes = len as u64;
         if bytes > self.max_input_bytes {
-            return Err(Error::TooLarge { bytes, max: self.max_input_bytes });
+            return Err(Error::TooLarge {
+                bytes,
+                max: self.max_input_bytes,
+            });
         }
         Ok(())
     }

@@ -22,8 +22,14 @@ pub struct Negotiated {
 ///   PNG for PNG and GIF. `*/*` or `image/*` alone never picks AVIF or WebP.
 pub fn negotiate(options: &Options, accept: Option<&str>, original: Format) -> Negotiated {
     match options.format() {
-        FormatChoice::Fixed(format) => Negotiated { format: format.encodable(), vary_accept: false },
-        FormatChoice::Original => Negotiated { format: original.encodable(), vary_accept: false },
+        FormatChoice::Fixed(format) => Negotiated {
+            format: format.encodable(),
+            vary_accept: false,
+        },
+        FormatChoice::Original => Negotiated {
+            format: original.encodable(),
+            vary_accept: false,
+        },
         FormatChoice::Auto => {
             let accept = accept.unwrap_or("");
             let format = if Format::Avif.can_encode() && accepts(accept, "image/avif") {
@@ -33,7 +39,10 @@ pub fn negotiate(options: &Options, accept: Option<&str>, original: Format) -> N
             } else {
                 family(original)
             };
-            Negotiated { format, vary_accept: true }
+            Negotiated {
+                format,
+                vary_accept: true,
+            }
         }
     }
 }
@@ -49,7 +58,9 @@ fn family(original: Format) -> Format {
 fn accepts(accept: &str, media_type: &str) -> bool {
     accept.split(',').any(|item| {
         let mut parts = item.split(';').map(str::trim);
-        let matches = parts.next().is_some_and(|t| t.eq_ignore_ascii_case(media_type));
+        let matches = parts
+            .next()
+            .is_some_and(|t| t.eq_ignore_ascii_case(media_type));
         matches
             && !parts.any(|p| {
                 p.strip_prefix("q=")
@@ -68,29 +79,72 @@ mod tests {
         const CHROME: &str = "image/avif,image/webp,image/apng,image/svg+xml,image/*,*/*;q=0.8";
         const OLD_FIREFOX: &str = "image/webp,*/*";
         const SAFARI_OLD: &str = "image/png,image/svg+xml,image/*;q=0.8,*/*;q=0.5";
-        let avif_or = |other| if Format::Avif.can_encode() { Format::Avif } else { other };
+        let avif_or = |other| {
+            if Format::Avif.can_encode() {
+                Format::Avif
+            } else {
+                other
+            }
+        };
         let cases: &[(&str, Option<&str>, Format, Format, bool)] = &[
-            ("f=auto", Some(CHROME), Format::Jpeg, avif_or(Format::Webp), true),
-            ("f=auto", Some(OLD_FIREFOX), Format::Jpeg, Format::Webp, true),
+            (
+                "f=auto",
+                Some(CHROME),
+                Format::Jpeg,
+                avif_or(Format::Webp),
+                true,
+            ),
+            (
+                "f=auto",
+                Some(OLD_FIREFOX),
+                Format::Jpeg,
+                Format::Webp,
+                true,
+            ),
             ("f=auto", Some(SAFARI_OLD), Format::Jpeg, Format::Jpeg, true),
             ("f=auto", Some(SAFARI_OLD), Format::Png, Format::Png, true),
             ("f=auto", Some(SAFARI_OLD), Format::Gif, Format::Png, true),
             ("f=auto", Some(SAFARI_OLD), Format::Webp, Format::Jpeg, true),
             ("f=auto", None, Format::Jpeg, Format::Jpeg, true),
             ("f=auto", Some("*/*"), Format::Png, Format::Png, true),
-            ("f=auto", Some("image/avif;q=0, image/webp"), Format::Png, Format::Webp, true),
-            ("f=auto", Some("IMAGE/AVIF ; q=0.5"), Format::Png, avif_or(Format::Png), true),
+            (
+                "f=auto",
+                Some("image/avif;q=0, image/webp"),
+                Format::Png,
+                Format::Webp,
+                true,
+            ),
+            (
+                "f=auto",
+                Some("IMAGE/AVIF ; q=0.5"),
+                Format::Png,
+                avif_or(Format::Png),
+                true,
+            ),
             ("f=avif", None, Format::Png, avif_or(Format::Webp), false),
             ("", Some(CHROME), Format::Jpeg, Format::Jpeg, false),
             ("", Some(CHROME), Format::Gif, Format::Png, false),
-            ("f=original", Some(CHROME), Format::Webp, Format::Webp, false),
+            (
+                "f=original",
+                Some(CHROME),
+                Format::Webp,
+                Format::Webp,
+                false,
+            ),
             ("f=png", Some(CHROME), Format::Jpeg, Format::Png, false),
             ("format=webp", None, Format::Jpeg, Format::Webp, false),
         ];
         for (opts, accept, original, want, vary) in cases {
             let options: Options = opts.parse().unwrap();
             let got = negotiate(&options, *accept, *original);
-            assert_eq!(got, Negotiated { format: *want, vary_accept: *vary }, "{opts} {accept:?} {original:?}");
+            assert_eq!(
+                got,
+                Negotiated {
+                    format: *want,
+                    vary_accept: *vary
+                },
+                "{opts} {accept:?} {original:?}"
+            );
         }
     }
 }

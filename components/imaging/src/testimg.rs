@@ -4,7 +4,10 @@ use crate::{exif, Format};
 
 /// RGBA pixels from a function of (x, y).
 pub fn pixels(w: u32, h: u32, f: impl Fn(u32, u32) -> [u8; 4]) -> Vec<u8> {
-    (0..h).flat_map(|y| (0..w).map(move |x| (x, y))).flat_map(|(x, y)| f(x, y)).collect()
+    (0..h)
+        .flat_map(|y| (0..w).map(move |x| (x, y)))
+        .flat_map(|(x, y)| f(x, y))
+        .collect()
 }
 
 /// Four solid quadrants: red top-left, green top-right, blue bottom-left, white bottom-right.
@@ -28,7 +31,8 @@ pub fn jpeg(w: u32, h: u32, rgba: &[u8], orientation: Option<u16>) -> Vec<u8> {
     if let Some(o) = orientation {
         enc.add_exif_metadata(&exif::with_orientation(o)).unwrap();
     }
-    enc.encode(&rgb(rgba), w as u16, h as u16, jpeg_encoder::ColorType::Rgb).unwrap();
+    enc.encode(&rgb(rgba), w as u16, h as u16, jpeg_encoder::ColorType::Rgb)
+        .unwrap();
     out
 }
 
@@ -52,14 +56,17 @@ pub fn gif(w: u32, h: u32, rgba: &[u8]) -> Vec<u8> {
         // A second, different frame: only the first is used.
         let mut black = vec![0u8; rgba.len()];
         black.chunks_mut(4).for_each(|p| p[3] = 255);
-        enc.write_frame(&gif::Frame::from_rgba(w as u16, h as u16, &mut black)).unwrap();
+        enc.write_frame(&gif::Frame::from_rgba(w as u16, h as u16, &mut black))
+            .unwrap();
     }
     out
 }
 
 pub fn webp(w: u32, h: u32, rgba: &[u8]) -> Vec<u8> {
     let mut out = Vec::new();
-    image_webp::WebPEncoder::new(&mut out).encode(rgba, w, h, image_webp::ColorType::Rgba8).unwrap();
+    image_webp::WebPEncoder::new(&mut out)
+        .encode(rgba, w, h, image_webp::ColorType::Rgba8)
+        .unwrap();
     out
 }
 
@@ -95,4 +102,10 @@ pub fn encode(format: Format, w: u32, h: u32) -> Vec<u8> {
     }
 }
 
-pub const ALL: [Format; 5] = [Format::Jpeg, Format::Png, Format::Gif, Format::Webp, Format::Avif];
+pub const ALL: [Format; 5] = [
+    Format::Jpeg,
+    Format::Png,
+    Format::Gif,
+    Format::Webp,
+    Format::Avif,
+];

@@ -24,7 +24,8 @@ unsafe impl GlobalAlloc for Counting {
 
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
         if new_size > layout.size() {
-            let now = CURRENT.fetch_add(new_size - layout.size(), SeqCst) + new_size - layout.size();
+            let now =
+                CURRENT.fetch_add(new_size - layout.size(), SeqCst) + new_size - layout.size();
             PEAK.fetch_max(now, SeqCst);
         } else {
             CURRENT.fetch_sub(layout.size() - new_size, SeqCst);
@@ -63,7 +64,9 @@ fn encode_jpeg(width: u16, height: u16, progressive: bool) -> Vec<u8> {
     let mut out = Vec::new();
     let mut encoder = jpeg_encoder::Encoder::new(&mut out, 85);
     encoder.set_progressive(progressive);
-    encoder.encode(&rgb, width, height, jpeg_encoder::ColorType::Rgb).unwrap();
+    encoder
+        .encode(&rgb, width, height, jpeg_encoder::ColorType::Rgb)
+        .unwrap();
     out
 }
 
@@ -77,13 +80,23 @@ fn memory_bounds() {
     let mut gif = b"GIF89a\xff\xff\xff\xff\x00\x00\x00".to_vec();
     gif.extend_from_slice(b"\x2c\0\0\0\0\xff\xff\xff\xff\0\x02\x02\x44\x01\0;");
     let mut jpeg_bomb = jpeg(8, 8);
-    let sof = jpeg_bomb.windows(2).position(|w| w == [0xFF, 0xC0]).unwrap();
+    let sof = jpeg_bomb
+        .windows(2)
+        .position(|w| w == [0xFF, 0xC0])
+        .unwrap();
     jpeg_bomb[sof + 5..sof + 9].copy_from_slice(&[0xFF, 0xF0, 0xFF, 0xF0]);
-    for (name, bomb) in [("png", png_header(100_000, 100_000)), ("gif", gif), ("jpeg", jpeg_bomb)] {
+    for (name, bomb) in [
+        ("png", png_header(100_000, 100_000)),
+        ("gif", gif),
+        ("jpeg", jpeg_bomb),
+    ] {
         let (result, peak) = peak_during(|| transform(&bomb, &thumb, Format::Jpeg, &limits));
         let err = result.expect_err(name);
         assert_eq!((err.status(), err.code()), (422, "pixel_limit"), "{name}");
-        assert!(peak < 4096, "{name}: {peak} bytes allocated before rejecting");
+        assert!(
+            peak < 4096,
+            "{name}: {peak} bytes allocated before rejecting"
+        );
     }
 
     // A thumbnail of a 2048×1536 JPEG decodes at 1/8 scale, so its peak
@@ -97,6 +110,9 @@ fn memory_bounds() {
         let photo = encode_jpeg(2048, 1536, progressive);
         let (out, peak) = peak_during(|| transform(&photo, &thumb, Format::Jpeg, &limits).unwrap());
         assert_eq!((out.width, out.height), (128, 96));
-        assert!(peak < bound, "progressive {progressive}: peak {peak} bytes, bound {bound}");
+        assert!(
+            peak < bound,
+            "progressive {progressive}: peak {peak} bytes, bound {bound}"
+        );
     }
 }

@@ -6,7 +6,9 @@ use imaging::Options;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
-    let Ok(s) = std::str::from_utf8(data) else { return };
+    let Ok(s) = std::str::from_utf8(data) else {
+        return;
+    };
     if let Ok(options) = s.parse::<Options>() {
         let canonical = options.to_string();
         let again: Options = canonical.parse().expect("canonical form parses");

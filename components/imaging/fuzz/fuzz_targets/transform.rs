@@ -6,7 +6,12 @@ use imaging::{negotiate, probe, transform, Format, Limits, Options};
 use libfuzzer_sys::fuzz_target;
 
 /// Small limits keep each run fast; the limits themselves are under test too.
-const LIMITS: Limits = Limits { max_input_bytes: 1 << 20, max_pixels: 4_000_000, max_side: 4096, max_output_side: 512 };
+const LIMITS: Limits = Limits {
+    max_input_bytes: 1 << 20,
+    max_pixels: 4_000_000,
+    max_side: 4096,
+    max_output_side: 512,
+};
 
 const OPTIONS: [&str; 8] = [
     "",
@@ -21,9 +26,15 @@ const OPTIONS: [&str; 8] = [
 const OUTPUTS: [Format; 3] = [Format::Jpeg, Format::Png, Format::Webp];
 
 fuzz_target!(|data: &[u8]| {
-    let Some((&selector, bytes)) = data.split_first() else { return };
-    let options: Options = OPTIONS[usize::from(selector) % OPTIONS.len()].parse().unwrap();
-    let Ok(info) = probe(bytes, &LIMITS) else { return };
+    let Some((&selector, bytes)) = data.split_first() else {
+        return;
+    };
+    let options: Options = OPTIONS[usize::from(selector) % OPTIONS.len()]
+        .parse()
+        .unwrap();
+    let Ok(info) = probe(bytes, &LIMITS) else {
+        return;
+    };
     let output = if selector & 0x80 != 0 {
         OUTPUTS[usize::from(selector >> 3) % OUTPUTS.len()]
     } else {

@@ -60,7 +60,10 @@ impl Options {
 
     /// A copy with the format fixed to `f`; its `Display` is the variant cache key.
     pub fn with_format(&self, f: Format) -> Options {
-        Options { format: FormatChoice::Fixed(f), ..self.clone() }
+        Options {
+            format: FormatChoice::Fixed(f),
+            ..self.clone()
+        }
     }
 
     /// Width and height in device pixels (`width`/`height` times `dpr`, rounded).

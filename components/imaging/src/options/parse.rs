@@ -21,10 +21,17 @@ impl FromStr for Options {
         let mut seen: Vec<&'static str> = Vec::new();
         for pair in s.split(',').filter(|p| !p.is_empty()) {
             let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
-            let canonical = canonical_name(name)
-                .ok_or_else(|| OptionError::Unknown { option: name.to_string() })?;
-            let bad = || OptionError::BadValue { option: name.to_string(), value: value.to_string() };
-            let range = || OptionError::OutOfRange { option: name.to_string(), value: value.to_string() };
+            let canonical = canonical_name(name).ok_or_else(|| OptionError::Unknown {
+                option: name.to_string(),
+            })?;
+            let bad = || OptionError::BadValue {
+                option: name.to_string(),
+                value: value.to_string(),
+            };
+            let range = || OptionError::OutOfRange {
+                option: name.to_string(),
+                value: value.to_string(),
+            };
             if seen.contains(&canonical) {
                 return Err(bad());
             }
@@ -94,7 +101,11 @@ fn apply_size(slot: &mut Option<u32>, v: &str) -> Applied {
 }
 
 fn apply_fit(o: &mut Options, v: &str) -> Applied {
-    o.fit = Fit::ALL.iter().find(|(_, n)| *n == v).map(|(f, _)| *f).ok_or(Invalid::Bad)?;
+    o.fit = Fit::ALL
+        .iter()
+        .find(|(_, n)| *n == v)
+        .map(|(f, _)| *f)
+        .ok_or(Invalid::Bad)?;
     Ok(())
 }
 
@@ -105,7 +116,10 @@ fn apply_gravity(o: &mut Options, v: &str) -> Applied {
         if x > 1000 || y > 1000 {
             return Err(Invalid::Range);
         }
-        o.gravity = Gravity::Focal { x: x as u16, y: y as u16 };
+        o.gravity = Gravity::Focal {
+            x: x as u16,
+            y: y as u16,
+        };
         return Ok(());
     }
     let alias = match v {
@@ -120,7 +134,11 @@ fn apply_gravity(o: &mut Options, v: &str) -> Applied {
         "sw" => "southwest",
         other => other,
     };
-    o.gravity = Gravity::NAMED.iter().find(|(_, n)| *n == alias).map(|(g, _)| *g).ok_or(Invalid::Bad)?;
+    o.gravity = Gravity::NAMED
+        .iter()
+        .find(|(_, n)| *n == alias)
+        .map(|(g, _)| *g)
+        .ok_or(Invalid::Bad)?;
     Ok(())
 }
 
@@ -148,7 +166,10 @@ fn apply_quality(o: &mut Options, v: &str) -> Applied {
 
 fn apply_dpr(o: &mut Options, v: &str) -> Applied {
     let h = parse_fixed(v, 100)?;
-    o.dpr = u16::try_from(h).ok().and_then(Dpr::from_hundredths).ok_or(Invalid::Range)?;
+    o.dpr = u16::try_from(h)
+        .ok()
+        .and_then(Dpr::from_hundredths)
+        .ok_or(Invalid::Range)?;
     Ok(())
 }
 
@@ -203,20 +224,45 @@ fn apply_metadata(o: &mut Options, v: &str) -> Applied {
 fn parse_color(v: &str) -> Result<Color, Invalid> {
     match v {
         "white" => return Ok(Color::WHITE),
-        "black" => return Ok(Color { r: 0, g: 0, b: 0, a: 255 }),
+        "black" => {
+            return Ok(Color {
+                r: 0,
+                g: 0,
+                b: 0,
+                a: 255,
+            })
+        }
         "transparent" => return Ok(Color::TRANSPARENT),
         _ => {}
     }
-    let hex = v.strip_prefix('#').or_else(|| v.strip_prefix("%23")).unwrap_or(v);
+    let hex = v
+        .strip_prefix('#')
+        .or_else(|| v.strip_prefix("%23"))
+        .unwrap_or(v);
     if !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
         return Err(Invalid::Bad);
     }
     let digit = |i: usize| u8::from_str_radix(&hex[i..i + 1], 16).unwrap_or(0);
     let byte = |i: usize| digit(i) * 16 + digit(i + 1);
     Ok(match hex.len() {
-        3 => Color { r: digit(0) * 17, g: digit(1) * 17, b: digit(2) * 17, a: 255 },
-        6 => Color { r: byte(0), g: byte(2), b: byte(4), a: 255 },
-        8 => Color { r: byte(0), g: byte(2), b: byte(4), a: byte(6) },
+        3 => Color {
+            r: digit(0) * 17,
+            g: digit(1) * 17,
+            b: digit(2) * 17,
+            a: 255,
+        },
+        6 => Color {
+            r: byte(0),
+            g: byte(2),
+            b: byte(4),
+            a: 255,
+        },
+        8 => Color {
+            r: byte(0),
+            g: byte(2),
+            b: byte(4),
+            a: byte(6),
+        },
         _ => return Err(Invalid::Bad),
     })
 }
@@ -224,7 +270,11 @@ fn parse_color(v: &str) -> Result<Color, Invalid> {
 /// A plain decimal integer (no sign, no spaces); too many digits is out of range.
 fn parse_uint(v: &str) -> Result<u64, Invalid> {
     if v.is_empty() || !v.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(if v.starts_with('-') && v.len() > 1 { Invalid::Range } else { Invalid::Bad });
+        return Err(if v.starts_with('-') && v.len() > 1 {
+            Invalid::Range
+        } else {
+            Invalid::Bad
+        });
     }
     v.parse().map_err(|_| Invalid::Range)
 }
@@ -239,7 +289,11 @@ fn parse_fixed(v: &str, scale: u32) -> Result<u32, Invalid> {
     if (int.is_empty() && frac.is_empty()) || !digits(int) || !digits(frac) {
         return Err(Invalid::Bad);
     }
-    let int: u64 = if int.is_empty() { 0 } else { int.parse().map_err(|_| Invalid::Range)? };
+    let int: u64 = if int.is_empty() {
+        0
+    } else {
+        int.parse().map_err(|_| Invalid::Range)?
+    };
     let mut value = int.checked_mul(u64::from(scale)).ok_or(Invalid::Range)?;
     // Fractional digits, rounded half up to the scale's precision.
     let mut unit = u64::from(scale);

@@ -95,7 +95,9 @@ fn parses_every_option_and_alias_into_canonical_form() {
 
 #[test]
 fn typed_values() {
-    let o: Options = "w=320,h=200,fit=cover,g=0.3x0.6,dpr=1.5,q=70,bg=%23102030,blur=1.5".parse().unwrap();
+    let o: Options = "w=320,h=200,fit=cover,g=0.3x0.6,dpr=1.5,q=70,bg=%23102030,blur=1.5"
+        .parse()
+        .unwrap();
     assert_eq!(o.width, Some(320));
     assert_eq!(o.height, Some(200));
     assert_eq!(o.fit, Fit::Cover);
@@ -103,7 +105,15 @@ fn typed_values() {
     assert_eq!(o.dpr.hundredths(), 150);
     assert_eq!(o.device_size(), (Some(480), Some(300)));
     assert_eq!(o.quality, Some(70));
-    assert_eq!(o.background, Some(Color { r: 0x10, g: 0x20, b: 0x30, a: 255 }));
+    assert_eq!(
+        o.background,
+        Some(Color {
+            r: 0x10,
+            g: 0x20,
+            b: 0x30,
+            a: 255
+        })
+    );
     assert_eq!(o.blur, Some(15));
     assert_eq!(o.format(), FormatChoice::Original);
 }
@@ -180,8 +190,14 @@ fn each_error_names_the_option() {
         };
         assert_eq!(got, *kind, "{input}: {err}");
         assert_eq!(err.option(), *option, "{input}");
-        assert!(err.to_string().contains(&format!("`{option}`")), "{input}: {err}");
+        assert!(
+            err.to_string().contains(&format!("`{option}`")),
+            "{input}: {err}"
+        );
     }
     let codes = ["w=0", "w=x", "zz=1"].map(|s| s.parse::<Options>().unwrap_err().code());
-    assert_eq!(codes, ["option_out_of_range", "bad_option_value", "unknown_option"]);
+    assert_eq!(
+        codes,
+        ["option_out_of_range", "bad_option_value", "unknown_option"]
+    );
 }

@@ -44,7 +44,10 @@ pub enum Gravity {
     SouthWest,
     /// A focal point in thousandths of width and height (0..=1000 each),
     /// written `0.3x0.6`; the crop is centred on it as far as the edges allow.
-    Focal { x: u16, y: u16 },
+    Focal {
+        x: u16,
+        y: u16,
+    },
 }
 
 impl Gravity {
@@ -166,8 +169,18 @@ pub struct Color {
 }
 
 impl Color {
-    pub const WHITE: Color = Color { r: 255, g: 255, b: 255, a: 255 };
-    pub const TRANSPARENT: Color = Color { r: 0, g: 0, b: 0, a: 0 };
+    pub const WHITE: Color = Color {
+        r: 255,
+        g: 255,
+        b: 255,
+        a: 255,
+    };
+    pub const TRANSPARENT: Color = Color {
+        r: 0,
+        g: 0,
+        b: 0,
+        a: 0,
+    };
 }
 
 /// Prints a fixed-point number stored in 1/`SCALE` units, trailing zeros trimmed.
@@ -206,10 +219,18 @@ impl fmt::Display for Gravity {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Gravity::Focal { x, y } => {
-                write!(f, "{}x{}", Fixed::<1000>(u32::from(*x)), Fixed::<1000>(u32::from(*y)))
+                write!(
+                    f,
+                    "{}x{}",
+                    Fixed::<1000>(u32::from(*x)),
+                    Fixed::<1000>(u32::from(*y))
+                )
             }
             named => {
-                let name = Gravity::NAMED.iter().find(|(v, _)| v == named).map(|(_, n)| *n);
+                let name = Gravity::NAMED
+                    .iter()
+                    .find(|(v, _)| v == named)
+                    .map(|(_, n)| *n);
                 f.write_str(name.unwrap_or_default())
             }
         }

@@ -14,7 +14,11 @@ pub(crate) fn apply(job: &Job<'_>, image: Image) -> Result<Image, Error> {
 
 /// A blurred copy of the pixel data of `image`.
 pub(crate) fn gaussian(image: &Image, sigma: f32) -> Vec<u8> {
-    let (w, h, c) = (image.width as usize, image.height as usize, image.channels());
+    let (w, h, c) = (
+        image.width as usize,
+        image.height as usize,
+        image.channels(),
+    );
     let mut a = image.data.clone();
     let mut b = vec![0u8; a.len()];
     for radius in box_radii(sigma) {
@@ -36,14 +40,19 @@ fn box_radii(sigma: f32) -> [usize; 3] {
     let lower = lower.max(1);
     let upper = lower + 2;
     let (lf, sf) = (lower as f32, sigma);
-    let m = ((12.0 * sf * sf - n * lf * lf - 4.0 * n * lf - 3.0 * n) / (-4.0 * lf - 4.0)).round() as i32;
+    let m = ((12.0 * sf * sf - n * lf * lf - 4.0 * n * lf - 3.0 * n) / (-4.0 * lf - 4.0)).round()
+        as i32;
     let size = |i: i32| if i < m { lower } else { upper };
     [0, 1, 2].map(|i| ((size(i) - 1) / 2) as usize)
 }
 
 /// One box blur along rows (`horizontal`) or columns, edges clamped.
 fn box_pass(src: &[u8], dst: &mut [u8], w: usize, h: usize, c: usize, r: usize, horizontal: bool) {
-    let (lines, len, step, line_step) = if horizontal { (h, w, c, w * c) } else { (w, h, w * c, c) };
+    let (lines, len, step, line_step) = if horizontal {
+        (h, w, c, w * c)
+    } else {
+        (w, h, w * c, c)
+    };
     let div = (2 * r + 1) as u32;
     for line in 0..lines {
         let base = line * line_step;
@@ -71,7 +80,12 @@ mod tests {
     fn blur_spreads_a_dot_and_keeps_flat_areas() {
         let mut data = vec![100u8; 21 * 21 * 3];
         data[(10 * 21 + 10) * 3] = 255;
-        let image = Image { width: 21, height: 21, alpha: false, data };
+        let image = Image {
+            width: 21,
+            height: 21,
+            alpha: false,
+            data,
+        };
         let out = gaussian(&image, 2.0);
         assert!(out[(10 * 21 + 10) * 3] < 120, "peak flattened");
         assert!(out[(10 * 21 + 12) * 3] > 100, "neighbours raised");

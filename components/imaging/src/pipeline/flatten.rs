@@ -22,5 +22,9 @@ pub(crate) fn apply(job: &Job<'_>, image: Image) -> Result<Image, Error> {
             [0, 1, 2].map(|i| ((u32::from(p[i]) * a + bg[i] * (255 - a) + 127) / 255) as u8)
         })
         .collect();
-    Ok(Image { data, alpha: false, ..image })
+    Ok(Image {
+        data,
+        alpha: false,
+        ..image
+    })
 }

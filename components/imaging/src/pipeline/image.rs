@@ -30,7 +30,12 @@ impl Image {
             let v = data[i];
             data[i * 3..i * 3 + 3].fill(v);
         }
-        Image { width, height, alpha: false, data }
+        Image {
+            width,
+            height,
+            alpha: false,
+            data,
+        }
     }
 
     /// RGBA from gray + alpha, expanding in place from the end of the buffer.
@@ -41,6 +46,11 @@ impl Image {
             let (v, a) = (data[i * 2], data[i * 2 + 1]);
             data[i * 4..i * 4 + 4].copy_from_slice(&[v, v, v, a]);
         }
-        Image { width, height, alpha: true, data }
+        Image {
+            width,
+            height,
+            alpha: true,
+            data,
+        }
     }
 }

@@ -58,23 +58,48 @@ pub(crate) struct Job<'a> {
 type Step = fn(&Job<'_>, Image) -> Result<Image, Error>;
 
 /// The steps between decode and encode, in order.
-const STEPS: [Step; 6] = [orient::apply, resize::apply, blur::apply, sharpen::apply, pad::apply, flatten::apply];
+const STEPS: [Step; 6] = [
+    orient::apply,
+    resize::apply,
+    blur::apply,
+    sharpen::apply,
+    pad::apply,
+    flatten::apply,
+];
 
 /// Transforms `bytes` per `options` into `output` (resolve it with
 /// [`crate::negotiate`]). Limits are checked from the header before decoding.
-pub fn transform(bytes: &[u8], options: &Options, output: Format, limits: &Limits) -> Result<Output, Error> {
+pub fn transform(
+    bytes: &[u8],
+    options: &Options,
+    output: Format,
+    limits: &Limits,
+) -> Result<Output, Error> {
     let header = read_header(bytes, limits)?;
-    let orientation = Orientation::from_exif(header.orientation).then(Orientation::from_options(options));
+    let orientation =
+        Orientation::from_exif(header.orientation).then(Orientation::from_options(options));
     let source = orientation.apply_size((header.width, header.height));
     let plan = geometry::plan(source, options, limits)?;
-    let job = Job { header, options, output: output.encodable(), orientation, plan, source };
+    let job = Job {
+        header,
+        options,
+        output: output.encodable(),
+        orientation,
+        plan,
+        source,
+    };
 
     let mut image = decode::decode(bytes, &job)?;
     for step in STEPS {
         image = step(&job, image)?;
     }
     let bytes = encode::encode(&job, &image)?;
-    Ok(Output { bytes, width: image.width, height: image.height, format: job.output })
+    Ok(Output {
+        bytes,
+        width: image.width,
+        height: image.height,
+        format: job.output,
+    })
 }
 
 #[cfg(test)]

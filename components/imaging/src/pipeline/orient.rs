@@ -14,7 +14,11 @@ pub(crate) struct Orientation {
 }
 
 const fn o(transpose: bool, flip_x: bool, flip_y: bool) -> Orientation {
-    Orientation { transpose, flip_x, flip_y }
+    Orientation {
+        transpose,
+        flip_x,
+        flip_y,
+    }
 }
 
 impl Orientation {
@@ -51,7 +55,11 @@ impl Orientation {
 
     /// As a 2×2 matrix on centred coordinates: flip_y · flip_x · transpose.
     fn matrix(self) -> [[i8; 2]; 2] {
-        let mut m = if self.transpose { [[0, 1], [1, 0]] } else { [[1, 0], [0, 1]] };
+        let mut m = if self.transpose {
+            [[0, 1], [1, 0]]
+        } else {
+            [[1, 0], [0, 1]]
+        };
         if self.flip_x {
             m[0] = [-m[0][0], -m[0][1]];
         }
@@ -64,7 +72,11 @@ impl Orientation {
     fn from_matrix(m: [[i8; 2]; 2]) -> Orientation {
         let transpose = m[0][0] == 0;
         // Undo the transpose (its own inverse) to read the two mirrors off the diagonal.
-        let (x, y) = if transpose { (m[0][1], m[1][0]) } else { (m[0][0], m[1][1]) };
+        let (x, y) = if transpose {
+            (m[0][1], m[1][0])
+        } else {
+            (m[0][0], m[1][1])
+        };
         o(transpose, x < 0, y < 0)
     }
 
@@ -119,7 +131,12 @@ pub(crate) fn reorient(image: &Image, t: Orientation) -> Image {
             data[at..at + c].copy_from_slice(px);
         }
     }
-    Image { width: ow as u32, height: oh as u32, alpha: image.alpha, data }
+    Image {
+        width: ow as u32,
+        height: oh as u32,
+        alpha: image.alpha,
+        data,
+    }
 }
 
 #[cfg(test)]
@@ -129,7 +146,12 @@ mod tests {
     /// A 3×2 image whose pixels are numbered 0..6 (row-major) in the red channel.
     fn numbered() -> Image {
         let data = (0..6u8).flat_map(|v| [v, 0, 0]).collect();
-        Image { width: 3, height: 2, alpha: false, data }
+        Image {
+            width: 3,
+            height: 2,
+            alpha: false,
+            data,
+        }
     }
 
     fn reds(img: &Image) -> Vec<u8> {

@@ -23,7 +23,10 @@ pub(crate) fn apply(job: &Job<'_>, image: Image) -> Result<Image, Error> {
     // = 15.000000000000002), which fast_image_resize rejects: clamp.
     let width = (plan.region.width * kx).min(f64::from(image.width) - left);
     let height = (plan.region.height * ky).min(f64::from(image.height) - top);
-    let whole = left == 0.0 && top == 0.0 && width == f64::from(image.width) && height == f64::from(image.height);
+    let whole = left == 0.0
+        && top == 0.0
+        && width == f64::from(image.width)
+        && height == f64::from(image.height);
     if whole && plan.resized == image.size() {
         return Ok(image);
     }
@@ -37,28 +40,49 @@ pub(crate) fn apply(job: &Job<'_>, image: Image) -> Result<Image, Error> {
         // Premultiplied here (in linear light), so the resizer needs no copy of its own.
         let src = to_linear(image.data, image.width, image.height, image.alpha);
         let mut dst = fr::images::Image::new(dw, dh, src.pixel_type());
-        Resizer::new().resize(&src, &mut dst, &options.use_alpha(false)).map_err(|e| err(&e))?;
+        Resizer::new()
+            .resize(&src, &mut dst, &options.use_alpha(false))
+            .map_err(|e| err(&e))?;
         drop(src);
         to_srgb(&dst, image.alpha)
     } else {
-        let pixel_type = if image.alpha { PixelType::U8x4 } else { PixelType::U8x3 };
+        let pixel_type = if image.alpha {
+            PixelType::U8x4
+        } else {
+            PixelType::U8x3
+        };
         let (w, h) = image.size();
-        let src = fr::images::Image::from_vec_u8(w, h, image.data, pixel_type).map_err(|e| err(&e))?;
+        let src =
+            fr::images::Image::from_vec_u8(w, h, image.data, pixel_type).map_err(|e| err(&e))?;
         let mut dst = fr::images::Image::new(dw, dh, pixel_type);
-        Resizer::new().resize(&src, &mut dst, &options).map_err(|e| err(&e))?;
+        Resizer::new()
+            .resize(&src, &mut dst, &options)
+            .map_err(|e| err(&e))?;
         dst.into_vec()
     };
-    Ok(Image { width: dw, height: dh, alpha: image.alpha, data })
+    Ok(Image {
+        width: dw,
+        height: dh,
+        alpha: image.alpha,
+        data,
+    })
 }
 
 /// sRGB u8 → linear u16 per colour channel, premultiplied by alpha (scaled
 /// to 16 bits). Consumes the 8-bit pixels so they are freed before resizing.
 fn to_linear(data: Vec<u8>, width: u32, height: u32, alpha: bool) -> fr::images::Image<'static> {
-    let pixel_type = if alpha { PixelType::U16x4 } else { PixelType::U16x3 };
+    let pixel_type = if alpha {
+        PixelType::U16x4
+    } else {
+        PixelType::U16x3
+    };
     let mut out = fr::images::Image::new(width, height, pixel_type);
     let lut = &tables().to_linear;
     let c = if alpha { 4 } else { 3 };
-    for (px, dst) in data.chunks_exact(c).zip(out.buffer_mut().chunks_exact_mut(c * 2)) {
+    for (px, dst) in data
+        .chunks_exact(c)
+        .zip(out.buffer_mut().chunks_exact_mut(c * 2))
+    {
         let a = if alpha { u32::from(px[3]) } else { 255 };
         for i in 0..3 {
             let v = (u32::from(lut[usize::from(px[i])]) * a + 127) / 255;
@@ -81,7 +105,7 @@ fn to_srgb(image: &fr::images::Image<'_>, alpha: bool) -> Vec<u8> {
         let v = |i: usize| u32::from(u16::from_ne_bytes([px[i * 2], px[i * 2 + 1]]));
         let a = if alpha { v(3) } else { 65535 };
         for i in 0..3 {
-            let straight = if a == 0 { 0 } else { (v(i) * 65535 / a).min(65535) };
+            let straight = (v(i) * 65535).checked_div(a).map_or(0, |s| s.min(65535));
             out.push(lut[(straight >> 4) as usize]);
         }
         if alpha {
@@ -125,4 +149,3 @@ fn linear_to_srgb(v: f32) -> f32 {
         1.055 * v.powf(1.0 / 2.4) - 0.055
     }
 }
-

@@ -6,8 +6,12 @@ const G: [u8; 3] = [0, 255, 0];
 const B: [u8; 3] = [0, 0, 255];
 const W: [u8; 3] = [255, 255, 255];
 
+/// Colours at the top-left, top-right, bottom-left and bottom-right.
+type Corners = [[u8; 3]; 4];
+
 fn run(bytes: &[u8], opts: &str, format: Format) -> Output {
-    transform(bytes, &opts.parse().unwrap(), format, &Limits::default()).unwrap_or_else(|e| panic!("{opts}: {e}"))
+    transform(bytes, &opts.parse().unwrap(), format, &Limits::default())
+        .unwrap_or_else(|e| panic!("{opts}: {e}"))
 }
 
 /// Decodes an output back to RGBA for inspection.
@@ -18,14 +22,22 @@ fn pixels(out: &Output) -> Vec<u8> {
         options: &Options::default(),
         output: Format::Png,
         orientation: Orientation::default(),
-        plan: geometry::plan((header.width, header.height), &Options::default(), &Limits::default()).unwrap(),
+        plan: geometry::plan(
+            (header.width, header.height),
+            &Options::default(),
+            &Limits::default(),
+        )
+        .unwrap(),
         source: (header.width, header.height),
     };
     let img = decode::decode(&out.bytes, &job).unwrap();
     if img.alpha {
         img.data
     } else {
-        img.data.chunks(3).flat_map(|p| [p[0], p[1], p[2], 255]).collect()
+        img.data
+            .chunks(3)
+            .flat_map(|p| [p[0], p[1], p[2], 255])
+            .collect()
     }
 }
 
@@ -44,10 +56,15 @@ fn corners(out: &Output) -> [[u8; 4]; 4] {
     let px = pixels(out);
     let (x0, x1) = (out.width / 5, out.width - 1 - out.width / 5);
     let (y0, y1) = (out.height / 5, out.height - 1 - out.height / 5);
-    [at(out, &px, x0, y0), at(out, &px, x1, y0), at(out, &px, x0, y1), at(out, &px, x1, y1)]
+    [
+        at(out, &px, x0, y0),
+        at(out, &px, x1, y0),
+        at(out, &px, x0, y1),
+        at(out, &px, x1, y1),
+    ]
 }
 
-fn assert_corners(out: &Output, want: [[u8; 3]; 4], what: &str) {
+fn assert_corners(out: &Output, want: Corners, what: &str) {
     for (i, (got, want)) in corners(out).into_iter().zip(want).enumerate() {
         assert_near(got, want, &format!("{what} corner {i}"));
     }
@@ -56,7 +73,7 @@ fn assert_corners(out: &Output, want: [[u8; 3]; 4], what: &str) {
 #[test]
 fn exif_orientations_1_to_8_come_out_upright() {
     let px = testimg::quadrants(64, 32);
-    let cases: [(u16, (u32, u32), [[u8; 3]; 4]); 8] = [
+    let cases: [(u16, (u32, u32), Corners); 8] = [
         (1, (64, 32), [R, G, B, W]),
         (2, (64, 32), [G, R, W, B]),
         (3, (64, 32), [W, B, G, R]),
@@ -78,16 +95,44 @@ fn exif_orientations_1_to_8_come_out_upright() {
 fn crops_keep_the_right_pixels() {
     let png = testimg::encode(Format::Png, 400, 200);
     // (options, size, corners TL TR BL BR)
-    let cases: &[(&str, (u32, u32), [[u8; 3]; 4])] = &[
-        ("w=100,h=100,fit=cover,gravity=west", (100, 100), [R, R, B, B]),
-        ("w=100,h=100,fit=cover,gravity=east", (100, 100), [G, G, W, W]),
+    let cases: &[(&str, (u32, u32), Corners)] = &[
+        (
+            "w=100,h=100,fit=cover,gravity=west",
+            (100, 100),
+            [R, R, B, B],
+        ),
+        (
+            "w=100,h=100,fit=cover,gravity=east",
+            (100, 100),
+            [G, G, W, W],
+        ),
         ("w=100,h=100,fit=cover", (100, 100), [R, G, B, W]),
         ("w=100,h=100,fit=crop,gravity=0x0", (100, 100), [R, R, B, B]),
-        ("w=100,h=20,fit=cover,gravity=north", (100, 20), [R, G, R, G]),
-        ("w=100,h=20,fit=cover,gravity=south", (100, 20), [B, W, B, W]),
-        ("w=40,h=40,fit=cover,gravity=southeast", (40, 40), [G, G, W, W]),
-        ("w=150,h=300,fit=crop,gravity=east", (150, 200), [G, G, W, W]),
-        ("w=150,h=300,fit=crop,gravity=west", (150, 200), [R, R, B, B]),
+        (
+            "w=100,h=20,fit=cover,gravity=north",
+            (100, 20),
+            [R, G, R, G],
+        ),
+        (
+            "w=100,h=20,fit=cover,gravity=south",
+            (100, 20),
+            [B, W, B, W],
+        ),
+        (
+            "w=40,h=40,fit=cover,gravity=southeast",
+            (40, 40),
+            [G, G, W, W],
+        ),
+        (
+            "w=150,h=300,fit=crop,gravity=east",
+            (150, 200),
+            [G, G, W, W],
+        ),
+        (
+            "w=150,h=300,fit=crop,gravity=west",
+            (150, 200),
+            [R, R, B, B],
+        ),
         ("w=200", (200, 100), [R, G, B, W]),
         ("w=200,rotate=90", (200, 400), [B, R, W, G]),
         ("w=200,flip=h", (200, 100), [G, R, W, B]),
@@ -112,12 +157,22 @@ fn pad_fills_with_background() {
     let out = run(&png, "w=100,h=100,fit=pad", Format::Jpeg);
     assert_near(at(&out, &pixels(&out), 50, 5), W, "jpeg default");
     let out = run(&png, "w=100,h=100,fit=pad", Format::Png);
-    assert_eq!(at(&out, &pixels(&out), 50, 5)[3], 0, "png default is transparent");
+    assert_eq!(
+        at(&out, &pixels(&out), 50, 5)[3],
+        0,
+        "png default is transparent"
+    );
 }
 
 #[test]
 fn alpha_png_to_jpeg_uses_the_background() {
-    let rgba = testimg::pixels(64, 32, |x, _| if x < 32 { [10, 20, 30, 0] } else { [255, 0, 0, 255] });
+    let rgba = testimg::pixels(64, 32, |x, _| {
+        if x < 32 {
+            [10, 20, 30, 0]
+        } else {
+            [255, 0, 0, 255]
+        }
+    });
     let png = testimg::png(64, 32, &rgba);
     let cases: &[(&str, [u8; 3])] = &[("", W), ("background=00ff00", G), ("bg=000", [0, 0, 0])];
     for (opts, bg) in cases {
@@ -138,13 +193,23 @@ fn alpha_png_to_jpeg_uses_the_background() {
 fn every_input_to_every_output() {
     for input in [Format::Jpeg, Format::Png, Format::Gif, Format::Webp] {
         let bytes = testimg::encode(input, 120, 80);
-        for output in [Format::Jpeg, Format::Png, Format::Webp, Format::Avif, Format::Gif] {
+        for output in [
+            Format::Jpeg,
+            Format::Png,
+            Format::Webp,
+            Format::Avif,
+            Format::Gif,
+        ] {
             let out = run(&bytes, "w=60", output);
             assert_eq!(out.format, output.encodable(), "{input} -> {output}");
             assert_eq!(out.content_type(), out.format.content_type());
             assert_eq!(out.byte_size(), out.bytes.len());
             let info = probe(&out.bytes, &Limits::default()).unwrap();
-            assert_eq!((info.format, info.width, info.height), (out.format, 60, 40), "{input} -> {output}");
+            assert_eq!(
+                (info.format, info.width, info.height),
+                (out.format, 60, 40),
+                "{input} -> {output}"
+            );
             if out.format != Format::Avif {
                 // No AVIF decoder here; its size and structure are checked by `probe` above.
                 assert_corners(&out, [R, G, B, W], &format!("{input} -> {output}"));
@@ -155,7 +220,13 @@ fn every_input_to_every_output() {
 
 #[test]
 fn avif_input_is_unsupported_not_a_crash() {
-    let err = transform(&testimg::avif(10, 10), &Options::default(), Format::Jpeg, &Limits::default()).unwrap_err();
+    let err = transform(
+        &testimg::avif(10, 10),
+        &Options::default(),
+        Format::Jpeg,
+        &Limits::default(),
+    )
+    .unwrap_err();
     assert_eq!((err.status(), err.code()), (415, "unsupported_format"));
 }
 
@@ -168,7 +239,10 @@ fn malformed_and_truncated_inputs_are_errors_not_panics() {
         for len in (0..bytes.len()).step_by(step) {
             let result = transform(&bytes[..len], &options, Format::Jpeg, &Limits::default());
             if let Err(e) = result {
-                assert!(matches!(e.status(), 415 | 422), "{format} cut at {len}: {e}");
+                assert!(
+                    matches!(e.status(), 415 | 422),
+                    "{format} cut at {len}: {e}"
+                );
             }
         }
         let mut corrupt = bytes.clone();
@@ -190,7 +264,12 @@ fn fuzz_regressions() {
     ];
     for bytes in cases {
         for options in ["", "w=8"] {
-            let _ = transform(bytes, &options.parse().unwrap(), Format::Jpeg, &Limits::default());
+            let _ = transform(
+                bytes,
+                &options.parse().unwrap(),
+                Format::Jpeg,
+                &Limits::default(),
+            );
         }
     }
 }
@@ -206,16 +285,36 @@ fn gif_uses_the_first_frame() {
 fn metadata_is_stripped_unless_asked() {
     let px = testimg::quadrants(32, 32);
     let jpeg = testimg::jpeg(32, 32, &px, Some(6));
-    let exif_of = |out: &Output| probe::read_header(&out.bytes, &Limits::default()).unwrap().exif.map(<[u8]>::to_vec);
+    let exif_of = |out: &Output| {
+        probe::read_header(&out.bytes, &Limits::default())
+            .unwrap()
+            .exif
+            .map(<[u8]>::to_vec)
+    };
     assert_eq!(exif_of(&run(&jpeg, "", Format::Jpeg)), None);
-    assert_eq!(exif_of(&run(&jpeg, "metadata=copyright", Format::Jpeg)), None, "nothing to keep");
+    assert_eq!(
+        exif_of(&run(&jpeg, "metadata=copyright", Format::Jpeg)),
+        None,
+        "nothing to keep"
+    );
     let kept = exif_of(&run(&jpeg, "metadata=keep", Format::Jpeg)).expect("kept");
-    assert_eq!(crate::exif::orientation(&kept), Some(1), "orientation reset after rotating");
+    assert_eq!(
+        crate::exif::orientation(&kept),
+        Some(1),
+        "orientation reset after rotating"
+    );
 }
 
 #[test]
 fn effects_change_pixels_but_not_size() {
-    let rgba = testimg::pixels(64, 64, |x, y| [(x * 4) as u8, (y * 4) as u8, if (x / 8 + y / 8) % 2 == 0 { 60 } else { 200 }, 255]);
+    let rgba = testimg::pixels(64, 64, |x, y| {
+        [
+            (x * 4) as u8,
+            (y * 4) as u8,
+            if (x / 8 + y / 8) % 2 == 0 { 60 } else { 200 },
+            255,
+        ]
+    });
     let png = testimg::png(64, 64, &rgba);
     let plain = pixels(&run(&png, "", Format::Png));
     for opts in ["blur=3", "sharpen=2"] {
@@ -228,7 +327,13 @@ fn effects_change_pixels_but_not_size() {
 #[test]
 fn thumbnails_do_not_darken_fine_detail() {
     // One-pixel black/white stripes average to 50% light: sRGB ~188, not 128.
-    let rgba = testimg::pixels(64, 64, |x, _| if x % 2 == 0 { [0, 0, 0, 255] } else { [255, 255, 255, 255] });
+    let rgba = testimg::pixels(64, 64, |x, _| {
+        if x % 2 == 0 {
+            [0, 0, 0, 255]
+        } else {
+            [255, 255, 255, 255]
+        }
+    });
     let out = run(&testimg::png(64, 64, &rgba), "w=16", Format::Png);
     let v = at(&out, &pixels(&out), 8, 8)[0];
     assert!((175..=200).contains(&v), "mean grey {v}");
@@ -237,8 +342,17 @@ fn thumbnails_do_not_darken_fine_detail() {
 #[test]
 fn output_side_limit_applies() {
     let png = testimg::encode(Format::Png, 40, 40);
-    let limits = Limits { max_output_side: 100, ..Limits::default() };
-    let err = transform(&png, &"w=200,fit=contain".parse().unwrap(), Format::Png, &limits).unwrap_err();
+    let limits = Limits {
+        max_output_side: 100,
+        ..Limits::default()
+    };
+    let err = transform(
+        &png,
+        &"w=200,fit=contain".parse().unwrap(),
+        Format::Png,
+        &limits,
+    )
+    .unwrap_err();
     assert_eq!(err.status(), 422);
 }
 

@@ -13,13 +13,22 @@ pub(super) fn header(b: &[u8]) -> Option<Header<'_>> {
     let (mut width, mut height) = (0u32, 0u32);
     let mut rest = ipco;
     while let Some((kind, body, next)) = next_box(rest) {
-        if kind == b"ispe" && u64::from(be32(body, 4)?) * u64::from(be32(body, 8)?) >= u64::from(width) * u64::from(height) {
+        if kind == b"ispe"
+            && u64::from(be32(body, 4)?) * u64::from(be32(body, 8)?)
+                >= u64::from(width) * u64::from(height)
+        {
             width = be32(body, 4)?;
             height = be32(body, 8)?;
         }
         rest = next;
     }
-    Some(Header { format: Format::Avif, width, height, orientation: 1, exif: None })
+    Some(Header {
+        format: Format::Avif,
+        width,
+        height,
+        orientation: 1,
+        exif: None,
+    })
 }
 
 /// The body of the first box of `kind` among the boxes in `b`.

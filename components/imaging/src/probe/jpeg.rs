@@ -29,7 +29,13 @@ pub(super) fn header(b: &[u8]) -> Option<Header<'_>> {
                 let height = u32::from(be16(body, 1)?);
                 let width = u32::from(be16(body, 3)?);
                 let orientation = exif_block.and_then(exif::orientation).unwrap_or(1);
-                return Some(Header { format: Format::Jpeg, width, height, orientation, exif: exif_block });
+                return Some(Header {
+                    format: Format::Jpeg,
+                    width,
+                    height,
+                    orientation,
+                    exif: exif_block,
+                });
             }
             0xDA | 0xD9 => return None,
             _ => {}

@@ -48,7 +48,11 @@ impl Header<'_> {
 pub fn probe(bytes: &[u8], limits: &Limits) -> Result<ImageInfo, Error> {
     let header = read_header(bytes, limits)?;
     let (width, height) = header.oriented_size();
-    Ok(ImageInfo { format: header.format, width, height })
+    Ok(ImageInfo {
+        format: header.format,
+        width,
+        height,
+    })
 }
 
 /// [`probe`] for the pipeline, keeping orientation and EXIF.

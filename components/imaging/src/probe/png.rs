@@ -9,5 +9,11 @@ pub(super) fn header(b: &[u8]) -> Option<Header<'_>> {
     }
     let width = be32(b, 16)?;
     let height = be32(b, 20)?;
-    Some(Header { format: Format::Png, width, height, orientation: 1, exif: None })
+    Some(Header {
+        format: Format::Png,
+        width,
+        height,
+        orientation: 1,
+        exif: None,
+    })
 }

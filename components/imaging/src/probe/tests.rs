@@ -6,8 +6,17 @@ fn reads_dimensions_of_every_format_from_the_header() {
     for format in testimg::ALL {
         for (w, h) in [(1, 1), (37, 20), (300, 401)] {
             let bytes = testimg::encode(format, w, h);
-            let info = probe(&bytes, &Limits::default()).unwrap_or_else(|e| panic!("{format}: {e}"));
-            assert_eq!(info, ImageInfo { format, width: w, height: h }, "{format} {w}x{h}");
+            let info =
+                probe(&bytes, &Limits::default()).unwrap_or_else(|e| panic!("{format}: {e}"));
+            assert_eq!(
+                info,
+                ImageInfo {
+                    format,
+                    width: w,
+                    height: h
+                },
+                "{format} {w}x{h}"
+            );
         }
     }
 }
@@ -27,15 +36,40 @@ fn reports_displayed_size_after_exif_orientation() {
 fn checks_limits_from_the_header() {
     let bytes = testimg::encode(Format::Png, 300, 200);
     let cases: &[(Limits, u16, &str)] = &[
-        (Limits { max_input_bytes: 10, ..Limits::default() }, 413, "too_large"),
-        (Limits { max_pixels: 300 * 200 - 1, ..Limits::default() }, 422, "pixel_limit"),
-        (Limits { max_side: 299, ..Limits::default() }, 422, "pixel_limit"),
+        (
+            Limits {
+                max_input_bytes: 10,
+                ..Limits::default()
+            },
+            413,
+            "too_large",
+        ),
+        (
+            Limits {
+                max_pixels: 300 * 200 - 1,
+                ..Limits::default()
+            },
+            422,
+            "pixel_limit",
+        ),
+        (
+            Limits {
+                max_side: 299,
+                ..Limits::default()
+            },
+            422,
+            "pixel_limit",
+        ),
     ];
     for (limits, status, code) in cases {
         let err = probe(&bytes, limits).unwrap_err();
         assert_eq!((err.status(), err.code()), (*status, *code), "{limits:?}");
     }
-    let exact = Limits { max_pixels: 300 * 200, max_side: 300, ..Limits::default() };
+    let exact = Limits {
+        max_pixels: 300 * 200,
+        max_side: 300,
+        ..Limits::default()
+    };
     assert!(probe(&bytes, &exact).is_ok());
 }
 
@@ -52,9 +86,19 @@ fn rejects_decompression_bombs_from_the_header() {
     jpeg[sof + 5..sof + 9].copy_from_slice(&[0xFF, 0xF0, 0xFF, 0xF0]);
     let webp = [&b"RIFF\0\0\0\0WEBPVP8X\x0a\0\0\0\0\0\0\0"[..], &[0xFF; 6]].concat();
     let avif = testimg::avif(200_000, 200_000);
-    for (name, bytes) in [("png", png), ("gif", gif), ("jpeg", jpeg), ("webp", webp), ("avif", avif)] {
+    for (name, bytes) in [
+        ("png", png),
+        ("gif", gif),
+        ("jpeg", jpeg),
+        ("webp", webp),
+        ("avif", avif),
+    ] {
         let err = probe(&bytes, &Limits::default()).unwrap_err();
-        assert_eq!((err.status(), err.code()), (422, "pixel_limit"), "{name}: {err}");
+        assert_eq!(
+            (err.status(), err.code()),
+            (422, "pixel_limit"),
+            "{name}: {err}"
+        );
     }
 }
 

@@ -11,7 +11,10 @@ pub(super) fn header(b: &[u8]) -> Option<Header<'_>> {
             if b.get(23..26)? != [0x9d, 0x01, 0x2a] {
                 return None;
             }
-            (u32::from(le16(b, 26)? & 0x3FFF), u32::from(le16(b, 28)? & 0x3FFF))
+            (
+                u32::from(le16(b, 26)? & 0x3FFF),
+                u32::from(le16(b, 28)? & 0x3FFF),
+            )
         }
         b"VP8L" => {
             if *b.get(20)? != 0x2F {
@@ -23,5 +26,11 @@ pub(super) fn header(b: &[u8]) -> Option<Header<'_>> {
         b"VP8X" => (le24(b, 24)? + 1, le24(b, 27)? + 1),
         _ => return None,
     };
-    Some(Header { format: Format::Webp, width, height, orientation: 1, exif: None })
+    Some(Header {
+        format: Format::Webp,
+        width,
+        height,
+        orientation: 1,
+        exif: None,
+    })
 }

@@ -10,7 +10,10 @@ pub(super) fn decode(bytes: &[u8]) -> Result<Image, Error> {
     options.set_color_output(gif::ColorOutput::RGBA);
     let mut decoder = options.read_info(bytes).map_err(err)?;
     let (width, height) = (u32::from(decoder.width()), u32::from(decoder.height()));
-    let frame = decoder.read_next_frame().map_err(err)?.ok_or_else(|| Error::decode(Format::Gif, "no frame"))?;
+    let frame = decoder
+        .read_next_frame()
+        .map_err(err)?
+        .ok_or_else(|| Error::decode(Format::Gif, "no frame"))?;
     let (fw, fh) = (usize::from(frame.width), usize::from(frame.height));
     if frame.buffer.len() < fw * fh * 4 {
         return Err(Error::decode(Format::Gif, "truncated frame"));
@@ -19,11 +22,20 @@ pub(super) fn decode(bytes: &[u8]) -> Result<Image, Error> {
     let (left, top) = (usize::from(frame.left), usize::from(frame.top));
     // A frame may lie partly or wholly outside the screen: clip it.
     let cols = fw.min((width as usize).saturating_sub(left));
-    let rows = if cols == 0 { 0 } else { fh.min((height as usize).saturating_sub(top)) };
+    let rows = if cols == 0 {
+        0
+    } else {
+        fh.min((height as usize).saturating_sub(top))
+    };
     for y in 0..rows {
         let src = &frame.buffer[y * fw * 4..(y * fw + cols) * 4];
         let at = ((top + y) * width as usize + left) * 4;
         data[at..at + cols * 4].copy_from_slice(src);
     }
-    Ok(Image { width, height, alpha: true, data })
+    Ok(Image {
+        width,
+        height,
+        alpha: true,
+        data,
+    })
 }

@@ -20,17 +20,34 @@ pub(super) fn decode(bytes: &[u8], header: &Header<'_>, shrink: u32) -> Result<I
         decoder.scale(w, h).map_err(err)?;
     }
     let data = decoder.decode().map_err(err)?;
-    let info = decoder.info().ok_or_else(|| Error::decode(Format::Jpeg, "no frame"))?;
+    let info = decoder
+        .info()
+        .ok_or_else(|| Error::decode(Format::Jpeg, "no frame"))?;
     let (width, height) = (u32::from(info.width), u32::from(info.height));
     let pixels = width as usize * height as usize;
     let image = match info.pixel_format {
-        PixelFormat::RGB24 => Image { width, height, alpha: false, data },
+        PixelFormat::RGB24 => Image {
+            width,
+            height,
+            alpha: false,
+            data,
+        },
         PixelFormat::L8 => Image::from_gray(width, height, data),
-        PixelFormat::L16 => Image::from_gray(width, height, data.chunks_exact(2).map(|p| p[0]).collect()),
-        PixelFormat::CMYK32 => Image { width, height, alpha: false, data: cmyk_to_rgb(&data) },
+        PixelFormat::L16 => {
+            Image::from_gray(width, height, data.chunks_exact(2).map(|p| p[0]).collect())
+        }
+        PixelFormat::CMYK32 => Image {
+            width,
+            height,
+            alpha: false,
+            data: cmyk_to_rgb(&data),
+        },
     };
     if image.data.len() != pixels * 3 {
-        return Err(Error::decode(Format::Jpeg, "pixel data does not match the frame size"));
+        return Err(Error::decode(
+            Format::Jpeg,
+            "pixel data does not match the frame size",
+        ));
     }
     Ok(image)
 }

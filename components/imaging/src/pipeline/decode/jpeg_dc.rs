@@ -34,7 +34,10 @@ pub(super) fn decode(b: &[u8]) -> Option<Image> {
             0xC0 | 0xC1 | 0xC3 | 0xC5..=0xCF => return None,
             0xDB => d.quant(body)?,
             0xC4 => d.huffman(body)?,
-            0xDD => d.restart_interval = usize::from(u16::from_be_bytes([*body.first()?, *body.get(1)?])),
+            0xDD => {
+                d.restart_interval =
+                    usize::from(u16::from_be_bytes([*body.first()?, *body.get(1)?]))
+            }
             0xEE if body.starts_with(b"Adobe") => d.adobe_transform = Some(*body.get(11)?),
             0xDA => {
                 let end = entropy_end(b, at)?;
@@ -89,12 +92,23 @@ impl Dc {
             if !(1..=4).contains(&h) || !(1..=4).contains(&v) || c[2] > 3 {
                 return None;
             }
-            self.components.push(Component { id: c[0], h, v, quant: usize::from(c[2]), blocks: (0, 0), dc: Vec::new(), seen: false });
+            self.components.push(Component {
+                id: c[0],
+                h,
+                v,
+                quant: usize::from(c[2]),
+                blocks: (0, 0),
+                dc: Vec::new(),
+                seen: false,
+            });
         }
         let hmax = self.components.iter().map(|c| c.h).max()?;
         let vmax = self.components.iter().map(|c| c.v).max()?;
         self.max_sampling = (hmax, vmax);
-        self.mcus = (self.width.div_ceil(8 * hmax), self.height.div_ceil(8 * vmax));
+        self.mcus = (
+            self.width.div_ceil(8 * hmax),
+            self.height.div_ceil(8 * vmax),
+        );
         for c in &mut self.components {
             c.blocks = (self.mcus.0 * c.h, self.mcus.1 * c.v);
             c.dc = vec![0; c.blocks.0 * c.blocks.1];
@@ -107,7 +121,11 @@ impl Dc {
             let (precision, id) = (pq_tq >> 4, usize::from(pq_tq & 15));
             let size = if precision == 0 { 64 } else { 128 };
             let table = s.get(1..1 + size)?;
-            let dc = if precision == 0 { u16::from(table[0]) } else { u16::from_be_bytes([table[0], table[1]]) };
+            let dc = if precision == 0 {
+                u16::from(table[0])
+            } else {
+                u16::from_be_bytes([table[0], table[1]])
+            };
             *self.quant.get_mut(id)? = Some(dc);
             s = &s[1 + size..];
         }
@@ -120,7 +138,8 @@ impl Dc {
             let total: usize = counts.iter().map(|&c| usize::from(c)).sum();
             let symbols = s.get(17..17 + total)?;
             if tc_th >> 4 == 0 {
-                *self.tables.get_mut(usize::from(tc_th & 15))? = Some(Huffman::new(&counts, symbols)?);
+                *self.tables.get_mut(usize::from(tc_th & 15))? =
+                    Some(Huffman::new(&counts, symbols)?);
             }
             s = &s[17 + total..];
         }
@@ -153,19 +172,24 @@ impl Dc {
         let (mx, my) = if single {
             let c = &self.components[members[0].0];
             let w = (self.width * c.h).div_ceil(self.max_sampling.0).div_ceil(8);
-            let h = (self.height * c.v).div_ceil(self.max_sampling.1).div_ceil(8);
+            let h = (self.height * c.v)
+                .div_ceil(self.max_sampling.1)
+                .div_ceil(8);
             (w, h)
         } else {
             self.mcus
         };
-        let mut count = 0usize;
+        let mut until_restart = self.restart_interval;
         for y in 0..my {
             for x in 0..mx {
-                if self.restart_interval > 0 && count > 0 && count % self.restart_interval == 0 {
-                    bits.restart();
-                    predictors.iter_mut().for_each(|p| *p = 0);
+                if self.restart_interval > 0 {
+                    if until_restart == 0 {
+                        bits.restart();
+                        predictors.iter_mut().for_each(|p| *p = 0);
+                        until_restart = self.restart_interval;
+                    }
+                    until_restart -= 1;
                 }
-                count += 1;
                 units.clear();
                 for (slot, &(index, _)) in members.iter().enumerate() {
                     let c = &self.components[index];
@@ -212,7 +236,9 @@ impl Dc {
             .iter()
             .map(|c| {
                 let q = i32::from(self.quant[c.quant].unwrap_or(1));
-                c.dc.iter().map(|&dc| ((dc * q + 4).div_euclid(8) + 128).clamp(0, 255) as u8).collect()
+                c.dc.iter()
+                    .map(|&dc| ((dc * q + 4).div_euclid(8) + 128).clamp(0, 255) as u8)
+                    .collect()
             })
             .collect::<Vec<_>>();
         for c in &self.components {
@@ -248,11 +274,20 @@ impl Dc {
                 } else if rgb {
                     data.extend_from_slice(&[sample(0, x, y), sample(1, x, y), sample(2, x, y)]);
                 } else {
-                    data.extend_from_slice(&ycbcr_to_rgb(sample(0, x, y), sample(1, x, y), sample(2, x, y)));
+                    data.extend_from_slice(&ycbcr_to_rgb(
+                        sample(0, x, y),
+                        sample(1, x, y),
+                        sample(2, x, y),
+                    ));
                 }
             }
         }
-        Some(Image { width: w as u32, height: h as u32, alpha: false, data })
+        Some(Image {
+            width: w as u32,
+            height: h as u32,
+            alpha: false,
+            data,
+        })
     }
 }
 
@@ -310,7 +345,11 @@ impl Huffman {
             }
             code <<= 1;
         }
-        Some(Huffman { max_code, offset, symbols: symbols.to_vec() })
+        Some(Huffman {
+            max_code,
+            offset,
+            symbols: symbols.to_vec(),
+        })
     }
 
     fn decode(&self, bits: &mut Bits<'_>) -> Option<u8> {
@@ -318,7 +357,10 @@ impl Huffman {
         for len in 1..=16 {
             code = (code << 1) | i32::from(bits.bit()?);
             if code <= self.max_code[len] {
-                return self.symbols.get(usize::try_from(code + self.offset[len]).ok()?).copied();
+                return self
+                    .symbols
+                    .get(usize::try_from(code + self.offset[len]).ok()?)
+                    .copied();
             }
         }
         None
@@ -336,7 +378,12 @@ struct Bits<'a> {
 
 impl<'a> Bits<'a> {
     fn new(data: &'a [u8]) -> Bits<'a> {
-        Bits { data, pos: 0, byte: 0, left: 0 }
+        Bits {
+            data,
+            pos: 0,
+            byte: 0,
+            left: 0,
+        }
     }
 
     fn bit(&mut self) -> Option<u8> {
@@ -374,13 +421,19 @@ impl<'a> Bits<'a> {
         for _ in 0..size {
             v = (v << 1) | i32::from(self.bit()?);
         }
-        Some(if v < 1 << (size - 1) { v - (1 << size) + 1 } else { v })
+        Some(if v < 1 << (size - 1) {
+            v - (1 << size) + 1
+        } else {
+            v
+        })
     }
 
     /// Byte-aligns and steps over a restart marker.
     fn restart(&mut self) {
         self.left = 0;
-        if self.data.get(self.pos) == Some(&0xFF) && matches!(self.data.get(self.pos + 1), Some(0xD0..=0xD7)) {
+        if self.data.get(self.pos) == Some(&0xFF)
+            && matches!(self.data.get(self.pos + 1), Some(0xD0..=0xD7))
+        {
             self.pos += 2;
         }
     }

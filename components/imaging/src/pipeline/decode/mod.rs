@@ -18,10 +18,16 @@ pub(crate) fn decode(bytes: &[u8], job: &Job<'_>) -> Result<Image, Error> {
         Format::Png => png::decode(bytes),
         Format::Gif => gif::decode(bytes),
         Format::Webp => webp::decode(bytes),
-        Format::Avif => Err(Error::Unsupported { reason: "AVIF input is not decoded (no pure-Rust AV1 decoder)".into() }),
+        Format::Avif => Err(Error::Unsupported {
+            reason: "AVIF input is not decoded (no pure-Rust AV1 decoder)".into(),
+        }),
     }?;
-    if (image.width, image.height) != (header.width, header.height) && header.format != Format::Jpeg {
-        return Err(Error::decode(header.format, "frame size differs from header"));
+    if (image.width, image.height) != (header.width, header.height) && header.format != Format::Jpeg
+    {
+        return Err(Error::decode(
+            header.format,
+            "frame size differs from header",
+        ));
     }
     Ok(image)
 }
@@ -33,6 +39,9 @@ fn shrink(job: &Job<'_>) -> u32 {
     let (rw, rh) = job.plan.resized;
     [8, 4, 2]
         .into_iter()
-        .find(|&d| region.width / f64::from(d) >= f64::from(rw) && region.height / f64::from(d) >= f64::from(rh))
+        .find(|&d| {
+            region.width / f64::from(d) >= f64::from(rw)
+                && region.height / f64::from(d) >= f64::from(rh)
+        })
         .unwrap_or(1)
 }

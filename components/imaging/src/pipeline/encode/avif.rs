@@ -18,11 +18,21 @@ pub(super) fn encode(image: &Image, quality: u8) -> Result<Vec<u8>, Error> {
         .with_num_threads(Some(1));
     let (w, h) = (image.width as usize, image.height as usize);
     let encoded = if image.alpha {
-        let px: Vec<RGBA8> = image.data.chunks_exact(4).map(|p| RGBA8::new(p[0], p[1], p[2], p[3])).collect();
+        let px: Vec<RGBA8> = image
+            .data
+            .chunks_exact(4)
+            .map(|p| RGBA8::new(p[0], p[1], p[2], p[3]))
+            .collect();
         encoder.encode_rgba(Img::new(&px[..], w, h))
     } else {
-        let px: Vec<RGB8> = image.data.chunks_exact(3).map(|p| RGB8::new(p[0], p[1], p[2])).collect();
+        let px: Vec<RGB8> = image
+            .data
+            .chunks_exact(3)
+            .map(|p| RGB8::new(p[0], p[1], p[2]))
+            .collect();
         encoder.encode_rgb(Img::new(&px[..], w, h))
     };
-    encoded.map(|e| e.avif_file).map_err(|e| Error::encode(Format::Avif, e))
+    encoded
+        .map(|e| e.avif_file)
+        .map_err(|e| Error::encode(Format::Avif, e))
 }

@@ -13,12 +13,17 @@ pub(super) fn encode(image: &Image, quality: u8, job: &Job<'_>) -> Result<Vec<u8
     let mut out = Vec::with_capacity(image.data.len() / 8);
     let mut encoder = Encoder::new(&mut out, quality);
     encoder.set_optimized_huffman_tables(true);
-    encoder.set_progressive(u64::from(image.width) * u64::from(image.height) > PROGRESSIVE_MIN_PIXELS);
+    encoder
+        .set_progressive(u64::from(image.width) * u64::from(image.height) > PROGRESSIVE_MIN_PIXELS);
     if let Some(tiff) = kept_exif(job) {
         encoder.add_exif_metadata(&tiff).map_err(err)?;
     }
     let (w, h) = (image.width as u16, image.height as u16);
-    let color = if image.alpha { ColorType::Rgba } else { ColorType::Rgb };
+    let color = if image.alpha {
+        ColorType::Rgba
+    } else {
+        ColorType::Rgb
+    };
     encoder.encode(&image.data, w, h, color).map_err(err)?;
     Ok(out)
 }

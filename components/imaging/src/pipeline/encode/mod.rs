@@ -23,6 +23,9 @@ pub(crate) fn encode(job: &Job<'_>, image: &Image) -> Result<Vec<u8>, Error> {
         #[cfg(feature = "avif")]
         Format::Avif => avif::encode(image, quality),
         #[cfg(not(feature = "avif"))]
-        Format::Avif => Err(Error::encode(Format::Avif, "built without the avif feature")),
+        Format::Avif => Err(Error::encode(
+            Format::Avif,
+            "built without the avif feature",
+        )),
     }
 }

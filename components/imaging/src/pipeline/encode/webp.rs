@@ -7,7 +7,11 @@ use image_webp::{ColorType, WebPEncoder};
 
 pub(super) fn encode(image: &Image) -> Result<Vec<u8>, Error> {
     let mut out = Vec::new();
-    let color = if image.alpha { ColorType::Rgba8 } else { ColorType::Rgb8 };
+    let color = if image.alpha {
+        ColorType::Rgba8
+    } else {
+        ColorType::Rgb8
+    };
     WebPEncoder::new(&mut out)
         .encode(&image.data, image.width, image.height, color)
         .map_err(|e| Error::encode(Format::Webp, e))?;

@@ -4,7 +4,13 @@ use jpeg_encoder::{ColorType, Encoder, SamplingFactor};
 fn photo(w: u16, h: u16) -> Vec<u8> {
     (0..u32::from(h))
         .flat_map(|y| (0..u32::from(w)).map(move |x| (x, y)))
-        .flat_map(|(x, y)| [(x * 255 / 200) as u8, (y * 255 / 120) as u8, ((x + y) % 64 * 4) as u8])
+        .flat_map(|(x, y)| {
+            [
+                (x * 255 / 200) as u8,
+                (y * 255 / 120) as u8,
+                ((x + y) % 64 * 4) as u8,
+            ]
+        })
         .collect()
 }
 
@@ -24,7 +30,9 @@ fn reference(bytes: &[u8]) -> (u16, u16, Vec<u8>) {
     let mut d = jpeg_decoder::Decoder::new(bytes);
     d.read_info().unwrap();
     let info = d.info().unwrap();
-    let (w, h) = d.scale(info.width.div_ceil(8), info.height.div_ceil(8)).unwrap();
+    let (w, h) = d
+        .scale(info.width.div_ceil(8), info.height.div_ceil(8))
+        .unwrap();
     (w, h, d.decode().unwrap())
 }
 
@@ -39,20 +47,32 @@ fn matches_the_general_decoder_at_one_eighth() {
     ];
     for (w, h, sampling, restart) in cases {
         let bytes = encode(w, h, sampling, true, restart);
-        let ours = decode(&bytes).unwrap_or_else(|| panic!("{w}x{h} {sampling:?} rst {restart}: not decoded"));
+        let ours = decode(&bytes)
+            .unwrap_or_else(|| panic!("{w}x{h} {sampling:?} rst {restart}: not decoded"));
         let (rw, rh, theirs) = reference(&bytes);
         assert_eq!((ours.width, ours.height), (u32::from(rw), u32::from(rh)));
-        let diff: Vec<u8> = ours.data.iter().zip(&theirs).map(|(a, b)| a.abs_diff(*b)).collect();
+        let diff: Vec<u8> = ours
+            .data
+            .iter()
+            .zip(&theirs)
+            .map(|(a, b)| a.abs_diff(*b))
+            .collect();
         let mean = diff.iter().map(|&d| f64::from(d)).sum::<f64>() / diff.len() as f64;
         let max = diff.iter().max().copied().unwrap_or(0);
         // Rounding differs by a level or two; the content is the same.
-        assert!(mean < 1.5 && max <= 4, "{w}x{h} {sampling:?} rst {restart}: mean {mean:.2} max {max}");
+        assert!(
+            mean < 1.5 && max <= 4,
+            "{w}x{h} {sampling:?} rst {restart}: mean {mean:.2} max {max}"
+        );
     }
 }
 
 #[test]
 fn declines_what_it_does_not_handle() {
-    assert!(decode(&encode(64, 64, SamplingFactor::R_4_2_0, false, 0)).is_none(), "baseline");
+    assert!(
+        decode(&encode(64, 64, SamplingFactor::R_4_2_0, false, 0)).is_none(),
+        "baseline"
+    );
     let full = encode(64, 48, SamplingFactor::R_4_2_0, true, 0);
     for len in 0..full.len() {
         assert!(decode(&full[..len]).is_none(), "truncated at {len}");
