@@ -219,6 +219,15 @@ fn every_input_to_every_output() {
 }
 
 #[test]
+fn webp_is_lossy_when_opaque_and_lossless_with_alpha() {
+    let opaque = run(&testimg::encode(Format::Png, 64, 64), "", Format::Webp);
+    assert_eq!(&opaque.bytes[12..16], b"VP8 ");
+    let rgba = testimg::pixels(64, 64, |x, _| [200, 100, 50, if x < 32 { 0 } else { 255 }]);
+    let transparent = run(&testimg::png(64, 64, &rgba), "", Format::Webp);
+    assert_eq!(&transparent.bytes[12..16], b"VP8L");
+}
+
+#[test]
 fn avif_input_is_unsupported_not_a_crash() {
     let err = transform(
         &testimg::avif(10, 10),

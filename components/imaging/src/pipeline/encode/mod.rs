@@ -1,6 +1,6 @@
-//! Step: encode. JPEG (`jpeg-encoder`), PNG (`png`), WebP (`image-webp`,
-//! lossless: no permissively licensed, mature pure-Rust lossy encoder exists),
-//! AVIF (`ravif`) when built with the `avif` feature.
+//! Step: encode. JPEG (`jpeg-encoder`), PNG (`png`), WebP (lossy
+//! `tiny-webp` when opaque, lossless `image-webp` with transparency), AVIF
+//! (`ravif`) when built with the `avif` feature.
 
 #[cfg(feature = "avif")]
 mod avif;
@@ -19,7 +19,7 @@ pub(crate) fn encode(job: &Job<'_>, image: &Image) -> Result<Vec<u8>, Error> {
     match job.output {
         Format::Jpeg => jpeg::encode(image, quality, job),
         Format::Png | Format::Gif => png::encode(image),
-        Format::Webp => webp::encode(image),
+        Format::Webp => webp::encode(image, quality),
         #[cfg(feature = "avif")]
         Format::Avif => avif::encode(image, quality),
         #[cfg(not(feature = "avif"))]

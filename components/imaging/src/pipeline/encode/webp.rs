@@ -1,19 +1,30 @@
-//! WebP: lossless VP8L via `image-webp` (no lossy pure-Rust encoder builds for
-//! wasm32-wasip2 here; lossless is exact and still small for thumbnails).
+//! WebP. Opaque images: lossy VP8 via `tiny-webp` (pure Rust, no_std, no
+//! unsafe; DC prediction only, so files are larger than libwebp's at equal
+//! quality). Images with transparency: lossless VP8L via `image-webp`, since
+//! tiny-webp stores alpha uncompressed.
 
 use crate::pipeline::Image;
 use crate::{Error, Format};
-use image_webp::{ColorType, WebPEncoder};
 
-pub(super) fn encode(image: &Image) -> Result<Vec<u8>, Error> {
+pub(super) fn encode(image: &Image, quality: u8) -> Result<Vec<u8>, Error> {
+    if image.alpha {
+        return lossless(image);
+    }
+    let mut options = tiny_webp::Options::default();
+    options.quality = quality;
+    tiny_webp::encode_rgb(&image.data, image.width, image.height, &options)
+        .map_err(|e| Error::encode(Format::Webp, format!("{e:?}")))
+}
+
+fn lossless(image: &Image) -> Result<Vec<u8>, Error> {
     let mut out = Vec::new();
-    let color = if image.alpha {
-        ColorType::Rgba8
-    } else {
-        ColorType::Rgb8
-    };
-    WebPEncoder::new(&mut out)
-        .encode(&image.data, image.width, image.height, color)
+    image_webp::WebPEncoder::new(&mut out)
+        .encode(
+            &image.data,
+            image.width,
+            image.height,
+            image_webp::ColorType::Rgba8,
+        )
         .map_err(|e| Error::encode(Format::Webp, e))?;
     Ok(out)
 }
