@@ -520,7 +520,7 @@ async fn bench_storage_tiers() {
 }
 
 /// A temporary directory removed on drop (std only).
-struct TempDir(std::path::PathBuf);
+pub(super) struct TempDir(pub(super) std::path::PathBuf);
 
 impl TempDir {
     fn path(&self) -> &Path {
@@ -534,7 +534,7 @@ impl Drop for TempDir {
     }
 }
 
-fn tempdir() -> TempDir {
+pub(super) fn tempdir() -> TempDir {
     static N: AtomicUsize = AtomicUsize::new(0);
     let dir = std::env::temp_dir().join(format!(
         "edgeimg-kv-{}-{}",

@@ -28,7 +28,10 @@ pub struct StoreRegistry {
 impl StoreRegistry {
     /// Builds every store: the embedded defaults for [`DEFAULT_LABELS`], then
     /// one per `[key_value_store.<label>]` table (which replaces a default).
-    pub async fn from_config(tables: &BTreeMap<String, toml::Table>, ctx: &BackendContext) -> Result<Self> {
+    pub async fn from_config(
+        tables: &BTreeMap<String, toml::Table>,
+        ctx: &BackendContext,
+    ) -> Result<Self> {
         let mut stores: HashMap<String, Arc<dyn Store>> = HashMap::new();
         for label in DEFAULT_LABELS {
             if !tables.contains_key(label) {
@@ -65,7 +68,11 @@ impl StoreRegistry {
 }
 
 /// Builds one backend from its runtime-config table; the `type` tag picks it.
-pub async fn build_store(label: &str, table: &toml::Table, ctx: &BackendContext) -> Result<Arc<dyn Store>> {
+pub async fn build_store(
+    label: &str,
+    table: &toml::Table,
+    ctx: &BackendContext,
+) -> Result<Arc<dyn Store>> {
     let kind = match table.get("type") {
         Some(toml::Value::String(kind)) => kind.as_str(),
         Some(_) => bail!("`type` must be a string"),
@@ -79,7 +86,9 @@ pub async fn build_store(label: &str, table: &toml::Table, ctx: &BackendContext)
         "opendal" => backends::opendal(label, table, ctx).await,
         "redis" => backends::redis(label, table),
         "cache" => backends::cache(label, table, ctx).await,
-        other => bail!("`type`: unknown key-value backend {other:?} (known: memory, opendal, redis, cache)"),
+        other => bail!(
+            "`type`: unknown key-value backend {other:?} (known: memory, opendal, redis, cache)"
+        ),
     }
 }
 
@@ -87,7 +96,10 @@ pub async fn build_store(label: &str, table: &toml::Table, ctx: &BackendContext)
 pub fn reject_unknown_keys(table: &toml::Table, known: &[&str]) -> Result<()> {
     for key in table.keys() {
         if !known.contains(&key.as_str()) {
-            bail!("unknown field `{key}` (expected one of: {})", known.join(", "));
+            bail!(
+                "unknown field `{key}` (expected one of: {})",
+                known.join(", ")
+            );
         }
     }
     Ok(())
@@ -97,25 +109,47 @@ pub fn reject_unknown_keys(table: &toml::Table, known: &[&str]) -> Result<()> {
 mod tests {
     use super::*;
 
-    fn ctx() -> BackendContext {
-        BackendContext { data_dir: PathBuf::from("/tmp") }
+    use crate::kv::backend_tests::{tempdir, TempDir};
+
+    /// A context whose data dir lives as long as the returned guard.
+    fn ctx() -> (BackendContext, TempDir) {
+        let dir = tempdir();
+        (
+            BackendContext {
+                data_dir: dir.0.clone(),
+            },
+            dir,
+        )
     }
 
     #[tokio::test]
     async fn defaults_exist_without_config() {
-        let r = StoreRegistry::from_config(&BTreeMap::new(), &ctx()).await.unwrap();
+        let (ctx, _dir) = ctx();
+        let r = StoreRegistry::from_config(&BTreeMap::new(), &ctx)
+            .await
+            .unwrap();
         assert_eq!(r.labels(), vec!["cache", "default", "images"]);
     }
 
     #[tokio::test]
     async fn config_adds_labels_and_rejects_unknown_types() {
         let mut tables = BTreeMap::new();
-        tables.insert("extra".to_string(), toml::from_str("type = \"memory\"").unwrap());
-        let r = StoreRegistry::from_config(&tables, &ctx()).await.unwrap();
+        tables.insert(
+            "extra".to_string(),
+            toml::from_str("type = \"memory\"").unwrap(),
+        );
+        let (ctx, _dir) = ctx();
+        let r = StoreRegistry::from_config(&tables, &ctx).await.unwrap();
         assert!(r.contains("extra") && r.contains("default"));
 
-        tables.insert("bad".to_string(), toml::from_str("type = \"nope\"").unwrap());
-        let e = StoreRegistry::from_config(&tables, &ctx()).await.err().unwrap();
+        tables.insert(
+            "bad".to_string(),
+            toml::from_str("type = \"nope\"").unwrap(),
+        );
+        let e = StoreRegistry::from_config(&tables, &ctx)
+            .await
+            .err()
+            .unwrap();
         assert!(format!("{e:#}").contains("[key_value_store.bad]"), "{e:#}");
     }
 }
