@@ -81,3 +81,12 @@ impl From<Reply> for spin_sdk::http::Response {
 
 /// `Cache-Control` for anything addressed by content: originals and variants.
 pub const IMMUTABLE: &str = "public, max-age=31536000, immutable";
+
+/// Response header naming the tags a cacheable response belongs to
+/// (space- or comma-separated), so a CDN in front can purge by tag.
+pub const CACHE_TAG: &str = "cache-tag";
+
+/// Response header of a write (e.g. a delete) naming tags whose cached
+/// responses are now stale; edgeimg's edge cache drops them before the
+/// response goes out. Spin and other runtimes pass it through.
+pub const CACHE_PURGE_TAG: &str = "cache-purge-tag";

@@ -4,7 +4,7 @@ use crate::range::{self, RangeRequest};
 use edgeimg_common::conditional::none_match;
 use edgeimg_common::kv::Kv;
 use edgeimg_common::meta::Meta;
-use edgeimg_common::reply::IMMUTABLE;
+use edgeimg_common::reply::{CACHE_TAG, IMMUTABLE};
 use edgeimg_common::{keys, ApiError, ImageId, Reply, RequestParts};
 
 /// Routes a request below `/images`. `open` is called only once the id is
@@ -35,6 +35,7 @@ fn original(id: &ImageId, parts: &RequestParts, images: &impl Kv) -> Result<Repl
         Reply::new(status)
             .header("etag", etag.clone())
             .header("cache-control", IMMUTABLE)
+            .header(CACHE_TAG, id.to_string())
             .header("accept-ranges", "bytes")
     };
     let missing = || ApiError::not_found(format!("no image {id}"));
@@ -142,6 +143,7 @@ mod tests {
         );
         assert_eq!(r.get("etag"), Some(id.etag().as_str()));
         assert_eq!(r.get("cache-control"), Some(IMMUTABLE));
+        assert_eq!(r.get(CACHE_TAG), Some(id.as_str()));
 
         let h = get(&images, "HEAD", &format!("/{id}"), &[]);
         assert_eq!((h.status, h.body.len()), (200, 0));

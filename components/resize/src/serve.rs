@@ -6,7 +6,7 @@ use crate::variant::Variant;
 use edgeimg_common::conditional::none_match;
 use edgeimg_common::kv::{Kv, VariantIndex};
 use edgeimg_common::meta::Meta;
-use edgeimg_common::reply::IMMUTABLE;
+use edgeimg_common::reply::{CACHE_TAG, IMMUTABLE};
 use edgeimg_common::{keys, ApiError, Reply, RequestParts};
 use imaging::Format;
 
@@ -105,6 +105,7 @@ fn resized<C: Kv>(
     reply = reply
         .header("etag", variant.etag)
         .header("cache-control", IMMUTABLE)
+        .header(CACHE_TAG, id.to_string())
         .header("x-cache", if hit { "hit" } else { "miss" });
     if negotiated.vary_accept {
         reply = reply.header("vary", "Accept");
@@ -187,6 +188,7 @@ mod tests {
         assert_eq!(first.get("content-type"), Some("image/png"));
         assert_eq!(first.get("cache-control"), Some(IMMUTABLE));
         assert_eq!(first.get("vary"), None);
+        assert_eq!(first.get(CACHE_TAG), Some(w.id.as_str()));
         let info = imaging::probe(&first.body, &imaging::Limits::default()).unwrap();
         assert_eq!((info.width, info.height), (32, 24));
 

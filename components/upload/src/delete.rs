@@ -1,6 +1,7 @@
 //! `DELETE /upload/{id}`: remove the original, its metadata and its variants.
 
 use edgeimg_common::kv::{Kv, VariantIndex};
+use edgeimg_common::reply::CACHE_PURGE_TAG;
 use edgeimg_common::{keys, ApiError, ImageId, Reply};
 
 /// Deletes image `id`: `204` when anything of it existed, `404` otherwise.
@@ -10,10 +11,18 @@ use edgeimg_common::{keys, ApiError, ImageId, Reply};
 /// metadata that names it; then the metadata, which stops resize serving
 /// cached variants; then the variants themselves. A retry finds whatever is
 /// left because either the original or the metadata still exists.
+///
+/// Every answer for a well-formed id carries `Cache-Purge-Tag: {id}`: an edge
+/// cache in front then drops the originals and variants it tagged with the id
+/// (purging is safe even when nothing, or only part, was deleted).
 pub fn delete(id: &str, images: &impl Kv, cache: &impl Kv) -> Reply {
-    match try_delete(id, images, cache) {
+    let reply = match try_delete(id, images, cache) {
         Ok(()) => Reply::new(204),
         Err(err) => err.into_reply(),
+    };
+    match ImageId::parse(id) {
+        Ok(id) => reply.header(CACHE_PURGE_TAG, id.to_string()),
+        Err(_) => reply,
     }
 }
 
@@ -47,7 +56,9 @@ mod tests {
         cache.set(&v, b"v").unwrap();
         VariantIndex::add(&cache, &id, &v).unwrap();
 
-        assert_eq!(delete(id.as_str(), &images, &cache).status, 204);
+        let r = delete(id.as_str(), &images, &cache);
+        assert_eq!(r.status, 204);
+        assert_eq!(r.get(CACHE_PURGE_TAG), Some(id.as_str()));
         assert_eq!(images.keys(), vec![keys::original(&other)]);
         assert!(cache.keys().is_empty());
         assert_eq!(delete(id.as_str(), &images, &cache).status, 404);
