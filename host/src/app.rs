@@ -10,6 +10,7 @@ use anyhow::{bail, Context, Result};
 
 use crate::collapse::{CollapseConfig, Collapser};
 use crate::component::{new_linker, LoadedComponent, Loader};
+use crate::edge_cache::{EdgeCache, EdgeCacheConfig};
 use crate::engine::{new_engine, wt, CompiledCache, EngineOptions, EpochTicker};
 use crate::instance::InstanceLimits;
 use crate::kv::host::KvAccess;
@@ -31,6 +32,8 @@ pub struct HostConfig {
     pub timeout: Duration,
     pub max_instances: u32,
     pub region: String,
+    /// Overrides `[edge_cache] max_bytes` (0 disables the edge cache).
+    pub edge_cache_bytes: Option<u64>,
 }
 
 /// Everything the request path needs, shared by all connections.
@@ -42,6 +45,8 @@ pub struct App {
     pub region: String,
     /// Collapsed forwarding of identical GETs (`[collapsed_forwarding]`).
     pub collapse: Collapser,
+    /// Shareable responses kept in front of the components (`[edge_cache]`).
+    pub edge_cache: EdgeCache,
     _epoch: EpochTicker,
 }
 
@@ -53,13 +58,26 @@ impl App {
             CollapseConfig::from_runtime_config(&runtime_config.raw)
                 .map_err(|e| anyhow::anyhow!("{}: {e:#}", runtime_config.describe()))?,
         );
+        let mut edge_cache_config = EdgeCacheConfig::from_runtime_config(&runtime_config.raw)
+            .map_err(|e| anyhow::anyhow!("{}: {e:#}", runtime_config.describe()))?;
+        if let Some(bytes) = config.edge_cache_bytes {
+            edge_cache_config.max_bytes = bytes;
+        }
+        let edge_cache = EdgeCache::new(edge_cache_config);
         let app_variables = resolve_application(manifest, |name| std::env::var(name).ok())?;
 
-        let data_dir = config.data_dir.clone().unwrap_or_else(|| manifest.dir.join(".edgeimg"));
-        let backend_ctx = BackendContext { data_dir: data_dir.clone() };
-        let kv = Arc::new(StoreRegistry::from_config(&runtime_config.key_value_stores, &backend_ctx).await.map_err(
-            |e| anyhow::anyhow!("{}: {e:#}", runtime_config.describe()),
-        )?);
+        let data_dir = config
+            .data_dir
+            .clone()
+            .unwrap_or_else(|| manifest.dir.join(".edgeimg"));
+        let backend_ctx = BackendContext {
+            data_dir: data_dir.clone(),
+        };
+        let kv = Arc::new(
+            StoreRegistry::from_config(&runtime_config.key_value_stores, &backend_ctx)
+                .await
+                .map_err(|e| anyhow::anyhow!("{}: {e:#}", runtime_config.describe()))?,
+        );
         for c in manifest.components.values() {
             for label in &c.key_value_stores {
                 if !kv.contains(label) {
@@ -75,26 +93,43 @@ impl App {
         }
 
         let memory = usize::try_from(config.memory_limit_mib << 20)?;
-        let engine = new_engine(&EngineOptions { memory_limit: memory, max_instances: config.max_instances })?;
+        let engine = new_engine(&EngineOptions {
+            memory_limit: memory,
+            max_instances: config.max_instances,
+        })?;
         let epoch = EpochTicker::start(&engine);
         let cache = CompiledCache::new(data_dir.join("compiled"))?;
         let linker = new_linker(&engine)?;
-        let limits = InstanceLimits { memory, timeout: config.timeout };
+        let limits = InstanceLimits {
+            memory,
+            timeout: config.timeout,
+        };
         let mut loader = Loader::new(&engine, &linker, &cache, &manifest.path);
         let mut components = std::collections::BTreeMap::new();
         for decl in manifest.components.values() {
             let variables = ComponentVariables::resolve(decl, &app_variables)?;
             let access = KvAccess::new(kv.clone(), decl.key_value_stores.iter().cloned());
             let component = loader.load(decl, access, variables)?;
-            crate::instance::warm_up(&component, limits).await.map_err(wt).with_context(|| {
-                format!("{}: [component.{}]: cannot instantiate {}", manifest.path.display(), decl.id, decl.source.display())
-            })?;
+            crate::instance::warm_up(&component, limits)
+                .await
+                .map_err(wt)
+                .with_context(|| {
+                    format!(
+                        "{}: [component.{}]: cannot instantiate {}",
+                        manifest.path.display(),
+                        decl.id,
+                        decl.source.display()
+                    )
+                })?;
             components.insert(decl.id.clone(), Arc::new(component));
         }
         for t in &manifest.http_triggers {
             for reserved in ["/healthz", "/metrics"] {
                 if t.route.matches_path(reserved) {
-                    tracing::warn!(route = t.route.raw(), "{reserved} is served by the host ahead of this route");
+                    tracing::warn!(
+                        route = t.route.raw(),
+                        "{reserved} is served by the host ahead of this route"
+                    );
                 }
             }
         }
@@ -103,11 +138,13 @@ impl App {
             .iter()
             .map(|t| (t.route.clone(), components[&t.component].clone()))
             .collect();
-        let router = Router::new(routes).map_err(|e| anyhow::anyhow!("{}: [[trigger.http]]: {e}", manifest.path.display()))?;
+        let router = Router::new(routes)
+            .map_err(|e| anyhow::anyhow!("{}: [[trigger.http]]: {e}", manifest.path.display()))?;
 
         let mut metrics = Metrics::new();
         crate::kv::stats::storage_metrics().register(metrics.registry_mut());
         collapse.register(metrics.registry_mut());
+        edge_cache.register(metrics.registry_mut());
         Ok(Self {
             router,
             limits,
@@ -115,6 +152,7 @@ impl App {
             metrics,
             region: config.region.clone(),
             collapse,
+            edge_cache,
             _epoch: epoch,
         })
     }

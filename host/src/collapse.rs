@@ -96,7 +96,7 @@ impl CollapseConfig {
     }
 }
 
-/// What makes two requests identical.
+/// What makes two requests identical (see [`request_key`]).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct FlightKey {
     route: String,
@@ -152,6 +152,26 @@ const PERSONAL_REQUEST_HEADERS: [header::HeaderName; 7] = [
     header::IF_MATCH,
     header::IF_UNMODIFIED_SINCE,
 ];
+
+/// The key of a GET or HEAD request for collapsed forwarding and the edge
+/// cache (route, full URL, `Accept` class), or `None` when its response may
+/// be specific to it (credentials, cookies, ranges, conditions).
+pub fn request_key<B>(route: &str, full_url: &str, req: &Request<B>) -> Option<FlightKey> {
+    if req.method() != Method::GET && req.method() != Method::HEAD {
+        return None;
+    }
+    if PERSONAL_REQUEST_HEADERS
+        .iter()
+        .any(|h| req.headers().contains_key(h))
+    {
+        return None;
+    }
+    Some(FlightKey {
+        route: route.to_string(),
+        url: full_url.to_string(),
+        accept: AcceptClass::of(req.headers()),
+    })
+}
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct RouteLabels {
@@ -223,17 +243,7 @@ impl Collapser {
         if req.method() != Method::GET || !self.config.enabled_for(route) {
             return None;
         }
-        if PERSONAL_REQUEST_HEADERS
-            .iter()
-            .any(|h| req.headers().contains_key(h))
-        {
-            return None;
-        }
-        Some(FlightKey {
-            route: route.to_string(),
-            url: full_url.to_string(),
-            accept: AcceptClass::of(req.headers()),
-        })
+        request_key(route, full_url, req)
     }
 
     /// Answers the request of `key` with `invoke`, unless an identical one

@@ -1,5 +1,6 @@
 //! The request path: host endpoints, routing, Spin headers, body limit, the
-//! component call and mapping failures to JSON errors. Runs per request.
+//! edge cache, the component call and mapping failures to JSON errors. Runs
+//! per request.
 
 use std::net::SocketAddr;
 use std::sync::atomic::Ordering;
@@ -9,6 +10,7 @@ use http::{header, HeaderValue, Method, Request, Response, StatusCode, Uri};
 use hyper::body::Incoming;
 
 use crate::app::App;
+use crate::edge_cache::Lookup;
 use crate::errors::{json_response, text_response, Body, HostError};
 use crate::instance::{self, Failure};
 use crate::limits::LimitedBody;
@@ -20,23 +22,38 @@ impl App {
         let started = Instant::now();
         let _in_flight = self.metrics.in_flight();
         let (route, response) = match req.uri().path() {
-            "/healthz" => ("/healthz".to_string(), host_endpoint(&req, || json_response(StatusCode::OK, r#"{"status":"ok"}"#))),
+            "/healthz" => (
+                "/healthz".to_string(),
+                host_endpoint(&req, || json_response(StatusCode::OK, r#"{"status":"ok"}"#)),
+            ),
             "/metrics" => (
                 "/metrics".to_string(),
                 host_endpoint(&req, || {
-                    text_response(StatusCode::OK, "application/openmetrics-text; version=1.0.0; charset=utf-8", self.metrics.encode())
+                    text_response(
+                        StatusCode::OK,
+                        "application/openmetrics-text; version=1.0.0; charset=utf-8",
+                        self.metrics.encode(),
+                    )
                 }),
             ),
             _ => self.handle_app(req, client).await,
         };
-        self.metrics.observe(&route, response.status().as_u16(), started.elapsed());
+        self.metrics
+            .observe(&route, response.status().as_u16(), started.elapsed());
         response
     }
 
-    async fn handle_app(&self, mut req: Request<Incoming>, client: SocketAddr) -> (String, Response<Body>) {
+    async fn handle_app(
+        &self,
+        mut req: Request<Incoming>,
+        client: SocketAddr,
+    ) -> (String, Response<Body>) {
         let path = req.uri().path().to_string();
         let Some(m) = self.router.route(&path) else {
-            return ("none".to_string(), HostError::not_found(&path).into_response());
+            return (
+                "none".to_string(),
+                HostError::not_found(&path).into_response(),
+            );
         };
         let route = m.route.raw().to_string();
         let component = m.target.clone();
@@ -45,20 +62,39 @@ impl App {
             .uri()
             .authority()
             .map(|a| a.to_string())
-            .or_else(|| req.headers().get(header::HOST).and_then(|h| h.to_str().ok()).map(str::to_string))
+            .or_else(|| {
+                req.headers()
+                    .get(header::HOST)
+                    .and_then(|h| h.to_str().ok())
+                    .map(str::to_string)
+            })
             .unwrap_or_else(|| "localhost".to_string());
-        let path_and_query = req.uri().path_and_query().map_or("/", |pq| pq.as_str()).to_string();
+        let path_and_query = req
+            .uri()
+            .path_and_query()
+            .map_or("/", |pq| pq.as_str())
+            .to_string();
         let full_url = format!("http://{host}{path_and_query}");
         match full_url.parse::<Uri>() {
             Ok(uri) => *req.uri_mut() = uri,
             Err(_) => {
-                let e = HostError::new(StatusCode::BAD_REQUEST, "bad_request", format!("invalid Host header {host:?}"));
+                let e = HostError::new(
+                    StatusCode::BAD_REQUEST,
+                    "bad_request",
+                    format!("invalid Host header {host:?}"),
+                );
                 return (route, e.into_response());
             }
         }
         spin_headers::apply(
             req.headers_mut(),
-            &SpinRequestInfo { full_url: &full_url, route: m.route, path_info: &m.path_info, params: &m.params, client_addr: client },
+            &SpinRequestInfo {
+                full_url: &full_url,
+                route: m.route,
+                path_info: &m.path_info,
+                params: &m.params,
+                client_addr: client,
+            },
         );
         if !req.headers().contains_key(header::HOST) {
             if let Ok(value) = HeaderValue::from_str(&host) {
@@ -73,8 +109,19 @@ impl App {
             .and_then(|v| v.parse::<u64>().ok());
         if declared.is_some_and(|len| len > self.max_body_bytes) {
             tracing::warn!(component = %component.id, %route, content_length = declared, limit = self.max_body_bytes, "413: request body over the limit");
-            return (route, HostError::body_too_large(self.max_body_bytes).into_response());
+            return (
+                route,
+                HostError::body_too_large(self.max_body_bytes).into_response(),
+            );
         }
+        let method = req.method().clone();
+        let fill = match self.edge_cache.lookup(
+            &method,
+            crate::collapse::request_key(&route, &full_url, &req),
+        ) {
+            Lookup::Hit(response) => return (route, response),
+            Lookup::Miss(fill) => fill,
+        };
         let flight = self.collapse.key(&route, &full_url, &req);
         let (req, tripped) = {
             let (parts, body) = req.into_parts();
@@ -82,16 +129,25 @@ impl App {
             (Request::from_parts(parts, body), tripped)
         };
 
-        let (route_ref, component_ref, tripped_ref) = (&route, &component, &tripped);
+        let (route_ref, component_ref, tripped_ref, method_ref) =
+            (&route, &component, &tripped, &method);
         let invoke = move || async move {
+            if let Some(response) = self.edge_cache.recheck(fill.as_ref()) {
+                return response;
+            }
             self.collapse.invoked(route_ref);
-            let result = instance::call(component_ref, self.limits, self.metrics.instantiate(), req).await;
+            let result =
+                instance::call(component_ref, self.limits, self.metrics.instantiate(), req).await;
             if tripped_ref.load(Ordering::Relaxed) {
                 tracing::warn!(component = %component_ref.id, route = %route_ref, limit = self.max_body_bytes, "413: streamed request body over the limit");
                 return HostError::body_too_large(self.max_body_bytes).into_response();
             }
             match result {
-                Ok(response) => response,
+                Ok(response) => {
+                    self.edge_cache
+                        .after_invoke(method_ref, fill, response)
+                        .await
+                }
                 Err(failure) => self.failure_response(&component_ref.id, route_ref, failure),
             }
         };
@@ -106,12 +162,26 @@ impl App {
         let error = match failure {
             Failure::Timeout => {
                 let ms = self.limits.timeout.as_millis();
-                tracing::warn!(component, route, timeout_ms = ms as u64, "504: component exceeded its execution deadline");
-                HostError::new(StatusCode::GATEWAY_TIMEOUT, "timeout", format!("the component did not answer within {ms} ms"))
+                tracing::warn!(
+                    component,
+                    route,
+                    timeout_ms = ms as u64,
+                    "504: component exceeded its execution deadline"
+                );
+                HostError::new(
+                    StatusCode::GATEWAY_TIMEOUT,
+                    "timeout",
+                    format!("the component did not answer within {ms} ms"),
+                )
             }
             Failure::MemoryLimit => {
                 let mib = self.limits.memory >> 20;
-                tracing::warn!(component, route, memory_limit_mib = mib, "503: component exceeded its memory limit");
+                tracing::warn!(
+                    component,
+                    route,
+                    memory_limit_mib = mib,
+                    "503: component exceeded its memory limit"
+                );
                 HostError::new(
                     StatusCode::SERVICE_UNAVAILABLE,
                     "memory_limit",
@@ -120,19 +190,39 @@ impl App {
             }
             Failure::Busy => {
                 tracing::warn!(component, route, "503: no free instance slot");
-                HostError::new(StatusCode::SERVICE_UNAVAILABLE, "busy", "too many requests in flight; retry shortly")
+                HostError::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "busy",
+                    "too many requests in flight; retry shortly",
+                )
             }
             Failure::Trap { cause, detail } => {
                 tracing::error!(component, route, error = %detail, "500: component trapped");
-                HostError::new(StatusCode::INTERNAL_SERVER_ERROR, "trap", format!("the component failed: {cause}"))
+                HostError::new(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "trap",
+                    format!("the component failed: {cause}"),
+                )
             }
             Failure::NoResponse => {
-                tracing::error!(component, route, "500: component returned without a response");
-                HostError::new(StatusCode::INTERNAL_SERVER_ERROR, "no_response", "the component returned without a response")
+                tracing::error!(
+                    component,
+                    route,
+                    "500: component returned without a response"
+                );
+                HostError::new(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "no_response",
+                    "the component returned without a response",
+                )
             }
             Failure::Guest(code) => {
                 tracing::error!(component, route, error = ?code, "500: component answered with an error code");
-                HostError::new(StatusCode::INTERNAL_SERVER_ERROR, "component_error", format!("the component failed: {code:?}"))
+                HostError::new(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "component_error",
+                    format!("the component failed: {code:?}"),
+                )
             }
             Failure::Host(message) => {
                 tracing::error!(component, route, error = %message, "500: cannot hand the request to the component");
@@ -154,6 +244,8 @@ fn host_endpoint(req: &Request<Incoming>, ok: impl FnOnce() -> Response<Body>) -
         format!("{} is not allowed on {}", req.method(), req.uri().path()),
     )
     .into_response();
-    response.headers_mut().insert(header::ALLOW, HeaderValue::from_static("GET, HEAD"));
+    response
+        .headers_mut()
+        .insert(header::ALLOW, HeaderValue::from_static("GET, HEAD"));
     response
 }

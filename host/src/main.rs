@@ -6,6 +6,7 @@ mod bindings;
 mod cli;
 mod collapse;
 mod component;
+mod edge_cache;
 mod engine;
 mod errors;
 mod handler;
@@ -32,7 +33,8 @@ fn main() -> ExitCode {
         .with_writer(std::io::stderr)
         .with_ansi(std::io::stderr().is_terminal())
         .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("EDGEIMG_LOG").unwrap_or_else(|_| "info".into()),
+            tracing_subscriber::EnvFilter::try_from_env("EDGEIMG_LOG")
+                .unwrap_or_else(|_| "info".into()),
         )
         .init();
     match cli::Cli::parse().run() {

@@ -32,7 +32,7 @@ pub struct UpArgs {
     #[arg(long, env = "EDGEIMG_MAX_BODY_BYTES", default_value_t = 64 << 20)]
     pub max_body_bytes: u64,
     /// Linear-memory cap per instance, in MiB.
-    #[arg(long, env = "EDGEIMG_MEMORY_LIMIT_MIB", default_value_t = 256)]
+    #[arg(long, env = "EDGEIMG_MEMORY_LIMIT_MIB", default_value_t = 512)]
     pub memory_limit_mib: u64,
     /// Execution deadline per request, in milliseconds; beyond it, 504.
     #[arg(long, env = "EDGEIMG_TIMEOUT_MS", default_value_t = 30_000)]
@@ -40,6 +40,9 @@ pub struct UpArgs {
     /// Instances alive at once; requests beyond get 503.
     #[arg(long, env = "EDGEIMG_MAX_INSTANCES", default_value_t = 256)]
     pub max_instances: u32,
+    /// Bytes of responses the edge cache keeps (overrides `[edge_cache] max_bytes`; 0 disables it).
+    #[arg(long, env = "EDGEIMG_EDGE_CACHE_BYTES")]
+    pub edge_cache_bytes: Option<u64>,
     /// This host's region (edge location).
     #[arg(long, env = "EDGEIMG_REGION", default_value = "local")]
     pub region: String,
@@ -59,8 +62,11 @@ impl UpArgs {
             timeout: Duration::from_millis(self.timeout_ms),
             max_instances: self.max_instances,
             region: self.region.clone(),
+            edge_cache_bytes: self.edge_cache_bytes,
         };
-        let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()?;
         runtime.block_on(async move {
             let app = Arc::new(App::load(&manifest, &config).await?);
             let listener = tokio::net::TcpListener::bind(self.listen)

@@ -16,6 +16,7 @@
 //! | `sleep` | sleeps `ms` milliseconds, then answers |
 //! | `fetch` | sends `GET url` (outbound HTTP) and answers its status or the error |
 //! | `body` | answers the body length (the SDK buffers the whole body) |
+//! | `headers` | `probe` as text/plain with a response header per `set=name:value` (repeatable) |
 //!
 //! Answers are JSON; failures of a host API answer 4xx/5xx with
 //! `{"error": "<debug form of the SDK error>"}` so tests can assert the exact
@@ -71,6 +72,22 @@ fn handle(req: Request) -> Response {
             }
         }
         "body" => json(200, &format!("{{\"body_len\":{}}}", req.body().len())),
+        "headers" => {
+            let headers = query
+                .split('&')
+                .filter_map(|pair| pair.strip_prefix("set="))
+                .filter_map(|v| {
+                    let v = percent_decode(v);
+                    let (name, value) = v.split_once(':')?;
+                    Some((name.trim().to_string(), value.trim().to_string()))
+                });
+            let mut builder = Response::builder();
+            builder.status(200).header("content-type", "text/plain");
+            for (name, value) in headers {
+                builder.header(name, value);
+            }
+            builder.body("probe").build()
+        }
         other => error(400, &format!("unknown op {other}")),
     }
 }
@@ -108,7 +125,9 @@ fn kv(param: &dyn Fn(&str) -> Option<String>) -> Response {
         }),
         Some("kv-set") => {
             let value = param("value").unwrap_or_default();
-            store.set(&key, value.as_bytes()).map(|()| "{\"ok\":true}".into())
+            store
+                .set(&key, value.as_bytes())
+                .map(|()| "{\"ok\":true}".into())
         }
         Some("kv-delete") => store.delete(&key).map(|()| "{\"ok\":true}".into()),
         Some("kv-exists") => store.exists(&key).map(|e| format!("{{\"exists\":{e}}}")),
