@@ -467,7 +467,8 @@ mod tests {
         r.into_body().collect().await.unwrap().to_bytes()
     }
 
-    /// GETs `url` once through the cache with `invoke`'s response; the answer and whether it was a hit.
+    /// Requests `url` once through the cache, `made` standing for the
+    /// component's response; the answer and whether it was a hit.
     async fn get(
         cache: &EdgeCache,
         method: Method,
@@ -483,7 +484,8 @@ mod tests {
     #[test]
     fn only_explicitly_shareable_responses_are_kept() {
         let year = Some(MAX_TTL);
-        let cases: &[(&[(&str, &str)], Option<Duration>)] = &[
+        type Case<'a> = (&'a [(&'a str, &'a str)], Option<Duration>);
+        let cases: &[Case] = &[
             (
                 &[("cache-control", "public, max-age=31536000, immutable")],
                 year,
