@@ -27,7 +27,10 @@ fn probe() -> Host {
 /// A manifest in a temp folder whose components use the probe wasm.
 fn manifest_with(dir: &TempDir, body: &str) -> std::path::PathBuf {
     let wasm = repo_path("target/wasm32-wasip2/release/edgeimg_probe.wasm");
-    let text = format!("spin_manifest_version = 2\n[application]\nname = \"t\"\n{}", body.replace("PROBE", &wasm.display().to_string()));
+    let text = format!(
+        "spin_manifest_version = 2\n[application]\nname = \"t\"\n{}",
+        body.replace("PROBE", &wasm.display().to_string())
+    );
     let path = dir.path().join("spin.toml");
     std::fs::write(&path, text).unwrap();
     let _ = probe_manifest();
@@ -62,7 +65,12 @@ fn routes_exact_wildcard_and_answers_404_json_for_no_route() {
 #[test]
 fn component_sees_spin_headers_and_the_full_url() {
     let host = probe();
-    let r = host.request("GET", "/items/42/thumb/small?x=1", &[("spin-client-addr", "6.6.6.6:6")], b"");
+    let r = host.request(
+        "GET",
+        "/items/42/thumb/small?x=1",
+        &[("spin-client-addr", "6.6.6.6:6")],
+        b"",
+    );
     assert_eq!(r.status, 200, "{}", r.text());
     let seen = r.json();
     let h = &seen["headers"];
@@ -76,7 +84,10 @@ fn component_sees_spin_headers_and_the_full_url() {
     assert_eq!(h["spin-base-path"], "/");
     assert_eq!(h["spin-path-match-id"], "42");
     let client = h["spin-client-addr"].as_str().unwrap();
-    assert!(client.starts_with("127.0.0.1:"), "client addr {client} (a client-sent value must be replaced)");
+    assert!(
+        client.starts_with("127.0.0.1:"),
+        "client addr {client} (a client-sent value must be replaced)"
+    );
     assert_eq!(seen["method"], "GET");
     assert_eq!(seen["path"], "/items/42/thumb/small");
     assert_eq!(seen["query"], "x=1");
@@ -87,36 +98,76 @@ fn key_value_persists_across_requests_and_denies_unlisted_labels() {
     let host = probe();
     assert_eq!(host.get("/echo?op=kv-set&key=k&value=v1").status, 200);
     let r = host.get("/echo?op=kv-get&key=k");
-    assert_eq!(r.json()["value"], "v1", "a later request (new instance) sees the value");
+    assert_eq!(
+        r.json()["value"],
+        "v1",
+        "a later request (new instance) sees the value"
+    );
     assert_eq!(host.get("/echo?op=kv-exists&key=k").json()["exists"], true);
-    assert_eq!(host.get("/echo?op=kv-keys").json()["keys"], serde_json::json!(["k"]));
+    assert_eq!(
+        host.get("/echo?op=kv-keys").json()["keys"],
+        serde_json::json!(["k"])
+    );
     assert_eq!(host.get("/echo?op=kv-delete&key=k").status, 200);
-    assert_eq!(host.get("/echo?op=kv-get&key=k").json()["value"], serde_json::Value::Null);
+    assert_eq!(
+        host.get("/echo?op=kv-get&key=k").json()["value"],
+        serde_json::Value::Null
+    );
 
     // Labels are separate stores.
-    assert_eq!(host.get("/echo?op=kv-set&label=images&key=k&value=img").status, 200);
-    assert_eq!(host.get("/echo?op=kv-get&key=k").json()["value"], serde_json::Value::Null);
-    assert_eq!(host.get("/echo?op=kv-get&label=images&key=k").json()["value"], "img");
+    assert_eq!(
+        host.get("/echo?op=kv-set&label=images&key=k&value=img")
+            .status,
+        200
+    );
+    assert_eq!(
+        host.get("/echo?op=kv-get&key=k").json()["value"],
+        serde_json::Value::Null
+    );
+    assert_eq!(
+        host.get("/echo?op=kv-get&label=images&key=k").json()["value"],
+        "img"
+    );
 
     // `cache` exists on the host but is not granted to the probe.
     let r = host.get("/echo?op=kv-get&label=cache&key=k");
-    assert!(r.status == 403 && r.text().contains("AccessDenied"), "{}", r.text());
+    assert!(
+        r.status == 403 && r.text().contains("AccessDenied"),
+        "{}",
+        r.text()
+    );
     // The restricted component (same wasm) has no grant at all.
     let r = host.get("/restricted/x?op=kv-get&label=default&key=k");
-    assert!(r.status == 403 && r.text().contains("AccessDenied"), "{}", r.text());
+    assert!(
+        r.status == 403 && r.text().contains("AccessDenied"),
+        "{}",
+        r.text()
+    );
 }
 
 #[test]
 fn variables_use_defaults_and_spin_variable_environment() {
     let host = probe();
-    assert_eq!(host.get("/echo?op=var&name=greeting").json()["value"], "hello from local");
+    assert_eq!(
+        host.get("/echo?op=var&name=greeting").json()["value"],
+        "hello from local"
+    );
     let r = host.get("/echo?op=var&name=nope");
     assert_eq!(r.status, 404);
-    assert!(r.json()["error"].as_str().unwrap().contains("Undefined"), "{}", r.text());
+    assert!(
+        r.json()["error"].as_str().unwrap().contains("Undefined"),
+        "{}",
+        r.text()
+    );
     drop(host);
 
-    let host = HostBuilder::new(probe_manifest()).env("SPIN_VARIABLE_REGION", "eu-west").start();
-    assert_eq!(host.get("/echo?op=var&name=greeting").json()["value"], "hello from eu-west");
+    let host = HostBuilder::new(probe_manifest())
+        .env("SPIN_VARIABLE_REGION", "eu-west")
+        .start();
+    assert_eq!(
+        host.get("/echo?op=var&name=greeting").json()["value"],
+        "hello from eu-west"
+    );
 }
 
 #[test]
@@ -137,8 +188,13 @@ key = "{{ signing_key }}"
 "#,
     );
     let err = HostBuilder::new(&manifest).start_err();
-    assert!(err.contains("signing_key") && err.contains("SPIN_VARIABLE_SIGNING_KEY"), "{err}");
-    let host = HostBuilder::new(&manifest).env("SPIN_VARIABLE_SIGNING_KEY", "s3cret").start();
+    assert!(
+        err.contains("signing_key") && err.contains("SPIN_VARIABLE_SIGNING_KEY"),
+        "{err}"
+    );
+    let host = HostBuilder::new(&manifest)
+        .env("SPIN_VARIABLE_SIGNING_KEY", "s3cret")
+        .start();
     assert_eq!(host.get("/?op=var&name=key").json()["value"], "s3cret");
 }
 
@@ -152,42 +208,69 @@ fn a_trap_or_panic_is_a_500_json_and_the_server_keeps_serving() {
         assert_eq!(r.error_code(), "trap", "{op}");
         assert_eq!(host.get("/echo").status, 200, "serving after {op}");
     }
-    assert!(host.logs().contains("component trapped"), "a log line per trap:\n{}", host.logs());
+    assert!(
+        host.logs().contains("component trapped"),
+        "a log line per trap:\n{}",
+        host.logs()
+    );
 }
 
 #[test]
 fn a_looping_component_gets_504_within_the_deadline() {
-    let host = HostBuilder::new(probe_manifest()).arg("--timeout-ms").arg("500").start();
+    let host = HostBuilder::new(probe_manifest())
+        .arg("--timeout-ms")
+        .arg("500")
+        .start();
     let started = Instant::now();
     let r = host.get("/echo?op=loop");
     let took = started.elapsed();
     assert_eq!(r.status, 504, "{}", r.text());
     assert_eq!(r.error_code(), "timeout");
-    assert!(took < Duration::from_secs(3), "deadline 500 ms, answered after {took:?}");
+    assert!(
+        took < Duration::from_secs(3),
+        "deadline 500 ms, answered after {took:?}"
+    );
     assert_eq!(host.get("/echo").status, 200);
-    assert!(host.logs().contains("execution deadline"), "{}", host.logs());
+    assert!(
+        host.logs().contains("execution deadline"),
+        "{}",
+        host.logs()
+    );
 }
 
 #[test]
 fn a_component_blocked_past_the_deadline_gets_504() {
-    let host = HostBuilder::new(probe_manifest()).arg("--timeout-ms").arg("300").start();
+    let host = HostBuilder::new(probe_manifest())
+        .arg("--timeout-ms")
+        .arg("300")
+        .start();
     let r = host.get("/echo?op=sleep&ms=5000");
     assert_eq!(r.status, 504, "{}", r.text());
 }
 
 #[test]
 fn allocating_past_the_memory_cap_is_a_clean_503() {
-    let host = HostBuilder::new(probe_manifest()).arg("--memory-limit-mib").arg("32").start();
+    let host = HostBuilder::new(probe_manifest())
+        .arg("--memory-limit-mib")
+        .arg("32")
+        .start();
     let r = host.get("/echo?op=alloc&mib=64");
     assert_eq!(r.status, 503, "{}", r.text());
     assert_eq!(r.error_code(), "memory_limit");
-    assert_eq!(host.get("/echo?op=alloc&mib=8").status, 200, "within the cap");
+    assert_eq!(
+        host.get("/echo?op=alloc&mib=8").status,
+        200,
+        "within the cap"
+    );
     assert_eq!(host.get("/echo").status, 200);
 }
 
 #[test]
 fn a_body_over_the_limit_gets_413() {
-    let host = HostBuilder::new(probe_manifest()).arg("--max-body-bytes").arg("1024").start();
+    let host = HostBuilder::new(probe_manifest())
+        .arg("--max-body-bytes")
+        .arg("1024")
+        .start();
     let small = vec![7u8; 1000];
     let r = host.post("/echo?op=body", &[], &small);
     assert_eq!((r.status, r.json()["body_len"].as_u64()), (200, Some(1000)));
@@ -240,8 +323,16 @@ fn bad_configuration_fails_at_start_naming_file_and_field() {
 
     let rc = dir.path().join("runtime-config.toml");
     std::fs::write(&rc, "[key_value_store.default]\ntype = \"nope\"\n").unwrap();
-    let err = HostBuilder::new(probe_manifest()).arg("--runtime-config-file").arg(rc.display().to_string()).start_err();
-    assert!(err.contains("runtime-config.toml") && err.contains("[key_value_store.default]") && err.contains("nope"), "{err}");
+    let err = HostBuilder::new(probe_manifest())
+        .arg("--runtime-config-file")
+        .arg(rc.display().to_string())
+        .start_err();
+    assert!(
+        err.contains("runtime-config.toml")
+            && err.contains("[key_value_store.default]")
+            && err.contains("nope"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -253,9 +344,18 @@ fn runtime_config_declares_extra_labels() {
         &dir,
         "[[trigger.http]]\nroute = \"/...\"\ncomponent = \"c\"\n[component.c]\nsource = \"PROBE\"\nkey_value_stores = [\"extra\"]\n",
     );
-    let host = HostBuilder::new(&manifest).arg("--runtime-config-file").arg(rc.display().to_string()).start();
-    assert_eq!(host.get("/?op=kv-set&label=extra&key=a&value=b").status, 200);
-    assert_eq!(host.get("/?op=kv-get&label=extra&key=a").json()["value"], "b");
+    let host = HostBuilder::new(&manifest)
+        .arg("--runtime-config-file")
+        .arg(rc.display().to_string())
+        .start();
+    assert_eq!(
+        host.get("/?op=kv-set&label=extra&key=a&value=b").status,
+        200
+    );
+    assert_eq!(
+        host.get("/?op=kv-get&label=extra&key=a").json()["value"],
+        "b"
+    );
 }
 
 #[test]
@@ -268,8 +368,14 @@ fn healthz_and_metrics_are_served_ahead_of_app_routes() {
     let metrics = host.get("/metrics");
     assert_eq!(metrics.status, 200);
     let text = metrics.text();
-    assert!(text.contains(r#"edgeimg_http_requests_total{route="/...",status="200"} 1"#), "{text}");
-    assert!(text.contains("edgeimg_http_request_duration_seconds_bucket"), "{text}");
+    assert!(
+        text.contains(r#"edgeimg_http_requests_total{route="/...",status="200"} 1"#),
+        "{text}"
+    );
+    assert!(
+        text.contains("edgeimg_http_request_duration_seconds_bucket"),
+        "{text}"
+    );
     let r = host.post("/healthz", &[], b"");
     assert_eq!((r.status, r.header("allow")), (405, Some("GET, HEAD")));
 }
@@ -286,7 +392,10 @@ fn concurrent_requests_get_their_own_instances() {
                         let key = format!("t{i}-{j}");
                         let r = host.get(&format!("/echo?op=kv-set&key={key}&value={i}"));
                         assert_eq!(r.status, 200, "{}", r.text());
-                        assert_eq!(host.get(&format!("/echo?op=kv-get&key={key}")).json()["value"], i.to_string());
+                        assert_eq!(
+                            host.get(&format!("/echo?op=kv-get&key={key}")).json()["value"],
+                            i.to_string()
+                        );
                     }
                 })
             })
@@ -300,14 +409,24 @@ fn concurrent_requests_get_their_own_instances() {
 #[test]
 fn a_restart_serves_from_the_compiled_code_cache() {
     let data = TempDir::new("cache");
-    let first = HostBuilder::new(probe_manifest()).data_dir(data.path()).start();
+    let first = HostBuilder::new(probe_manifest())
+        .data_dir(data.path())
+        .start();
     assert!(first.logs().contains("compiled"), "{}", first.logs());
     drop(first);
-    let second = HostBuilder::new(probe_manifest()).data_dir(data.path()).start();
+    let second = HostBuilder::new(probe_manifest())
+        .data_dir(data.path())
+        .start();
     let r = second.get("/echo");
     let ready = second.started.elapsed();
     assert_eq!(r.status, 200);
-    assert!(second.logs().contains("loaded from the compiled-code cache"), "{}", second.logs());
+    assert!(
+        second
+            .logs()
+            .contains("loaded from the compiled-code cache"),
+        "{}",
+        second.logs()
+    );
     eprintln!("restart with a warm cache: first response {ready:?} after spawn");
 }
 
@@ -349,7 +468,11 @@ fn outbound_http_only_reaches_allowed_hosts() {
     let host = probe();
     let target = host.url("/healthz");
     let r = host.get(&format!("/echo?op=fetch&url={target}"));
-    assert!(r.status == 502 && r.text().contains("HttpRequestDenied"), "no allowed_outbound_hosts: {}", r.text());
+    assert!(
+        r.status == 502 && r.text().contains("HttpRequestDenied"),
+        "no allowed_outbound_hosts: {}",
+        r.text()
+    );
 
     let dir = TempDir::new("manifest");
     let manifest = manifest_with(
@@ -358,9 +481,18 @@ fn outbound_http_only_reaches_allowed_hosts() {
     );
     let allowed = HostBuilder::new(&manifest).start();
     let r = allowed.get(&format!("/?op=fetch&url={target}"));
-    assert_eq!((r.status, r.json()["status"].as_u64()), (200, Some(200)), "{}", r.text());
+    assert_eq!(
+        (r.status, r.json()["status"].as_u64()),
+        (200, Some(200)),
+        "{}",
+        r.text()
+    );
     let r = allowed.get("/?op=fetch&url=http://localhost:1/");
-    assert!(r.text().contains("HttpRequestDenied"), "localhost is not 127.0.0.1: {}", r.text());
+    assert!(
+        r.text().contains("HttpRequestDenied"),
+        "localhost is not 127.0.0.1: {}",
+        r.text()
+    );
 }
 
 #[test]
@@ -369,7 +501,11 @@ fn a_component_importing_what_spin_lacks_is_rejected_at_load() {
     // Component text is accepted where a .wasm is expected (wasmtime's `wat`
     // feature); an empty instance import is enough to exercise the check.
     let wasm = dir.path().join("sqlite.wasm");
-    std::fs::write(&wasm, r#"(component (import "fermyon:spin/sqlite@2.0.0" (instance)))"#).unwrap();
+    std::fs::write(
+        &wasm,
+        r#"(component (import "fermyon:spin/sqlite@2.0.0" (instance)))"#,
+    )
+    .unwrap();
     let manifest = dir.path().join("spin.toml");
     std::fs::write(
         &manifest,
@@ -377,17 +513,30 @@ fn a_component_importing_what_spin_lacks_is_rejected_at_load() {
     )
     .unwrap();
     let err = HostBuilder::new(&manifest).start_err();
-    assert!(err.contains("[component.c]") && err.contains("fermyon:spin/sqlite@2.0.0") && err.contains("Spin 4.x"), "{err}");
+    assert!(
+        err.contains("[component.c]")
+            && err.contains("fermyon:spin/sqlite@2.0.0")
+            && err.contains("Spin 4.x"),
+        "{err}"
+    );
 }
 
 #[test]
 fn requests_beyond_the_instance_pool_get_503_busy() {
-    let host = HostBuilder::new(probe_manifest()).arg("--max-instances").arg("1").start();
+    let host = HostBuilder::new(probe_manifest())
+        .arg("--max-instances")
+        .arg("1")
+        .start();
     std::thread::scope(|s| {
         let slow = s.spawn(|| host.get("/echo?op=sleep&ms=1500"));
         std::thread::sleep(Duration::from_millis(400));
         let r = host.get("/echo");
-        assert_eq!((r.status, r.error_code()), (503, "busy".to_string()), "{}", r.text());
+        assert_eq!(
+            (r.status, r.error_code()),
+            (503, "busy".to_string()),
+            "{}",
+            r.text()
+        );
         assert_eq!(slow.join().unwrap().status, 200);
     });
     assert_eq!(host.get("/echo").status, 200, "the slot is free again");

@@ -49,7 +49,8 @@ pub fn new_linker(engine: &Engine) -> Result<Linker<InstanceState>> {
     wasmtime_wasi::p2::add_to_linker_async(&mut linker).map_err(wt)?;
     wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker).map_err(wt)?;
     key_value::add_to_linker::<_, KvData>(&mut linker, InstanceState::kv).map_err(wt)?;
-    variables::add_to_linker::<_, VariablesData>(&mut linker, InstanceState::variables).map_err(wt)?;
+    variables::add_to_linker::<_, VariablesData>(&mut linker, InstanceState::variables)
+        .map_err(wt)?;
     Ok(linker)
 }
 
@@ -63,17 +64,45 @@ pub struct Loader<'a> {
 }
 
 impl<'a> Loader<'a> {
-    pub fn new(engine: &'a Engine, linker: &'a Linker<InstanceState>, cache: &'a CompiledCache, manifest_path: &'a Path) -> Self {
-        Self { engine, linker, cache, manifest_path, compiled: HashMap::new() }
+    pub fn new(
+        engine: &'a Engine,
+        linker: &'a Linker<InstanceState>,
+        cache: &'a CompiledCache,
+        manifest_path: &'a Path,
+    ) -> Self {
+        Self {
+            engine,
+            linker,
+            cache,
+            manifest_path,
+            compiled: HashMap::new(),
+        }
     }
 
-    pub fn load(&mut self, decl: &ComponentDecl, kv: KvAccess, variables: ComponentVariables) -> Result<LoadedComponent> {
-        let at = format!("{}: [component.{}] `source` {}", self.manifest_path.display(), decl.id, decl.source.display());
+    pub fn load(
+        &mut self,
+        decl: &ComponentDecl,
+        kv: KvAccess,
+        variables: ComponentVariables,
+    ) -> Result<LoadedComponent> {
+        let at = format!(
+            "{}: [component.{}] `source` {}",
+            self.manifest_path.display(),
+            decl.id,
+            decl.source.display()
+        );
         let component = match self.compiled.get(&decl.source) {
             Some(c) => c.clone(),
             None => {
-                let (c, outcome, took) = self.cache.load(self.engine, &decl.source).with_context(|| at.clone())?;
-                let how = if outcome == CacheOutcome::Hit { "loaded from the compiled-code cache" } else { "compiled" };
+                let (c, outcome, took) = self
+                    .cache
+                    .load(self.engine, &decl.source)
+                    .with_context(|| at.clone())?;
+                let how = if outcome == CacheOutcome::Hit {
+                    "loaded from the compiled-code cache"
+                } else {
+                    "compiled"
+                };
                 tracing::info!(component = %decl.id, took_ms = took.as_secs_f64() * 1e3, "{how}");
                 self.compiled.insert(decl.source.clone(), c.clone());
                 c
@@ -92,7 +121,11 @@ impl<'a> Loader<'a> {
             kv,
             variables: Arc::new(variables),
             outbound: Arc::new(decl.allowed_outbound_hosts.clone()),
-            environment: decl.environment.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
+            environment: decl
+                .environment
+                .iter()
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect(),
         })
     }
 }
@@ -102,16 +135,26 @@ const WASI_PACKAGES: [&str; 6] = ["io", "cli", "clocks", "random", "filesystem",
 
 /// Whether Spin 4.x provides import `name` (`ns:pkg/iface@version`).
 pub fn import_allowed(name: &str) -> bool {
-    let Some((path, version)) = name.split_once('@') else { return false };
-    let Some((package, _interface)) = path.split_once('/') else { return false };
+    let Some((path, version)) = name.split_once('@') else {
+        return false;
+    };
+    let Some((package, _interface)) = path.split_once('/') else {
+        return false;
+    };
     match package {
         "wasi:http" => {
-            version.starts_with("0.2.") && (path == "wasi:http/types" || path == "wasi:http/outgoing-handler")
+            version.starts_with("0.2.")
+                && (path == "wasi:http/types" || path == "wasi:http/outgoing-handler")
         }
-        "fermyon:spin" => version == "2.0.0" && (path == "fermyon:spin/key-value" || path == "fermyon:spin/variables"),
+        "fermyon:spin" => {
+            version == "2.0.0"
+                && (path == "fermyon:spin/key-value" || path == "fermyon:spin/variables")
+        }
         _ => {
             version.starts_with("0.2.")
-                && package.strip_prefix("wasi:").is_some_and(|p| WASI_PACKAGES.contains(&p))
+                && package
+                    .strip_prefix("wasi:")
+                    .is_some_and(|p| WASI_PACKAGES.contains(&p))
         }
     }
 }
@@ -120,7 +163,11 @@ pub fn import_allowed(name: &str) -> bool {
 /// a WASI 0.2 HTTP handler, naming the offending item.
 fn check_world(engine: &Engine, component: &Component) -> Result<()> {
     let ty = component.component_type();
-    let denied: Vec<String> = ty.imports(engine).map(|(name, _)| name.to_string()).filter(|n| !import_allowed(n)).collect();
+    let denied: Vec<String> = ty
+        .imports(engine)
+        .map(|(name, _)| name.to_string())
+        .filter(|n| !import_allowed(n))
+        .collect();
     if !denied.is_empty() {
         bail!(
             "imports {}, which Spin 4.x does not provide (allowed: wasi:http types/outgoing-handler 0.2.x, \
@@ -128,12 +175,24 @@ fn check_world(engine: &Engine, component: &Component) -> Result<()> {
             denied.join(", ")
         );
     }
-    let exports: Vec<String> = ty.exports(engine).map(|(name, _)| name.to_string()).collect();
-    if !exports.iter().any(|e| e.starts_with("wasi:http/incoming-handler@0.2.")) {
-        if exports.iter().any(|e| e.starts_with("wasi:http/handler@0.3")) {
+    let exports: Vec<String> = ty
+        .exports(engine)
+        .map(|(name, _)| name.to_string())
+        .collect();
+    if !exports
+        .iter()
+        .any(|e| e.starts_with("wasi:http/incoming-handler@0.2."))
+    {
+        if exports
+            .iter()
+            .any(|e| e.starts_with("wasi:http/handler@0.3"))
+        {
             bail!("exports a WASI 0.3 handler (wasi:http/handler@0.3); this host runs WASI 0.2 components (spin-sdk 5.x)");
         }
-        bail!("does not export wasi:http/incoming-handler@0.2.x (exports: {})", exports.join(", "));
+        bail!(
+            "does not export wasi:http/incoming-handler@0.2.x (exports: {})",
+            exports.join(", ")
+        );
     }
     Ok(())
 }

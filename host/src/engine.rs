@@ -55,7 +55,9 @@ pub fn new_engine(opts: &EngineOptions) -> Result<Engine> {
         .gc_support(false)
         .memory_init_cow(true)
         .parallel_compilation(true);
-    Engine::new(&config).map_err(wt).context("cannot create the Wasmtime engine")
+    Engine::new(&config)
+        .map_err(wt)
+        .context("cannot create the Wasmtime engine")
 }
 
 /// Advances the engine's epoch every [`EPOCH_TICK`] until dropped.
@@ -103,22 +105,32 @@ pub enum CacheOutcome {
 
 impl CompiledCache {
     pub fn new(dir: PathBuf) -> Result<Self> {
-        std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
+        std::fs::create_dir_all(&dir)
+            .with_context(|| format!("cannot create {}", dir.display()))?;
         Ok(Self { dir })
     }
 
     /// Loads `wasm` from the cache, compiling and storing it on a miss.
-    pub fn load(&self, engine: &Engine, wasm: &Path) -> Result<(Component, CacheOutcome, Duration)> {
+    pub fn load(
+        &self,
+        engine: &Engine,
+        wasm: &Path,
+    ) -> Result<(Component, CacheOutcome, Duration)> {
         let started = Instant::now();
-        let bytes = std::fs::read(wasm).with_context(|| format!("cannot read {}", wasm.display()))?;
-        let path = self.dir.join(format!("{}.cwasm", cache_key(engine, &bytes)));
+        let bytes =
+            std::fs::read(wasm).with_context(|| format!("cannot read {}", wasm.display()))?;
+        let path = self
+            .dir
+            .join(format!("{}.cwasm", cache_key(engine, &bytes)));
         if path.is_file() {
             // SAFETY: the file was written by `Component::serialize` of an engine
             // with the same compatibility hash (it is in the name), in a folder
             // only this host writes to.
             match unsafe { Component::deserialize_file(engine, &path) } {
                 Ok(component) => return Ok((component, CacheOutcome::Hit, started.elapsed())),
-                Err(e) => tracing::warn!(path = %path.display(), error = %e, "ignoring unusable compiled-code cache entry"),
+                Err(e) => {
+                    tracing::warn!(path = %path.display(), error = %e, "ignoring unusable compiled-code cache entry")
+                }
             }
         }
         let component = Component::new(engine, &bytes)
@@ -137,9 +149,15 @@ impl CompiledCache {
 
 fn cache_key(engine: &Engine, wasm: &[u8]) -> String {
     let mut engine_hash = std::collections::hash_map::DefaultHasher::new();
-    engine.precompile_compatibility_hash().hash(&mut engine_hash);
+    engine
+        .precompile_compatibility_hash()
+        .hash(&mut engine_hash);
     let wasm_hash = hex::encode(Sha256::digest(wasm));
-    format!("{wasm_hash}-wasmtime{}-{:016x}", wasmtime_version(), engine_hash.finish())
+    format!(
+        "{wasm_hash}-wasmtime{}-{:016x}",
+        wasmtime_version(),
+        engine_hash.finish()
+    )
 }
 
 /// The Wasmtime version compiled in (the cache key names it explicitly).

@@ -20,11 +20,19 @@ pub struct HostError {
 
 impl HostError {
     pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
-        Self { status, code, message: message.into() }
+        Self {
+            status,
+            code,
+            message: message.into(),
+        }
     }
 
     pub fn not_found(path: &str) -> Self {
-        Self::new(StatusCode::NOT_FOUND, "no_route", format!("no route matches {path}"))
+        Self::new(
+            StatusCode::NOT_FOUND,
+            "no_route",
+            format!("no route matches {path}"),
+        )
     }
 
     pub fn body_too_large(limit: u64) -> Self {
@@ -48,24 +56,32 @@ impl HostError {
 pub fn json_response(status: StatusCode, json: &str) -> Response<Body> {
     let mut response = Response::new(full_body(Bytes::from(json.to_owned())));
     *response.status_mut() = status;
-    response
-        .headers_mut()
-        .insert(header::CONTENT_TYPE, header::HeaderValue::from_static("application/json"));
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        header::HeaderValue::from_static("application/json"),
+    );
     response
 }
 
 /// A response with a plain-text body and the given content type.
-pub fn text_response(status: StatusCode, content_type: &'static str, body: String) -> Response<Body> {
+pub fn text_response(
+    status: StatusCode,
+    content_type: &'static str,
+    body: String,
+) -> Response<Body> {
     let mut response = Response::new(full_body(Bytes::from(body)));
     *response.status_mut() = status;
-    response
-        .headers_mut()
-        .insert(header::CONTENT_TYPE, header::HeaderValue::from_static(content_type));
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        header::HeaderValue::from_static(content_type),
+    );
     response
 }
 
 fn full_body(bytes: Bytes) -> Body {
-    Full::new(bytes).map_err(|never| match never {}).boxed_unsync()
+    Full::new(bytes)
+        .map_err(|never| match never {})
+        .boxed_unsync()
 }
 
 #[cfg(test)]

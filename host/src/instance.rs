@@ -37,20 +37,30 @@ pub struct InstanceState {
 
 impl WasiView for InstanceState {
     fn ctx(&mut self) -> WasiCtxView<'_> {
-        WasiCtxView { ctx: &mut self.wasi, table: &mut self.table }
+        WasiCtxView {
+            ctx: &mut self.wasi,
+            table: &mut self.table,
+        }
     }
 }
 
 impl WasiHttpView for InstanceState {
     fn http(&mut self) -> WasiHttpCtxView<'_> {
-        WasiHttpCtxView { ctx: &mut self.http, table: &mut self.table, hooks: &mut self.outbound }
+        WasiHttpCtxView {
+            ctx: &mut self.http,
+            table: &mut self.table,
+            hooks: &mut self.outbound,
+        }
     }
 }
 
 impl InstanceState {
     /// The key-value bindings' view of this state.
     pub fn kv(&mut self) -> KvView<'_> {
-        KvView { table: &mut self.table, kv: &mut self.kv }
+        KvView {
+            table: &mut self.table,
+            kv: &mut self.kv,
+        }
     }
 
     /// The variables bindings' view of this state.
@@ -75,14 +85,21 @@ impl WasiHttpHooks for OutboundHooks {
                 Output = Result<
                     (
                         http::Response<wasmtime_wasi_http::WasiBody>,
-                        Box<dyn std::future::Future<Output = Result<(), wasmtime_wasi_http::Error>> + Send>,
+                        Box<
+                            dyn std::future::Future<Output = Result<(), wasmtime_wasi_http::Error>>
+                                + Send,
+                        >,
                     ),
                     wasmtime_wasi_http::Error,
                 >,
             > + Send,
     > {
         let uri = request.uri();
-        let (scheme, host, port) = (uri.scheme_str().unwrap_or("http"), uri.host().unwrap_or(""), uri.port_u16());
+        let (scheme, host, port) = (
+            uri.scheme_str().unwrap_or("http"),
+            uri.host().unwrap_or(""),
+            uri.port_u16(),
+        );
         if self.policy.allows(scheme, host, port) {
             wasmtime_wasi_http::default_hooks().send_request(request, options, fut)
         } else {
@@ -125,7 +142,9 @@ fn new_store(component: &LoadedComponent, limits: InstanceLimits) -> Store<Insta
         table: ResourceTable::new(),
         wasi: component.wasi_ctx(),
         http: WasiHttpCtx::new(),
-        outbound: OutboundHooks { policy: component.outbound.clone() },
+        outbound: OutboundHooks {
+            policy: component.outbound.clone(),
+        },
         limiter: MemoryLimiter::new(limits.memory),
         kv: component.kv.instance(),
         variables: component.variables.clone(),
@@ -163,8 +182,16 @@ where
 
     let (sender, receiver) = oneshot::channel();
     let host = |e: wasmtime::Error| Failure::Host(format!("{e:#}"));
-    let req = store.data_mut().http().new_incoming_request(Scheme::Http, request).map_err(host)?;
-    let out = store.data_mut().http().new_response_outparam(sender).map_err(host)?;
+    let req = store
+        .data_mut()
+        .http()
+        .new_incoming_request(Scheme::Http, request)
+        .map_err(host)?;
+    let out = store
+        .data_mut()
+        .http()
+        .new_response_outparam(sender)
+        .map_err(host)?;
     let pre = component.pre.clone();
 
     // The guest keeps running in its own task after it has set the response
@@ -173,7 +200,10 @@ where
         let result = async {
             let proxy = pre.instantiate_async(&mut store).await?;
             instantiate_time.observe(started.elapsed().as_secs_f64());
-            proxy.wasi_http_incoming_handler().call_handle(&mut store, req, out).await
+            proxy
+                .wasi_http_incoming_handler()
+                .call_handle(&mut store, req, out)
+                .await
         }
         .await;
         (result, store.data().limiter.exceeded)
@@ -188,7 +218,10 @@ where
         Ok(Err(_no_response)) => match task.await {
             Ok((Ok(()), _)) => Err(Failure::NoResponse),
             Ok((Err(e), memory_exceeded)) => Err(classify(e, memory_exceeded)),
-            Err(join) => Err(Failure::Trap { cause: "instance task failed".into(), detail: join.to_string() }),
+            Err(join) => Err(Failure::Trap {
+                cause: "instance task failed".into(),
+                detail: join.to_string(),
+            }),
         },
         Err(_elapsed) => {
             task.abort();
@@ -205,6 +238,9 @@ fn classify(e: wasmtime::Error, memory_exceeded: bool) -> Failure {
     } else if e.downcast_ref::<PoolConcurrencyLimitError>().is_some() {
         Failure::Busy
     } else {
-        Failure::Trap { cause: e.root_cause().to_string(), detail: format!("{e:?}") }
+        Failure::Trap {
+            cause: e.root_cause().to_string(),
+            detail: format!("{e:?}"),
+        }
     }
 }

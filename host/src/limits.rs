@@ -21,12 +21,20 @@ pub struct MemoryLimiter {
 
 impl MemoryLimiter {
     pub fn new(limit: usize) -> Self {
-        Self { limit, exceeded: false }
+        Self {
+            limit,
+            exceeded: false,
+        }
     }
 }
 
 impl ResourceLimiter for MemoryLimiter {
-    fn memory_growing(&mut self, _current: usize, desired: usize, _maximum: Option<usize>) -> wasmtime::Result<bool> {
+    fn memory_growing(
+        &mut self,
+        _current: usize,
+        desired: usize,
+        _maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
         if desired > self.limit {
             self.exceeded = true;
             return Ok(false);
@@ -40,7 +48,12 @@ impl ResourceLimiter for MemoryLimiter {
         Ok(())
     }
 
-    fn table_growing(&mut self, _current: usize, desired: usize, _maximum: Option<usize>) -> wasmtime::Result<bool> {
+    fn table_growing(
+        &mut self,
+        _current: usize,
+        desired: usize,
+        _maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
         Ok(desired <= 1 << 20)
     }
 }
@@ -57,7 +70,15 @@ impl<B> LimitedBody<B> {
     /// Wraps `inner`; the returned flag turns true when the limit is crossed.
     pub fn new(inner: B, limit: u64) -> (Self, Arc<AtomicBool>) {
         let tripped = Arc::new(AtomicBool::new(false));
-        (Self { inner, remaining: limit, limit, tripped: tripped.clone() }, tripped)
+        (
+            Self {
+                inner,
+                remaining: limit,
+                limit,
+                tripped: tripped.clone(),
+            },
+            tripped,
+        )
     }
 }
 
@@ -69,7 +90,10 @@ where
     type Data = Bytes;
     type Error = wasmtime_wasi_http::Error;
 
-    fn poll_frame(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Result<Frame<Bytes>, Self::Error>>> {
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, Self::Error>>> {
         let this = &mut *self;
         match Pin::new(&mut this.inner).poll_frame(cx) {
             Poll::Ready(Some(Ok(frame))) => {
@@ -77,7 +101,9 @@ where
                     let len = data.len() as u64;
                     if len > this.remaining {
                         this.tripped.store(true, Ordering::Relaxed);
-                        return Poll::Ready(Some(Err(wasmtime_wasi_http::Error::HttpRequestBodySize(Some(this.limit)))));
+                        return Poll::Ready(Some(Err(
+                            wasmtime_wasi_http::Error::HttpRequestBodySize(Some(this.limit)),
+                        )));
                     }
                     this.remaining -= len;
                 }
@@ -104,7 +130,9 @@ mod tests {
 
     #[tokio::test]
     async fn body_over_limit_fails_and_trips() {
-        let inner = Full::new(Bytes::from(vec![0u8; 10])).map_err(|never: std::convert::Infallible| -> wasmtime_wasi_http::Error { match never {} });
+        let inner = Full::new(Bytes::from(vec![0u8; 10])).map_err(
+            |never: std::convert::Infallible| -> wasmtime_wasi_http::Error { match never {} },
+        );
         let (body, tripped) = LimitedBody::new(inner, 5);
         assert!(body.collect().await.is_err());
         assert!(tripped.load(Ordering::Relaxed));
@@ -112,7 +140,9 @@ mod tests {
 
     #[tokio::test]
     async fn body_within_limit_passes() {
-        let inner = Full::new(Bytes::from(vec![0u8; 5])).map_err(|never: std::convert::Infallible| -> wasmtime_wasi_http::Error { match never {} });
+        let inner = Full::new(Bytes::from(vec![0u8; 5])).map_err(
+            |never: std::convert::Infallible| -> wasmtime_wasi_http::Error { match never {} },
+        );
         let (body, tripped) = LimitedBody::new(inner, 5);
         assert_eq!(body.collect().await.unwrap().to_bytes().len(), 5);
         assert!(!tripped.load(Ordering::Relaxed));

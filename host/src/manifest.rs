@@ -130,7 +130,13 @@ impl Manifest {
             .with_context(|| format!("cannot read manifest {}", path.display()))?;
         let dir = path
             .parent()
-            .map(|p| if p.as_os_str().is_empty() { Path::new(".") } else { p })
+            .map(|p| {
+                if p.as_os_str().is_empty() {
+                    Path::new(".")
+                } else {
+                    p
+                }
+            })
             .unwrap_or(Path::new("."))
             .canonicalize()
             .with_context(|| format!("cannot resolve the folder of {}", path.display()))?;
@@ -143,20 +149,32 @@ impl Manifest {
         let raw: RawManifest =
             toml::from_str(text).map_err(|e| anyhow::anyhow!("{file}: invalid manifest: {e}"))?;
 
-        match raw.spin_manifest_version.as_ref().and_then(toml::Value::as_integer) {
+        match raw
+            .spin_manifest_version
+            .as_ref()
+            .and_then(toml::Value::as_integer)
+        {
             Some(2) => {}
             _ => bail!("{file}: `spin_manifest_version`: expected 2 (Spin manifest v2)"),
         }
 
         let mut variables = BTreeMap::new();
         for (name, v) in raw.variables {
-            check_variable_name(&name).map_err(|e| anyhow::anyhow!("{file}: [variables.{name}]: {e}"))?;
+            check_variable_name(&name)
+                .map_err(|e| anyhow::anyhow!("{file}: [variables.{name}]: {e}"))?;
             match (&v.default, v.required) {
                 (Some(_), true) => bail!("{file}: [variables.{name}]: `default` and `required = true` exclude each other"),
                 (None, false) => bail!("{file}: [variables.{name}]: needs a `default` or `required = true`"),
                 _ => {}
             }
-            variables.insert(name, VariableDecl { default: v.default, required: v.required, secret: v.secret });
+            variables.insert(
+                name,
+                VariableDecl {
+                    default: v.default,
+                    required: v.required,
+                    secret: v.secret,
+                },
+            );
         }
 
         let mut components = BTreeMap::new();
@@ -168,7 +186,10 @@ impl Manifest {
                 None => bail!("{}: missing", field("source")),
             };
             if c.files.is_some() {
-                bail!("{}: mounting files is not supported by edgeimg", field("files"));
+                bail!(
+                    "{}: mounting files is not supported by edgeimg",
+                    field("files")
+                );
             }
             let allowed_outbound_hosts = OutboundPolicy::parse(&c.allowed_outbound_hosts)
                 .map_err(|e| anyhow::anyhow!("{}: {e}", field("allowed_outbound_hosts")))?;
@@ -178,7 +199,8 @@ impl Manifest {
                 }
             }
             for (name, template) in &c.variables {
-                check_variable_name(name).map_err(|e| anyhow::anyhow!("{}: {e}", field(&format!("variables.{name}"))))?;
+                check_variable_name(name)
+                    .map_err(|e| anyhow::anyhow!("{}: {e}", field(&format!("variables.{name}"))))?;
                 for var in crate::variables::template_references(template)
                     .map_err(|e| anyhow::anyhow!("{}: {e}", field(&format!("variables.{name}"))))?
                 {
@@ -227,7 +249,9 @@ impl Manifest {
                     Some(toml::Value::String(r)) => {
                         RoutePattern::parse(r).map_err(|e| anyhow::anyhow!("{at}`route`: {e}"))?
                     }
-                    Some(_) => bail!("{at}`route`: only a route string is supported (no private routes)"),
+                    Some(_) => {
+                        bail!("{at}`route`: only a route string is supported (no private routes)")
+                    }
                     None => bail!("{at}`route`: missing"),
                 };
                 let component = match t.get("component") {
@@ -237,7 +261,10 @@ impl Manifest {
                 };
                 if !components.contains_key(&component) {
                     let known: Vec<&str> = components.keys().map(String::as_str).collect();
-                    bail!("{at}`component`: unknown component {component:?} (defined: {})", known.join(", "));
+                    bail!(
+                        "{at}`component`: unknown component {component:?} (defined: {})",
+                        known.join(", ")
+                    );
                 }
                 if let Some(executor) = t.get("executor") {
                     let spin = executor.get("type").and_then(toml::Value::as_str) == Some("spin");
@@ -268,7 +295,13 @@ impl Manifest {
             .components
             .values()
             .filter(|c| !c.source.is_file())
-            .map(|c| format!("  [component.{}] `source`: {} does not exist", c.id, c.source.display()))
+            .map(|c| {
+                format!(
+                    "  [component.{}] `source`: {} does not exist",
+                    c.id,
+                    c.source.display()
+                )
+            })
             .collect();
         if !missing.is_empty() {
             bail!(
@@ -284,7 +317,9 @@ impl Manifest {
 /// Spin's variable names: lower-case ASCII letters, digits and `_`, starting with a letter.
 pub fn check_variable_name(name: &str) -> Result<(), String> {
     let ok = name.chars().next().is_some_and(|c| c.is_ascii_lowercase())
-        && name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+        && name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
     if ok {
         Ok(())
     } else {
@@ -331,7 +366,10 @@ workdir = "components/upload"
         let c = &m.components["upload"];
         assert_eq!(c.source, Path::new("/app/target/upload.wasm"));
         assert_eq!(c.key_value_stores, vec!["images"]);
-        assert_eq!(c.build.as_ref().unwrap().workdir, Path::new("/app/components/upload"));
+        assert_eq!(
+            c.build.as_ref().unwrap().workdir,
+            Path::new("/app/components/upload")
+        );
         assert!(m.variables["key"].required);
     }
 
@@ -341,20 +379,32 @@ workdir = "components/upload"
 
     #[test]
     fn errors_name_file_and_field() {
-        let unknown = GOOD.replace("component = \"upload\"\n[[trigger", "component = \"nope\"\n[[trigger");
+        let unknown = GOOD.replace(
+            "component = \"upload\"\n[[trigger",
+            "component = \"nope\"\n[[trigger",
+        );
         let e = error_of(&unknown);
-        assert!(e.contains("spin.toml") && e.contains("`component`") && e.contains("\"nope\""), "{e}");
+        assert!(
+            e.contains("spin.toml") && e.contains("`component`") && e.contains("\"nope\""),
+            "{e}"
+        );
 
         let e = error_of(&GOOD.replace("\"/images/...\"", "\"images\""));
         assert!(e.contains("[[trigger.http]] #2 `route`"), "{e}");
 
         let e = error_of(&GOOD.replace("{{ token }}", "{{ missing }}"));
-        assert!(e.contains("variables.token") && e.contains("missing"), "{e}");
+        assert!(
+            e.contains("variables.token") && e.contains("missing"),
+            "{e}"
+        );
 
         let e = error_of(&GOOD.replace("spin_manifest_version = 2", "spin_manifest_version = 1"));
         assert!(e.contains("spin_manifest_version"), "{e}");
 
-        let e = error_of(&GOOD.replace("key = { required = true, secret = true }", "Key = { default = \"x\" }"));
+        let e = error_of(&GOOD.replace(
+            "key = { required = true, secret = true }",
+            "Key = { default = \"x\" }",
+        ));
         assert!(e.contains("[variables.Key]"), "{e}");
 
         let e = error_of(&GOOD.replace("source = \"target/upload.wasm\"", ""));

@@ -45,19 +45,38 @@ impl Metrics {
         let mut registry = Registry::with_prefix("edgeimg");
         let requests = Family::<RequestLabels, Counter>::default();
         // 100 µs to ~6.5 s.
-        let latency: LatencyFamily = Family::new_with_constructor(|| Histogram::new(exponential_buckets(0.0001, 2.0, 17)));
+        let latency: LatencyFamily =
+            Family::new_with_constructor(|| Histogram::new(exponential_buckets(0.0001, 2.0, 17)));
         let in_flight = Gauge::default();
         // 5 µs to ~20 ms.
         let instantiate = Histogram::new(exponential_buckets(0.000005, 2.0, 12));
-        registry.register("http_requests", "HTTP requests by route and status", requests.clone());
-        registry.register("http_request_duration_seconds", "Time to response headers by route", latency.clone());
-        registry.register("http_requests_in_flight", "Requests being handled", in_flight.clone());
+        registry.register(
+            "http_requests",
+            "HTTP requests by route and status",
+            requests.clone(),
+        );
+        registry.register(
+            "http_request_duration_seconds",
+            "Time to response headers by route",
+            latency.clone(),
+        );
+        registry.register(
+            "http_requests_in_flight",
+            "Requests being handled",
+            in_flight.clone(),
+        );
         registry.register(
             "instantiate_duration_seconds",
             "Time to create a store and instantiate a component, per request",
             instantiate.clone(),
         );
-        Self { registry, requests, latency, in_flight, instantiate }
+        Self {
+            registry,
+            requests,
+            latency,
+            in_flight,
+            instantiate,
+        }
     }
 
     /// For features that add metrics at start-up.
@@ -67,8 +86,17 @@ impl Metrics {
 
     /// Records one answered request.
     pub fn observe(&self, route: &str, status: u16, elapsed: Duration) {
-        self.requests.get_or_create(&RequestLabels { route: route.to_string(), status }).inc();
-        self.latency.get_or_create(&RouteLabels { route: route.to_string() }).observe(elapsed.as_secs_f64());
+        self.requests
+            .get_or_create(&RequestLabels {
+                route: route.to_string(),
+                status,
+            })
+            .inc();
+        self.latency
+            .get_or_create(&RouteLabels {
+                route: route.to_string(),
+            })
+            .observe(elapsed.as_secs_f64());
     }
 
     /// The per-request instantiation histogram (cheap to clone).
@@ -109,7 +137,13 @@ mod tests {
         m.observe("/upload", 201, Duration::from_millis(3));
         m.observe("/upload", 201, Duration::from_millis(3));
         let text = m.encode();
-        assert!(text.contains(r#"edgeimg_http_requests_total{route="/upload",status="201"} 2"#), "{text}");
-        assert!(text.contains("edgeimg_http_request_duration_seconds_bucket"), "{text}");
+        assert!(
+            text.contains(r#"edgeimg_http_requests_total{route="/upload",status="201"} 2"#),
+            "{text}"
+        );
+        assert!(
+            text.contains("edgeimg_http_request_duration_seconds_bucket"),
+            "{text}"
+        );
     }
 }

@@ -35,7 +35,10 @@ enum PortPattern {
 impl OutboundPolicy {
     /// Parses the list; the error names the entry.
     pub fn parse(entries: &[String]) -> Result<Self, String> {
-        let rules = entries.iter().map(|e| Rule::parse(e)).collect::<Result<_, _>>()?;
+        let rules = entries
+            .iter()
+            .map(|e| Rule::parse(e))
+            .collect::<Result<_, _>>()?;
         Ok(Self { rules })
     }
 
@@ -52,21 +55,32 @@ impl Rule {
         if entry.contains("{{") {
             return Err(bad("variable templates are not supported by edgeimg"));
         }
-        let (scheme, rest) = entry.split_once("://").ok_or_else(|| bad("expected scheme://host[:port]"))?;
+        let (scheme, rest) = entry
+            .split_once("://")
+            .ok_or_else(|| bad("expected scheme://host[:port]"))?;
         let rest = rest.trim_end_matches('/');
         if rest.contains('/') {
             return Err(bad("a path is not allowed"));
         }
         let (host, port) = match rest.rsplit_once(':') {
             Some((host, "*")) => (host, PortPattern::Any),
-            Some((host, port)) => (host, PortPattern::Exact(port.parse().map_err(|_| bad("bad port"))?)),
+            Some((host, port)) => (
+                host,
+                PortPattern::Exact(port.parse().map_err(|_| bad("bad port"))?),
+            ),
             None => (rest, PortPattern::Default),
         };
         let host = match host {
             "*" => HostPattern::Any,
-            h if h.starts_with("*.") && h.len() > 2 => HostPattern::Subdomain(h[1..].to_ascii_lowercase()),
+            h if h.starts_with("*.") && h.len() > 2 => {
+                HostPattern::Subdomain(h[1..].to_ascii_lowercase())
+            }
             "" => return Err(bad("missing host")),
-            h if h.contains('*') => return Err(bad("'*' is only allowed as the whole host or a leading '*.'")),
+            h if h.contains('*') => {
+                return Err(bad(
+                    "'*' is only allowed as the whole host or a leading '*.'",
+                ))
+            }
             h => HostPattern::Exact(h.to_ascii_lowercase()),
         };
         let scheme = match scheme {
@@ -107,7 +121,11 @@ mod tests {
 
     #[test]
     fn matching_table() {
-        let p = policy(&["https://api.example.com", "https://*.cdn.example:8443", "*://localhost:*"]);
+        let p = policy(&[
+            "https://api.example.com",
+            "https://*.cdn.example:8443",
+            "*://localhost:*",
+        ]);
         let table = [
             ("https", "api.example.com", None, true),
             ("https", "API.example.com", Some(443), true),
@@ -120,7 +138,11 @@ mod tests {
             ("https", "evil.com", None, false),
         ];
         for (scheme, host, port, allowed) in table {
-            assert_eq!(p.allows(scheme, host, port), allowed, "{scheme}://{host}:{port:?}");
+            assert_eq!(
+                p.allows(scheme, host, port),
+                allowed,
+                "{scheme}://{host}:{port:?}"
+            );
         }
         assert!(policy(&["*://*:*"]).allows("http", "anything", Some(1)));
         assert!(!policy(&[]).allows("https", "example.com", None));
@@ -128,7 +150,14 @@ mod tests {
 
     #[test]
     fn bad_entries_are_named() {
-        for bad in ["example.com", "ftp://x", "https://a*b.com", "https://x/path", "https://{{ host }}", "https://x:port"] {
+        for bad in [
+            "example.com",
+            "ftp://x",
+            "https://a*b.com",
+            "https://x/path",
+            "https://{{ host }}",
+            "https://x:port",
+        ] {
             let e = OutboundPolicy::parse(&[bad.to_string()]).unwrap_err();
             assert!(e.contains(bad), "{e}");
         }

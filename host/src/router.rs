@@ -30,9 +30,15 @@ impl RoutePattern {
             .strip_prefix('/')
             .ok_or_else(|| format!("route {raw:?} must start with '/'"))?;
         if raw.starts_with("/.well-known/spin/") || raw == "/.well-known/spin/..." {
-            return Err(format!("route {raw:?} is reserved by Spin (/.well-known/spin/...)"));
+            return Err(format!(
+                "route {raw:?} is reserved by Spin (/.well-known/spin/...)"
+            ));
         }
-        let mut parts: Vec<&str> = if rest.is_empty() { Vec::new() } else { rest.split('/').collect() };
+        let mut parts: Vec<&str> = if rest.is_empty() {
+            Vec::new()
+        } else {
+            rest.split('/').collect()
+        };
         let wildcard = parts.last() == Some(&"...");
         if wildcard {
             parts.pop();
@@ -40,13 +46,19 @@ impl RoutePattern {
         let mut segments = Vec::with_capacity(parts.len());
         for (i, part) in parts.iter().enumerate() {
             if *part == "..." {
-                return Err(format!("route {raw:?}: '...' is only allowed as the last segment"));
+                return Err(format!(
+                    "route {raw:?}: '...' is only allowed as the last segment"
+                ));
             }
             if part.is_empty() && i + 1 != parts.len() {
                 return Err(format!("route {raw:?} has an empty segment"));
             }
             if let Some(name) = part.strip_prefix(':') {
-                if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-') {
+                if name.is_empty()
+                    || !name
+                        .chars()
+                        .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+                {
                     return Err(format!("route {raw:?}: bad parameter name {part:?}"));
                 }
                 segments.push(Segment::Param(name.to_string()));
@@ -56,7 +68,11 @@ impl RoutePattern {
         }
         // A trailing slash on an exact route ("/a/") is kept as an empty literal
         // segment, so it matches only "/a/".
-        Ok(Self { raw: raw.to_string(), segments, wildcard })
+        Ok(Self {
+            raw: raw.to_string(),
+            segments,
+            wildcard,
+        })
     }
 
     /// The route as written in spin.toml (`spin-matched-route`, `spin-raw-component-route`).
@@ -68,7 +84,11 @@ impl RoutePattern {
     pub fn component_route(&self) -> &str {
         if self.wildcard {
             let prefix = &self.raw[..self.raw.len() - "/...".len()];
-            if prefix.is_empty() { "/" } else { prefix }
+            if prefix.is_empty() {
+                "/"
+            } else {
+                prefix
+            }
         } else {
             &self.raw
         }
@@ -82,20 +102,32 @@ impl RoutePattern {
     /// Matches a request path (no query); returns path-info and `:name` values.
     fn matches(&self, path: &str) -> Option<(String, Vec<(String, String)>)> {
         let rest = path.strip_prefix('/')?;
-        let parts: Vec<&str> = if rest.is_empty() { Vec::new() } else { rest.split('/').collect() };
-        if parts.len() < self.segments.len() || (!self.wildcard && parts.len() != self.segments.len()) {
+        let parts: Vec<&str> = if rest.is_empty() {
+            Vec::new()
+        } else {
+            rest.split('/').collect()
+        };
+        if parts.len() < self.segments.len()
+            || (!self.wildcard && parts.len() != self.segments.len())
+        {
             return None;
         }
         let mut params = Vec::new();
         for (segment, part) in self.segments.iter().zip(&parts) {
             match segment {
                 Segment::Literal(lit) if lit == part => {}
-                Segment::Param(name) if !part.is_empty() => params.push((name.clone(), part.to_string())),
+                Segment::Param(name) if !part.is_empty() => {
+                    params.push((name.clone(), part.to_string()))
+                }
                 _ => return None,
             }
         }
         let tail = &parts[self.segments.len()..];
-        let path_info = if tail.is_empty() { String::new() } else { format!("/{}", tail.join("/")) };
+        let path_info = if tail.is_empty() {
+            String::new()
+        } else {
+            format!("/{}", tail.join("/"))
+        };
         Some((path_info, params))
     }
 
@@ -105,7 +137,12 @@ impl RoutePattern {
             .cmp(&other.wildcard)
             .then_with(|| other.segments.len().cmp(&self.segments.len()))
             .then_with(|| {
-                let kinds = |p: &Self| p.segments.iter().map(|s| matches!(s, Segment::Param(_))).collect::<Vec<_>>();
+                let kinds = |p: &Self| {
+                    p.segments
+                        .iter()
+                        .map(|s| matches!(s, Segment::Param(_)))
+                        .collect::<Vec<_>>()
+                };
                 kinds(self).cmp(&kinds(other))
             })
     }
@@ -114,11 +151,15 @@ impl RoutePattern {
     fn same_shape(&self, other: &Self) -> bool {
         self.wildcard == other.wildcard
             && self.segments.len() == other.segments.len()
-            && self.segments.iter().zip(&other.segments).all(|(a, b)| match (a, b) {
-                (Segment::Literal(x), Segment::Literal(y)) => x == y,
-                (Segment::Param(_), Segment::Param(_)) => true,
-                _ => false,
-            })
+            && self
+                .segments
+                .iter()
+                .zip(&other.segments)
+                .all(|(a, b)| match (a, b) {
+                    (Segment::Literal(x), Segment::Literal(y)) => x == y,
+                    (Segment::Param(_), Segment::Param(_)) => true,
+                    _ => false,
+                })
     }
 }
 
@@ -155,9 +196,12 @@ impl<T> Router<T> {
     /// The most specific route matching `path`, if any.
     pub fn route(&self, path: &str) -> Option<RouteMatch<'_, T>> {
         self.routes.iter().find_map(|(pattern, target)| {
-            pattern
-                .matches(path)
-                .map(|(path_info, params)| RouteMatch { target, route: pattern, path_info, params })
+            pattern.matches(path).map(|(path_info, params)| RouteMatch {
+                target,
+                route: pattern,
+                path_info,
+                params,
+            })
         })
     }
 
@@ -171,7 +215,13 @@ mod tests {
     use super::*;
 
     fn router(routes: &[&str]) -> Router<String> {
-        Router::new(routes.iter().map(|r| (RoutePattern::parse(r).unwrap(), r.to_string())).collect()).unwrap()
+        Router::new(
+            routes
+                .iter()
+                .map(|r| (RoutePattern::parse(r).unwrap(), r.to_string()))
+                .collect(),
+        )
+        .unwrap()
     }
 
     #[test]
@@ -200,8 +250,14 @@ mod tests {
             ("/other", "/...", "/other"),
         ];
         for (path, route, info) in table {
-            let m = r.route(path).unwrap_or_else(|| panic!("{path} did not match"));
-            assert_eq!((m.target.as_str(), m.path_info.as_str()), (route, info), "path {path}");
+            let m = r
+                .route(path)
+                .unwrap_or_else(|| panic!("{path} did not match"));
+            assert_eq!(
+                (m.target.as_str(), m.path_info.as_str()),
+                (route, info),
+                "path {path}"
+            );
         }
     }
 
@@ -221,7 +277,10 @@ mod tests {
         assert_eq!(m.path_info, "/thumb/small");
         assert_eq!(m.route.component_route(), "/images/:id");
         assert_eq!(m.route.raw(), "/images/:id/...");
-        assert!(r.route("/images//x").is_none(), "a :name needs a non-empty segment");
+        assert!(
+            r.route("/images//x").is_none(),
+            "a :name needs a non-empty segment"
+        );
     }
 
     #[test]
@@ -233,8 +292,17 @@ mod tests {
 
     #[test]
     fn bad_routes_are_rejected() {
-        for bad in ["nope", "/a/.../b", "/a/:", "/a//b", "/.well-known/spin/info"] {
-            assert!(RoutePattern::parse(bad).is_err(), "{bad} should be rejected");
+        for bad in [
+            "nope",
+            "/a/.../b",
+            "/a/:",
+            "/a//b",
+            "/.well-known/spin/info",
+        ] {
+            assert!(
+                RoutePattern::parse(bad).is_err(),
+                "{bad} should be rejected"
+            );
         }
         let dup = Router::new(vec![
             (RoutePattern::parse("/a/:x").unwrap(), ()),

@@ -18,7 +18,9 @@ pub struct RuntimeConfig {
 
 impl RuntimeConfig {
     pub fn load(path: Option<&Path>) -> Result<Self> {
-        let Some(path) = path else { return Ok(Self::default()) };
+        let Some(path) = path else {
+            return Ok(Self::default());
+        };
         let text = std::fs::read_to_string(path)
             .with_context(|| format!("cannot read runtime config {}", path.display()))?;
         Self::parse(&text, path)
@@ -26,7 +28,8 @@ impl RuntimeConfig {
 
     pub fn parse(text: &str, path: &Path) -> Result<Self> {
         let file = path.display();
-        let raw: toml::Table = toml::from_str(text).map_err(|e| anyhow::anyhow!("{file}: invalid TOML: {e}"))?;
+        let raw: toml::Table =
+            toml::from_str(text).map_err(|e| anyhow::anyhow!("{file}: invalid TOML: {e}"))?;
         let mut key_value_stores = BTreeMap::new();
         match raw.get("key_value_store") {
             None => {}
@@ -40,9 +43,15 @@ impl RuntimeConfig {
                     }
                 }
             }
-            Some(_) => bail!("{file}: `key_value_store` must be a table of [key_value_store.<label>] tables"),
+            Some(_) => bail!(
+                "{file}: `key_value_store` must be a table of [key_value_store.<label>] tables"
+            ),
         }
-        Ok(Self { path: Some(path.to_path_buf()), key_value_stores, raw })
+        Ok(Self {
+            path: Some(path.to_path_buf()),
+            key_value_stores,
+            raw,
+        })
     }
 
     /// "runtime-config.toml" or "the embedded defaults", for messages.
@@ -65,7 +74,10 @@ mod tests {
             Path::new("rc.toml"),
         )
         .unwrap();
-        assert_eq!(c.key_value_stores["images"]["type"].as_str(), Some("memory"));
+        assert_eq!(
+            c.key_value_stores["images"]["type"].as_str(),
+            Some("memory")
+        );
         assert!(c.raw.contains_key("region"));
     }
 

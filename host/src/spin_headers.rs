@@ -43,8 +43,14 @@ pub fn apply(headers: &mut HeaderMap, info: &SpinRequestInfo<'_>) {
     set("spin-component-route", info.route.component_route());
     set("spin-client-addr", &info.client_addr.to_string());
     for (name, value) in info.params {
-        let header = format!("spin-path-match-{}", name.to_ascii_lowercase().replace('_', "-"));
-        if let (Ok(name), Ok(value)) = (HeaderName::from_bytes(header.as_bytes()), HeaderValue::from_str(value)) {
+        let header = format!(
+            "spin-path-match-{}",
+            name.to_ascii_lowercase().replace('_', "-")
+        );
+        if let (Ok(name), Ok(value)) = (
+            HeaderName::from_bytes(header.as_bytes()),
+            HeaderValue::from_str(value),
+        ) {
             headers.insert(name, value);
         }
     }
@@ -71,7 +77,10 @@ mod tests {
             },
         );
         let get = |n: &str| headers.get(n).unwrap().to_str().unwrap().to_string();
-        assert_eq!(get("spin-full-url"), "http://example.com/images/42/thumb/small?x=1");
+        assert_eq!(
+            get("spin-full-url"),
+            "http://example.com/images/42/thumb/small?x=1"
+        );
         assert_eq!(get("spin-path-info"), "/thumb/small");
         assert_eq!(get("spin-matched-route"), "/images/:id/...");
         assert_eq!(get("spin-raw-component-route"), "/images/:id/...");

@@ -95,7 +95,10 @@ impl ComponentVariables {
                     Part::Text(text) => value.push_str(text),
                     Part::Var(var) => match app.get(var) {
                         Some(v) => value.push_str(v),
-                        None => bail!("[component.{}] `variables.{name}`: undefined variable {var:?}", component.id),
+                        None => bail!(
+                            "[component.{}] `variables.{name}`: undefined variable {var:?}",
+                            component.id
+                        ),
                     },
                 }
             }
@@ -107,7 +110,10 @@ impl ComponentVariables {
     /// Spin's `variables.get`: invalid names and unknown names are distinct errors.
     pub fn get(&self, name: &str) -> Result<String, Error> {
         check_variable_name(name).map_err(|_| Error::InvalidName(name.to_string()))?;
-        self.values.get(name).cloned().ok_or_else(|| Error::Undefined(name.to_string()))
+        self.values
+            .get(name)
+            .cloned()
+            .ok_or_else(|| Error::Undefined(name.to_string()))
     }
 }
 
@@ -167,8 +173,13 @@ key = "{{ api_key }}"
 
     #[test]
     fn missing_required_variable_is_named() {
-        let e = resolve_application(&manifest(), |_| None).unwrap_err().to_string();
-        assert!(e.contains("api_key") && e.contains("SPIN_VARIABLE_API_KEY"), "{e}");
+        let e = resolve_application(&manifest(), |_| None)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("api_key") && e.contains("SPIN_VARIABLE_API_KEY"),
+            "{e}"
+        );
     }
 
     #[test]
@@ -181,7 +192,10 @@ key = "{{ api_key }}"
 
     #[test]
     fn templates_are_checked() {
-        assert_eq!(template_references("a {{ b }} c {{d}}").unwrap(), vec!["b", "d"]);
+        assert_eq!(
+            template_references("a {{ b }} c {{d}}").unwrap(),
+            vec!["b", "d"]
+        );
         assert!(template_references("{{ b ").is_err());
         assert!(template_references("{{ B }}").is_err());
     }

@@ -22,8 +22,15 @@ impl BuildArgs {
 
 /// Runs every component's build commands in its workdir, in id order.
 pub fn build(manifest: &Manifest) -> Result<()> {
-    let builds: Vec<_> = manifest.components.values().filter_map(|c| c.build.as_ref().map(|b| (c, b))).collect();
-    if builds.iter().any(|(_, b)| b.commands.iter().any(|c| c.contains("wasm32-wasip2"))) {
+    let builds: Vec<_> = manifest
+        .components
+        .values()
+        .filter_map(|c| c.build.as_ref().map(|b| (c, b)))
+        .collect();
+    if builds
+        .iter()
+        .any(|(_, b)| b.commands.iter().any(|c| c.contains("wasm32-wasip2")))
+    {
         ensure_wasip2_target()?;
     }
     let mut done = std::collections::HashSet::new();
@@ -33,13 +40,22 @@ pub fn build(manifest: &Manifest) -> Result<()> {
             if !done.insert((build.workdir.clone(), command.clone())) {
                 continue;
             }
-            eprintln!("edgeimg build: [component.{}] {command}  (in {})", component.id, build.workdir.display());
+            eprintln!(
+                "edgeimg build: [component.{}] {command}  (in {})",
+                component.id,
+                build.workdir.display()
+            );
             let status = Command::new("sh")
                 .arg("-c")
                 .arg(command)
                 .current_dir(&build.workdir)
                 .status()
-                .with_context(|| format!("cannot run the build command of [component.{}]", component.id))?;
+                .with_context(|| {
+                    format!(
+                        "cannot run the build command of [component.{}]",
+                        component.id
+                    )
+                })?;
             if !status.success() {
                 bail!(
                     "{}: [component.{}] `build.command` {command:?} failed ({status})",
@@ -54,12 +70,22 @@ pub fn build(manifest: &Manifest) -> Result<()> {
 
 /// Installs the `wasm32-wasip2` Rust target with rustup when it is missing.
 fn ensure_wasip2_target() -> Result<()> {
-    let installed = Command::new("rustup").args(["target", "list", "--installed"]).output();
+    let installed = Command::new("rustup")
+        .args(["target", "list", "--installed"])
+        .output();
     match installed {
-        Ok(out) if String::from_utf8_lossy(&out.stdout).lines().any(|l| l.trim() == "wasm32-wasip2") => Ok(()),
+        Ok(out)
+            if String::from_utf8_lossy(&out.stdout)
+                .lines()
+                .any(|l| l.trim() == "wasm32-wasip2") =>
+        {
+            Ok(())
+        }
         Ok(_) => {
             eprintln!("edgeimg build: installing the wasm32-wasip2 target (rustup target add wasm32-wasip2)");
-            let status = Command::new("rustup").args(["target", "add", "wasm32-wasip2"]).status()?;
+            let status = Command::new("rustup")
+                .args(["target", "add", "wasm32-wasip2"])
+                .status()?;
             if !status.success() {
                 bail!("`rustup target add wasm32-wasip2` failed ({status})");
             }

@@ -30,7 +30,12 @@ enum Command {
 #[derive(Debug, clap::Args)]
 pub struct ManifestArg {
     /// The application manifest.
-    #[arg(short = 'f', long = "from", env = "EDGEIMG_MANIFEST", default_value = "spin.toml")]
+    #[arg(
+        short = 'f',
+        long = "from",
+        env = "EDGEIMG_MANIFEST",
+        default_value = "spin.toml"
+    )]
     pub manifest: PathBuf,
 }
 

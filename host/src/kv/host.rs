@@ -24,12 +24,18 @@ pub struct KvAccess {
 
 impl KvAccess {
     pub fn new(registry: Arc<StoreRegistry>, allowed: impl IntoIterator<Item = String>) -> Self {
-        Self { registry, allowed: Arc::new(allowed.into_iter().collect()) }
+        Self {
+            registry,
+            allowed: Arc::new(allowed.into_iter().collect()),
+        }
     }
 
     /// Per-instance state.
     pub fn instance(&self) -> KvInstance {
-        KvInstance { access: self.clone(), open: 0 }
+        KvInstance {
+            access: self.clone(),
+            open: 0,
+        }
     }
 }
 
@@ -77,7 +83,10 @@ impl KvView<'_> {
 impl Host for KvView<'_> {}
 
 impl HostStore for KvView<'_> {
-    async fn open(&mut self, label: String) -> wasmtime::Result<Result<Resource<StoreHandle>, wit::Error>> {
+    async fn open(
+        &mut self,
+        label: String,
+    ) -> wasmtime::Result<Result<Resource<StoreHandle>, wit::Error>> {
         if !self.kv.access.allowed.contains(&label) {
             return Ok(Err(Error::AccessDenied.into()));
         }
@@ -91,27 +100,54 @@ impl HostStore for KvView<'_> {
         Ok(Ok(self.table.push(StoreHandle { store })?))
     }
 
-    async fn get(&mut self, this: Resource<StoreHandle>, key: String) -> wasmtime::Result<Result<Option<Vec<u8>>, wit::Error>> {
+    async fn get(
+        &mut self,
+        this: Resource<StoreHandle>,
+        key: String,
+    ) -> wasmtime::Result<Result<Option<Vec<u8>>, wit::Error>> {
         let store = self.store(&this)?;
-        Ok(store.get(&key).await.map(|v| v.map(|b| b.to_vec())).map_err(Into::into))
+        Ok(store
+            .get(&key)
+            .await
+            .map(|v| v.map(|b| b.to_vec()))
+            .map_err(Into::into))
     }
 
-    async fn set(&mut self, this: Resource<StoreHandle>, key: String, value: Vec<u8>) -> wasmtime::Result<Result<(), wit::Error>> {
+    async fn set(
+        &mut self,
+        this: Resource<StoreHandle>,
+        key: String,
+        value: Vec<u8>,
+    ) -> wasmtime::Result<Result<(), wit::Error>> {
         let store = self.store(&this)?;
-        Ok(store.set(&key, Bytes::from(value)).await.map_err(Into::into))
+        Ok(store
+            .set(&key, Bytes::from(value))
+            .await
+            .map_err(Into::into))
     }
 
-    async fn delete(&mut self, this: Resource<StoreHandle>, key: String) -> wasmtime::Result<Result<(), wit::Error>> {
+    async fn delete(
+        &mut self,
+        this: Resource<StoreHandle>,
+        key: String,
+    ) -> wasmtime::Result<Result<(), wit::Error>> {
         let store = self.store(&this)?;
         Ok(store.delete(&key).await.map_err(Into::into))
     }
 
-    async fn exists(&mut self, this: Resource<StoreHandle>, key: String) -> wasmtime::Result<Result<bool, wit::Error>> {
+    async fn exists(
+        &mut self,
+        this: Resource<StoreHandle>,
+        key: String,
+    ) -> wasmtime::Result<Result<bool, wit::Error>> {
         let store = self.store(&this)?;
         Ok(store.exists(&key).await.map_err(Into::into))
     }
 
-    async fn get_keys(&mut self, this: Resource<StoreHandle>) -> wasmtime::Result<Result<Vec<String>, wit::Error>> {
+    async fn get_keys(
+        &mut self,
+        this: Resource<StoreHandle>,
+    ) -> wasmtime::Result<Result<Vec<String>, wit::Error>> {
         let store = self.store(&this)?;
         Ok(store.get_keys().await.map_err(Into::into))
     }
