@@ -126,7 +126,7 @@ impl wasmtime::component::HasData for VariablesData {
 
 impl Host for &ComponentVariables {
     async fn get(&mut self, name: String) -> wasmtime::Result<Result<String, Error>> {
-        Ok(ComponentVariables::get(*self, &name))
+        Ok(ComponentVariables::get(self, &name))
     }
 }
 

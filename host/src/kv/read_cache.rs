@@ -67,7 +67,7 @@ pub fn byte_count(value: &toml::Value, key: &str) -> anyhow::Result<u64> {
 }
 
 /// Weight of an entry for moka: its key and value bytes.
-pub fn weigh(key: &String, value: &Bytes) -> u32 {
+pub fn weigh(key: &str, value: &Bytes) -> u32 {
     u32::try_from(key.len() + value.len()).unwrap_or(u32::MAX)
 }
 
@@ -80,7 +80,7 @@ pub fn byte_bounded_cache(
     let evictions = stats.clone();
     Cache::builder()
         .max_capacity(capacity_bytes)
-        .weigher(weigh)
+        .weigher(|key: &String, value: &Bytes| weigh(key, value))
         .eviction_listener(move |_key, _value, cause| {
             if matches!(cause, RemovalCause::Size | RemovalCause::Expired) {
                 evictions.eviction(tier);
