@@ -12,48 +12,13 @@ mod support;
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
-use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use sha2::{Digest, Sha256};
-use support::{repo_path, Host, HostBuilder, Response};
-
-fn manifest() -> PathBuf {
-    for name in ["upload", "fetch", "resize"] {
-        let wasm = repo_path(&format!("target/wasm32-wasip2/release/edgeimg_{name}.wasm"));
-        assert!(
-            wasm.is_file(),
-            "{} is missing: run `target/release/edgeimg build -f spin.toml`",
-            wasm.display()
-        );
-    }
-    repo_path("spin.toml")
-}
+use support::{app_manifest, corpus, Host, HostBuilder, Response};
 
 fn app() -> Host {
-    HostBuilder::new(manifest()).start()
-}
-
-/// A real photo (JPEG or PNG) from the test corpus: `$EDGEIMG_CORPUS`, else
-/// the folder `scripts/corpus.sh` fills on first use.
-fn corpus(name: &str) -> Vec<u8> {
-    let dir = match std::env::var_os("EDGEIMG_CORPUS") {
-        Some(dir) => PathBuf::from(dir),
-        None => {
-            let script = repo_path("scripts/corpus.sh");
-            let out = std::process::Command::new("bash")
-                .arg(&script)
-                .output()
-                .expect("run corpus.sh");
-            assert!(
-                out.status.success(),
-                "corpus.sh failed: {}",
-                String::from_utf8_lossy(&out.stderr)
-            );
-            PathBuf::from(String::from_utf8(out.stdout).unwrap().trim())
-        }
-    };
-    std::fs::read(dir.join(name)).unwrap_or_else(|e| panic!("{name}: {e}"))
+    HostBuilder::new(app_manifest()).start()
 }
 
 /// A 1×1 GIF.
@@ -533,7 +498,7 @@ fn re_upload_returns_the_same_id_with_200() {
 
 #[test]
 fn upload_and_delete_need_the_token_when_one_is_set() {
-    let host = HostBuilder::new(manifest())
+    let host = HostBuilder::new(app_manifest())
         .env("SPIN_VARIABLE_UPLOAD_TOKEN", "s3cret")
         .start();
     let bytes = png(8, 8, true);
@@ -572,7 +537,7 @@ fn upload_and_delete_need_the_token_when_one_is_set() {
 
 #[test]
 fn resize_needs_a_signature_when_a_key_is_set_except_for_presets() {
-    let host = HostBuilder::new(manifest())
+    let host = HostBuilder::new(app_manifest())
         .env("SPIN_VARIABLE_SIGNING_KEY", "k3y")
         .start();
     let id = stored(&host, &corpus("Aqua.jpg"));
@@ -688,7 +653,7 @@ fn bad_inputs_get_json_errors_with_the_right_status() {
 
 #[test]
 fn huge_bodies_are_refused_before_they_are_buffered() {
-    let host = HostBuilder::new(manifest())
+    let host = HostBuilder::new(app_manifest())
         .env("SPIN_VARIABLE_MAX_UPLOAD_BYTES", "1000000")
         .start();
     // Declares more than the limit and sends 64 KiB: an answer can only come

@@ -10,24 +10,10 @@
 #[path = "support/mod.rs"]
 mod support;
 
-use std::path::PathBuf;
-
-use support::{repo_path, Host, HostBuilder, Response};
-
-fn built(manifest: &str, wasm: &[&str]) -> PathBuf {
-    for name in wasm {
-        let path = repo_path(&format!("target/wasm32-wasip2/release/{name}.wasm"));
-        assert!(
-            path.is_file(),
-            "{} is missing: run `target/release/edgeimg build -f {manifest}`",
-            path.display()
-        );
-    }
-    repo_path(manifest)
-}
+use support::{built_manifest, corpus, Host, HostBuilder, Response};
 
 fn app() -> Host {
-    HostBuilder::new(built(
+    HostBuilder::new(built_manifest(
         "spin.toml",
         &["edgeimg_upload", "edgeimg_fetch", "edgeimg_resize"],
     ))
@@ -35,23 +21,7 @@ fn app() -> Host {
 }
 
 fn probe() -> Host {
-    HostBuilder::new(built("tests/probe/spin.toml", &["edgeimg_probe"])).start()
-}
-
-/// A real photo from the test corpus (`$EDGEIMG_CORPUS`, else `scripts/corpus.sh`).
-fn corpus(name: &str) -> Vec<u8> {
-    let dir = match std::env::var_os("EDGEIMG_CORPUS") {
-        Some(dir) => PathBuf::from(dir),
-        None => {
-            let out = std::process::Command::new("bash")
-                .arg(repo_path("scripts/corpus.sh"))
-                .output()
-                .expect("run scripts/corpus.sh");
-            assert!(out.status.success(), "corpus.sh failed");
-            PathBuf::from(String::from_utf8(out.stdout).unwrap().trim())
-        }
-    };
-    std::fs::read(dir.join(name)).unwrap_or_else(|e| panic!("{name}: {e}"))
+    HostBuilder::new(built_manifest("tests/probe/spin.toml", &["edgeimg_probe"])).start()
 }
 
 fn upload(host: &Host, name: &str) -> String {

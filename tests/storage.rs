@@ -12,43 +12,10 @@ mod services;
 #[path = "support/mod.rs"]
 mod support;
 
-use std::path::PathBuf;
 use std::sync::Barrier;
 
 use services::{MotoS3, RedisServer};
-use support::{repo_path, Host, HostBuilder, TempDir};
-
-fn manifest() -> PathBuf {
-    for name in ["upload", "fetch", "resize"] {
-        let wasm = repo_path(&format!("target/wasm32-wasip2/release/edgeimg_{name}.wasm"));
-        assert!(
-            wasm.is_file(),
-            "{} is missing: run `target/release/edgeimg build`",
-            wasm.display()
-        );
-    }
-    repo_path("spin.toml")
-}
-
-/// A real photo from the test corpus (`$EDGEIMG_CORPUS`, else `scripts/corpus.sh`).
-fn corpus(name: &str) -> Vec<u8> {
-    let dir = match std::env::var_os("EDGEIMG_CORPUS") {
-        Some(dir) => PathBuf::from(dir),
-        None => {
-            let out = std::process::Command::new("bash")
-                .arg(repo_path("scripts/corpus.sh"))
-                .output()
-                .expect("run scripts/corpus.sh");
-            assert!(
-                out.status.success(),
-                "corpus.sh failed: {}",
-                String::from_utf8_lossy(&out.stderr)
-            );
-            PathBuf::from(String::from_utf8(out.stdout).unwrap().trim())
-        }
-    };
-    std::fs::read(dir.join(name)).unwrap_or_else(|e| panic!("{name}: {e}"))
-}
+use support::{app_manifest, corpus, Host, HostBuilder, TempDir};
 
 /// Writes `text` as the runtime config of a host; returns its path.
 fn runtime_config(dir: &TempDir, text: &str) -> String {
@@ -105,7 +72,7 @@ fn survives_restart(first: HostBuilder, second: impl FnOnce() -> HostBuilder) {
 #[test]
 fn originals_survive_a_restart_on_the_default_fs_store() {
     let data = TempDir::new("storage-fs");
-    let host = || HostBuilder::new(manifest()).data_dir(data.path());
+    let host = || HostBuilder::new(app_manifest()).data_dir(data.path());
     survives_restart(host(), host);
     assert!(
         data.path().join("images").join("orig").is_dir(),
@@ -126,7 +93,7 @@ fn originals_survive_a_restart_on_s3() {
     );
     // The second host has a fresh data dir: everything comes from S3.
     let host = || {
-        HostBuilder::new(manifest())
+        HostBuilder::new(app_manifest())
             .arg("--runtime-config-file")
             .arg(config.clone())
     };
@@ -135,7 +102,7 @@ fn originals_survive_a_restart_on_s3() {
 
 #[test]
 fn a_burst_of_identical_cold_resizes_costs_one_transform_and_one_original_read() {
-    let host = HostBuilder::new(manifest()).start();
+    let host = HostBuilder::new(app_manifest()).start();
     let photo = corpus("Elephants.jpg");
     let id = upload(&host, &photo);
     let path = format!("/resize/width=320,format=jpeg/{id}");
@@ -208,11 +175,11 @@ fn hosts_of_a_region_share_variants_through_redis() {
     let redis = RedisServer::start();
     let dir = TempDir::new("storage-redis");
     let config = redis_cache_config(&dir, &redis);
-    let a = HostBuilder::new(manifest())
+    let a = HostBuilder::new(app_manifest())
         .arg("--runtime-config-file")
         .arg(config.clone())
         .start();
-    let b = HostBuilder::new(manifest())
+    let b = HostBuilder::new(app_manifest())
         .arg("--runtime-config-file")
         .arg(config.clone())
         .start();
@@ -247,7 +214,7 @@ fn a_redis_outage_degrades_to_the_memory_tier() {
     let dir = TempDir::new("storage-redis-down");
     let config = redis_cache_config(&dir, &redis);
     // Without the edge cache, so that hits below come from the memory tier.
-    let host = HostBuilder::new(manifest())
+    let host = HostBuilder::new(app_manifest())
         .arg("--runtime-config-file")
         .arg(config)
         .arg("--edge-cache-bytes")

@@ -44,6 +44,49 @@ pub fn repo_path(relative: &str) -> PathBuf {
         .join(relative)
 }
 
+/// `manifest` (relative to the repo), after checking that each of its `wasm`
+/// files (names without `.wasm`) has been built.
+pub fn built_manifest(manifest: &str, wasm: &[&str]) -> PathBuf {
+    for name in wasm {
+        let path = repo_path(&format!("target/wasm32-wasip2/release/{name}.wasm"));
+        assert!(
+            path.is_file(),
+            "{} is missing: run `target/release/edgeimg build -f {manifest}`",
+            path.display()
+        );
+    }
+    repo_path(manifest)
+}
+
+/// The app's spin.toml, with its three components built.
+pub fn app_manifest() -> PathBuf {
+    built_manifest(
+        "spin.toml",
+        &["edgeimg_upload", "edgeimg_fetch", "edgeimg_resize"],
+    )
+}
+
+/// A real photo (JPEG or PNG) from the test corpus: `$EDGEIMG_CORPUS`, else
+/// the folder `scripts/corpus.sh` fills on first use.
+pub fn corpus(name: &str) -> Vec<u8> {
+    let dir = match std::env::var_os("EDGEIMG_CORPUS") {
+        Some(dir) => PathBuf::from(dir),
+        None => {
+            let out = Command::new("bash")
+                .arg(repo_path("scripts/corpus.sh"))
+                .output()
+                .expect("run scripts/corpus.sh");
+            assert!(
+                out.status.success(),
+                "corpus.sh failed: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            PathBuf::from(String::from_utf8(out.stdout).unwrap().trim())
+        }
+    };
+    std::fs::read(dir.join(name)).unwrap_or_else(|e| panic!("{name}: {e}"))
+}
+
 /// A folder removed on drop.
 pub struct TempDir(PathBuf);
 
