@@ -24,57 +24,9 @@ fn app() -> Host {
 /// A 1×1 GIF.
 const GIF: &[u8] = b"GIF89a\x01\x00\x01\x00\x80\x00\x00\xff\xff\xff\x00\x00\x00!\xf9\x04\x01\x00\x00\x00\x00,\x00\x00\x00\x00\x01\x00\x01\x00\x00\x02\x02D\x01\x00;";
 
-/// An RGB PNG, `width` × `height` (raw rows under 64 KiB), or only its
-/// header when `with_data` is false (a decompression bomb when large).
+/// A hand-made RGB PNG (see `edgeimg_common::testdata::png_with`).
 fn png(width: u32, height: u32, with_data: bool) -> Vec<u8> {
-    fn chunk(out: &mut Vec<u8>, kind: &[u8], data: &[u8]) {
-        out.extend_from_slice(&(data.len() as u32).to_be_bytes());
-        let start = out.len();
-        out.extend_from_slice(kind);
-        out.extend_from_slice(data);
-        let crc = crc32(&out[start..]);
-        out.extend_from_slice(&crc.to_be_bytes());
-    }
-    let mut out = b"\x89PNG\r\n\x1a\n".to_vec();
-    let mut ihdr = width.to_be_bytes().to_vec();
-    ihdr.extend_from_slice(&height.to_be_bytes());
-    ihdr.extend_from_slice(&[8, 2, 0, 0, 0]);
-    chunk(&mut out, b"IHDR", &ihdr);
-    if with_data {
-        let row = 1 + 3 * width as usize;
-        let raw: Vec<u8> = (0..height as usize * row)
-            .map(|i| if i % row == 0 { 0 } else { (i * 7 % 251) as u8 })
-            .collect();
-        let len = raw.len() as u16;
-        let mut z = vec![0x78, 0x01, 0x01];
-        z.extend_from_slice(&len.to_le_bytes());
-        z.extend_from_slice(&(!len).to_le_bytes());
-        z.extend_from_slice(&raw);
-        let (mut a, mut b) = (1u32, 0u32);
-        for &x in &raw {
-            a = (a + u32::from(x)) % 65521;
-            b = (b + a) % 65521;
-        }
-        z.extend_from_slice(&((b << 16) | a).to_be_bytes());
-        chunk(&mut out, b"IDAT", &z);
-    }
-    chunk(&mut out, b"IEND", &[]);
-    out
-}
-
-fn crc32(data: &[u8]) -> u32 {
-    let mut crc = 0xFFFF_FFFFu32;
-    for &byte in data {
-        crc ^= u32::from(byte);
-        for _ in 0..8 {
-            crc = if crc & 1 != 0 {
-                (crc >> 1) ^ 0xEDB8_8320
-            } else {
-                crc >> 1
-            };
-        }
-    }
-    !crc
+    edgeimg_common::testdata::png_with(width, height, with_data)
 }
 
 /// Format and dimensions read from the header, independently of our code.

@@ -73,6 +73,17 @@ impl ApiError {
         }
         reply
     }
+
+    /// Finishes a handler's outcome for `method`: an error becomes its JSON
+    /// reply, and a HEAD answer keeps its headers but drops the body.
+    pub fn respond(result: Result<Reply, ApiError>, method: &str) -> Reply {
+        let reply = result.unwrap_or_else(ApiError::into_reply);
+        if method == "HEAD" {
+            reply.for_head()
+        } else {
+            reply.finish()
+        }
+    }
 }
 
 impl From<ApiError> for Reply {

@@ -10,7 +10,6 @@ use edgeimg_common::{keys, ApiError, ImageId, Reply, RequestParts};
 /// Routes a request below `/images`. `open` is called only once the id is
 /// known to be well-formed, so bad ids never touch storage.
 pub fn handle<K: Kv>(parts: &RequestParts, open: impl FnOnce() -> Result<K, ApiError>) -> Reply {
-    let head = parts.method == "HEAD";
     let result = match (parts.method.as_str(), parts.segments().as_slice()) {
         ("GET" | "HEAD", [id]) => ImageId::parse(id).and_then(|id| original(&id, parts, &open()?)),
         ("GET" | "HEAD", [id, "meta"]) => ImageId::parse(id).and_then(|id| meta(&id, &open()?)),
@@ -19,12 +18,7 @@ pub fn handle<K: Kv>(parts: &RequestParts, open: impl FnOnce() -> Result<K, ApiE
             "no such route; use /images/{id} or /images/{id}/meta",
         )),
     };
-    let reply = result.unwrap_or_else(ApiError::into_reply);
-    if head {
-        reply.for_head()
-    } else {
-        reply.finish()
-    }
+    ApiError::respond(result, &parts.method)
 }
 
 /// The original bytes, honouring `If-None-Match`, `Range` and `If-Range`.

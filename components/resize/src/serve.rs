@@ -18,7 +18,6 @@ pub fn handle<I: Kv, C: Kv>(
     open_images: impl FnOnce() -> Result<I, ApiError>,
     open_cache: impl FnOnce() -> Result<C, ApiError>,
 ) -> Reply {
-    let head = parts.method == "HEAD";
     let result = match (parts.method.as_str(), parts.segments().as_slice()) {
         ("GET" | "HEAD", [options, id]) => request::parse(options, id, config)
             .and_then(|resize| resized(&resize, parts, config, &open_images()?, open_cache)),
@@ -27,12 +26,7 @@ pub fn handle<I: Kv, C: Kv>(
             "no such route; use /resize/{options}/{id}",
         )),
     };
-    let reply = result.unwrap_or_else(ApiError::into_reply);
-    if head {
-        reply.for_head()
-    } else {
-        reply.finish()
-    }
+    ApiError::respond(result, &parts.method)
 }
 
 fn resized<C: Kv>(
