@@ -11,53 +11,27 @@
 #    cache) to its first answered request.
 #
 # Usage: bench/overhead.sh   (env: DURATION=10s CONNECTIONS=8 THREADS=2 ROUNDS=2)
-set -euo pipefail
-cd "$(dirname "$0")/.."
+. "$(dirname "$0")/lib.sh"
+bench_init
+cd "$repo"
 
 DURATION=${DURATION:-10s}
 CONNECTIONS=${CONNECTIONS:-8}
 THREADS=${THREADS:-2}
 ROUNDS=${ROUNDS:-2}
 
-if ! command -v wrk >/dev/null; then
-    echo "installing wrk (apt)" >&2
-    (apt-get update -qq && apt-get install -y -qq wrk) >&2 || sudo apt-get install -y -qq wrk >&2
-fi
+need wrk
 
 cargo build --release -p edgeimg --example plain_hyper >&2
 target/release/edgeimg build -f tests/probe/spin.toml >&2
-
-work=$(mktemp -d)
-pids=()
-cleanup() {
-    for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-    rm -rf "$work"
-}
-trap cleanup EXIT
-
-# start NAME CMD...: runs CMD in the background, waits for its
-# "listening on http://ADDR" line, sets $addr and $pid.
-start() {
-    local name=$1; shift
-    "$@" >"$work/$name.out" 2>"$work/$name.err" &
-    pid=$!
-    pids+=("$pid")
-    for _ in $(seq 1 2000); do
-        addr=$(sed -n 's/.*listening on http:\/\/\(.*\)$/\1/p' "$work/$name.out" | head -n1)
-        [ -n "$addr" ] && return 0
-        kill -0 "$pid" 2>/dev/null || { cat "$work/$name.err" >&2; exit 1; }
-        sleep 0.005
-    done
-    echo "$name did not start" >&2; exit 1
-}
 
 rps() { # URL
     wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" "$1" | awk '/Requests\/sec/ {print $2}'
 }
 
-start edgeimg target/release/edgeimg up -f tests/probe/spin.toml --listen 127.0.0.1:0 --data-dir "$work/data"
-edge_addr=$addr; edge_pid=$pid
-start plain target/release/examples/plain_hyper 127.0.0.1:0
+start_bg edgeimg "$EDGEIMG" up -f tests/probe/spin.toml --listen 127.0.0.1:0 --data-dir "$work/data"
+edge_addr=$addr; edge_pid=$last_pid
+start_bg plain target/release/examples/plain_hyper 127.0.0.1:0
 plain_addr=$addr
 
 edge_url="http://$edge_addr/echo?op=hello"
@@ -81,11 +55,11 @@ kill "$edge_pid"; wait "$edge_pid" 2>/dev/null || true
 
 # Restart with the compiled-code cache the first run filled.
 t0=$(date +%s%N)
-start edgeimg2 target/release/edgeimg up -f tests/probe/spin.toml --listen 127.0.0.1:0 --data-dir "$work/data"
+start_bg edgeimg2 "$EDGEIMG" up -f tests/probe/spin.toml --listen 127.0.0.1:0 --data-dir "$work/data"
 tl=$(date +%s%N)
 until curl -sf -o /dev/null "http://$addr/echo?op=hello"; do sleep 0.001; done
 t1=$(date +%s%N)
-grep -q "loaded from the compiled-code cache" "$work/edgeimg2.err" && cache=hit || cache=miss
+grep -q "loaded from the compiled-code cache" "$work/edgeimg2.log" && cache=hit || cache=miss
 
 echo "wrk -t$THREADS -c$CONNECTIONS -d$DURATION, best of $ROUNDS, $(nproc) cores"
 echo "plain hyper:        $best_plain req/s"
