@@ -7,13 +7,16 @@ use crate::{keys, ApiError, ImageId};
 use std::cell::RefCell;
 use std::collections::BTreeMap;
 
-/// The four store operations the components use. Errors are already mapped
-/// to a client-facing 503.
+/// The store operations the components use. Errors are already mapped to a
+/// client-facing 503.
 pub trait Kv {
     fn get(&self, key: &str) -> Result<Option<Vec<u8>>, ApiError>;
     fn set(&self, key: &str, value: &[u8]) -> Result<(), ApiError>;
     fn delete(&self, key: &str) -> Result<(), ApiError>;
     fn exists(&self, key: &str) -> Result<bool, ApiError>;
+    /// Every key of the store, in no particular order: key-value 2.0 has no
+    /// prefix filter or paging, so this costs a scan of the whole store.
+    fn get_keys(&self) -> Result<Vec<String>, ApiError>;
 }
 
 impl<T: Kv> Kv for &T {
@@ -29,6 +32,9 @@ impl<T: Kv> Kv for &T {
     fn exists(&self, key: &str) -> Result<bool, ApiError> {
         (**self).exists(key)
     }
+    fn get_keys(&self) -> Result<Vec<String>, ApiError> {
+        (**self).get_keys()
+    }
 }
 
 impl Kv for spin_sdk::key_value::Store {
@@ -43,6 +49,9 @@ impl Kv for spin_sdk::key_value::Store {
     }
     fn exists(&self, key: &str) -> Result<bool, ApiError> {
         spin_sdk::key_value::Store::exists(self, key).map_err(ApiError::storage)
+    }
+    fn get_keys(&self) -> Result<Vec<String>, ApiError> {
+        spin_sdk::key_value::Store::get_keys(self).map_err(ApiError::storage)
     }
 }
 
@@ -95,6 +104,11 @@ impl Kv for MemoryKv {
     fn exists(&self, key: &str) -> Result<bool, ApiError> {
         self.check()?;
         Ok(self.map.borrow().contains_key(key))
+    }
+    fn get_keys(&self) -> Result<Vec<String>, ApiError> {
+        self.check()?;
+        // Reversed, so code that forgets to sort fails its tests.
+        Ok(self.keys().into_iter().rev().collect())
     }
 }
 

@@ -1,10 +1,11 @@
-//! Code shared by the edgeimg components (upload, fetch, resize).
+//! Code shared by the edgeimg components (upload, fetch, resize, site).
 //!
 //! Everything here except [`kv`]'s Spin binding is plain Rust, so the request
 //! logic of each component runs in native unit tests against [`kv::MemoryKv`].
 
 pub mod auth;
 pub mod conditional;
+pub mod cors;
 pub mod error;
 pub mod id;
 pub mod keys;

@@ -33,6 +33,28 @@ impl Reply {
         self
     }
 
+    /// Adds `name` to the `Vary` header, keeping one comma-separated header
+    /// without duplicates.
+    pub fn vary(mut self, name: &str) -> Self {
+        match self
+            .headers
+            .iter_mut()
+            .find(|(n, _)| n.eq_ignore_ascii_case("vary"))
+        {
+            Some((_, value)) => {
+                if !value
+                    .split(',')
+                    .any(|v| v.trim().eq_ignore_ascii_case(name))
+                {
+                    value.push_str(", ");
+                    value.push_str(name);
+                }
+                self
+            }
+            None => self.header("vary", name),
+        }
+    }
+
     /// Sets the body (`finish` derives `content-length` from it).
     pub fn with_body(mut self, body: Vec<u8>) -> Self {
         self.body = body;

@@ -9,6 +9,8 @@ pub struct RequestParts {
     /// Scheme and authority (`http://host:port`) when known, for absolute URLs.
     pub origin: Option<String>,
     pub headers: Vec<(String, String)>,
+    /// The query string without `?` (`limit=10&after=...`), empty when none.
+    pub query: String,
 }
 
 impl RequestParts {
@@ -18,6 +20,16 @@ impl RequestParts {
             .iter()
             .find(|(n, _)| n == name)
             .map(|(_, v)| v.as_str())
+    }
+
+    /// The raw value of query parameter `name` (first occurrence); `Some("")`
+    /// for `?name` or `?name=`.
+    pub fn query_param(&self, name: &str) -> Option<&str> {
+        self.query
+            .split('&')
+            .map(|pair| pair.split_once('=').unwrap_or((pair, "")))
+            .find(|(n, _)| *n == name)
+            .map(|(_, v)| v)
     }
 
     /// Reads an incoming Spin request. `prefix` is the component's route prefix
@@ -42,6 +54,10 @@ impl RequestParts {
             path: String::new(),
             origin: None,
             headers,
+            query: raw
+                .split_once('?')
+                .map(|(_, q)| q.to_string())
+                .unwrap_or_default(),
         };
         parts.path = match parts.header("spin-path-info") {
             Some(info) => info.to_string(),
@@ -88,6 +104,18 @@ mod tests {
             ..Default::default()
         };
         assert_eq!(parts.segments(), vec!["abc", "meta"]);
+    }
+
+    #[test]
+    fn query_params() {
+        let parts = RequestParts {
+            query: "limit=5&after=x%2Fy&flag&limit=9".into(),
+            ..Default::default()
+        };
+        assert_eq!(parts.query_param("limit"), Some("5"));
+        assert_eq!(parts.query_param("after"), Some("x%2Fy"));
+        assert_eq!(parts.query_param("flag"), Some(""));
+        assert_eq!(parts.query_param("other"), None);
     }
 }
 

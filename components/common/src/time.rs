@@ -1,14 +1,23 @@
-//! `created` timestamps: RFC 3339 in UTC from the WASI wall clock.
+//! `created` timestamps: RFC 3339 in UTC, to the millisecond, from the WASI
+//! wall clock. Millisecond precision orders uploads made within one second
+//! (the upload index sorts by this string, see [`crate::keys::upload_index`]).
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
-/// Now, as `YYYY-MM-DDTHH:MM:SSZ`.
+/// Now, as `YYYY-MM-DDTHH:MM:SS.mmmZ`.
 pub fn now_rfc3339() -> String {
-    let secs = SystemTime::now()
+    let millis = SystemTime::now()
         .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs())
+        .map(|d| d.as_millis() as u64)
         .unwrap_or(0);
-    rfc3339(secs)
+    rfc3339_millis(millis)
+}
+
+/// Formats milliseconds since the Unix epoch (UTC) with a 3-digit fraction.
+pub fn rfc3339_millis(millis: u64) -> String {
+    let secs = millis / 1000;
+    let whole = rfc3339(secs);
+    format!("{}.{:03}Z", &whole[..whole.len() - 1], millis % 1000)
 }
 
 /// Formats seconds since the Unix epoch (UTC).
@@ -47,5 +56,10 @@ mod tests {
         assert_eq!(rfc3339(0), "1970-01-01T00:00:00Z");
         assert_eq!(rfc3339(951_782_400), "2000-02-29T00:00:00Z");
         assert_eq!(rfc3339(1_795_349_599), "2026-11-22T12:13:19Z");
+        assert_eq!(
+            rfc3339_millis(1_795_349_599_007),
+            "2026-11-22T12:13:19.007Z"
+        );
+        assert_eq!(rfc3339_millis(0), "1970-01-01T00:00:00.000Z");
     }
 }

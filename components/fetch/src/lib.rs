@@ -1,8 +1,10 @@
-//! The fetch component: originals and their metadata.
+//! The fetch component: originals, their metadata and the upload listing.
 //!
 //! [`serve`] holds the logic and runs natively in tests; `component` is the
 //! Spin glue.
 
+pub mod config;
+pub mod list;
 pub mod range;
 pub mod serve;
 

@@ -1,5 +1,8 @@
-//! `GET`/`HEAD /images/{id}` and `/images/{id}/meta`.
+//! `GET`/`HEAD /images/{id}`, `/images/{id}/meta` and the listing
+//! `/images?limit=&after=`, each with its CORS policy and preflight.
 
+use crate::config::Config;
+use crate::list::list;
 use crate::range::{self, RangeRequest};
 use edgeimg_common::conditional::none_match;
 use edgeimg_common::kv::Kv;
@@ -9,16 +12,29 @@ use edgeimg_common::{keys, ApiError, ImageId, Reply, RequestParts};
 
 /// Routes a request below `/images`. `open` is called only once the id is
 /// known to be well-formed, so bad ids never touch storage.
-pub fn handle<K: Kv>(parts: &RequestParts, open: impl FnOnce() -> Result<K, ApiError>) -> Reply {
-    let result = match (parts.method.as_str(), parts.segments().as_slice()) {
+pub fn handle<K: Kv>(
+    parts: &RequestParts,
+    config: &Config,
+    open: impl FnOnce() -> Result<K, ApiError>,
+) -> Reply {
+    let segments = parts.segments();
+    let cors = match segments.as_slice() {
+        [] => config.list_cors(),
+        _ => config.read_cors(),
+    };
+    let result = match (parts.method.as_str(), segments.as_slice()) {
+        ("OPTIONS", [] | [_] | [_, "meta"]) => return cors.preflight(parts),
+        ("GET" | "HEAD", []) => open().and_then(|images| list(parts, config, &images)),
         ("GET" | "HEAD", [id]) => ImageId::parse(id).and_then(|id| original(&id, parts, &open()?)),
         ("GET" | "HEAD", [id, "meta"]) => ImageId::parse(id).and_then(|id| meta(&id, &open()?)),
-        (_, [_] | [_, "meta"]) => return ApiError::method_not_allowed("GET, HEAD"),
+        (_, [] | [_] | [_, "meta"]) => {
+            return cors.apply(ApiError::method_not_allowed("GET, HEAD, OPTIONS"), parts)
+        }
         _ => Err(ApiError::not_found(
-            "no such route; use /images/{id} or /images/{id}/meta",
+            "no such route; use /images, /images/{id} or /images/{id}/meta",
         )),
     };
-    ApiError::respond(result, &parts.method)
+    cors.apply(ApiError::respond(result, &parts.method), parts)
 }
 
 /// The original bytes, honouring `If-None-Match`, `Range` and `If-Range`.
@@ -112,16 +128,18 @@ mod tests {
         RequestParts {
             method: method.into(),
             path: path.into(),
-            origin: None,
             headers: headers
                 .iter()
                 .map(|(n, v)| (n.to_string(), v.to_string()))
                 .collect(),
+            ..Default::default()
         }
     }
 
     fn get(images: &MemoryKv, method: &str, path: &str, headers: &[(&str, &str)]) -> Reply {
-        handle(&req(method, path, headers), || Ok(images))
+        handle(&req(method, path, headers), &Config::default(), || {
+            Ok(images)
+        })
     }
 
     #[test]
@@ -204,13 +222,56 @@ mod tests {
     #[test]
     fn malformed_ids_are_400_without_opening_storage() {
         for path in ["/short", "/ABC", "/x/meta", "/%2e%2e"] {
-            let r = handle::<MemoryKv>(&req("GET", path, &[]), || {
+            let r = handle::<MemoryKv>(&req("GET", path, &[]), &Config::default(), || {
                 panic!("storage touched for {path}")
             });
             assert_eq!(r.status, 400, "{path}");
             let v: serde_json::Value = serde_json::from_slice(&r.body).unwrap();
             assert_eq!(v["error"]["code"], "bad_id");
         }
+    }
+
+    #[test]
+    fn cors_on_reads_and_preflights() {
+        let (images, id) = stored();
+        for path in [
+            format!("/{id}"),
+            format!("/{id}/meta"),
+            "/nothex".to_string(),
+        ] {
+            let r = get(&images, "GET", &path, &[("origin", "https://page.example")]);
+            assert_eq!(r.get("access-control-allow-origin"), Some("*"), "{path}");
+            assert_eq!(r.get("timing-allow-origin"), Some("*"), "{path}");
+        }
+        let pre = get(
+            &images,
+            "OPTIONS",
+            &format!("/{id}"),
+            &[
+                ("origin", "https://page.example"),
+                ("access-control-request-method", "GET"),
+            ],
+        );
+        assert_eq!(pre.status, 204);
+        assert_eq!(pre.get("access-control-allow-methods"), Some("GET, HEAD"));
+
+        // The listing keeps the stricter policy: same-origin by default.
+        let list = get(&images, "GET", "", &[("origin", "https://page.example")]);
+        assert_eq!(list.status, 200);
+        assert_eq!(list.get("access-control-allow-origin"), None);
+        let pre = get(
+            &images,
+            "OPTIONS",
+            "/",
+            &[
+                ("origin", "https://page.example"),
+                ("access-control-request-method", "GET"),
+            ],
+        );
+        assert_eq!(
+            (pre.status, pre.get("access-control-allow-origin")),
+            (204, None)
+        );
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! From `/resize/{options}/{id}` to checked, canonical options.
 
 use crate::config::Config;
+use crate::hints::Auto;
 use edgeimg_common::request::percent_decode;
 use edgeimg_common::{auth, ApiError, ImageId};
 use imaging::Options;
@@ -9,7 +10,10 @@ use imaging::Options;
 #[derive(Debug, Clone)]
 pub struct Resize {
     pub id: ImageId,
+    /// The options without their `auto` values, which `auto` names.
     pub options: Options,
+    /// Which options the request's client hints decide.
+    pub auto: Auto,
 }
 
 /// The path a signature covers: `/resize/{canonical options}/{id}`.
@@ -21,22 +25,25 @@ pub fn signed_path(options: &str, id: &ImageId) -> String {
 /// needs no signature; anything else is an options list that, with a
 /// `signing_key` configured, must carry `sig` = hex HMAC-SHA256 of
 /// [`signed_path`] over the canonical options (or over the options exactly as
-/// written, minus `sig`).
+/// written, minus `sig`). `width=auto` and `dpr=auto` are signed as written
+/// there, so one signed URL serves every screen.
 pub fn parse(options_segment: &str, id_segment: &str, config: &Config) -> Result<Resize, ApiError> {
     let id = ImageId::parse(id_segment)?;
     let written = percent_decode(options_segment)?;
     if !written.contains('=') {
-        let options = config.preset(&written)?.ok_or_else(|| {
+        let (options, auto) = config.preset(&written)?.ok_or_else(|| {
             ApiError::bad_request("unknown_preset", format!("no preset named `{written}`"))
         })?;
-        return Ok(Resize { id, options });
+        return Ok(Resize { id, options, auto });
     }
     let (sig, rest) = split_sig(&written)?;
-    let options: Options = rest
+    let (auto, numeric) = Auto::split(&rest);
+    let options: Options = numeric
         .parse()
         .map_err(|e: imaging::OptionError| ApiError::bad_request(e.code(), e.to_string()))?;
+    auto.check(&options)?;
     if let Some(key) = config.signing_key.as_deref() {
-        let canonical = signed_path(&options.to_string(), &id);
+        let canonical = signed_path(&auto.canonical(&options), &id);
         let Some(sig) = sig else {
             return Err(ApiError::new(
                 403,
@@ -54,7 +61,7 @@ pub fn parse(options_segment: &str, id_segment: &str, config: &Config) -> Result
             ));
         }
     }
-    Ok(Resize { id, options })
+    Ok(Resize { id, options, auto })
 }
 
 /// Takes the `sig=` item out of the options list.
@@ -94,7 +101,7 @@ mod tests {
 
     fn status(options: &str, config: &Config) -> Result<String, (u16, String)> {
         parse(options, id().as_str(), config)
-            .map(|r| r.options.to_string())
+            .map(|r| r.auto.canonical(&r.options))
             .map_err(|e| (e.status, e.code))
     }
 
@@ -144,6 +151,12 @@ mod tests {
             (403, "bad_signature".into())
         );
         assert!(status("thumb", &c).is_ok(), "presets need no signature");
+        let auto = auth::sign("k", &signed_path("width=auto,format=auto", &id()));
+        assert_eq!(
+            status(&format!("f=auto,w=auto,sig={auto}"), &c),
+            Ok("width=auto,format=auto".into()),
+            "auto options are signed in canonical form"
+        );
         assert!(
             status(&format!("w=320,f=webp,sig={good}"), &config(None)).is_ok(),
             "sig ignored without key"

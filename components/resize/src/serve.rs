@@ -1,8 +1,10 @@
-//! Cache lookup, transform on a miss, cache fill, and the response headers.
+//! Hints and negotiation, cache lookup, transform on a miss, cache fill, and
+//! the response headers (CORS and `Vary` included).
 
 use crate::config::Config;
 use crate::request::{self, Resize};
 use crate::variant::Variant;
+use crate::{hints, save_data};
 use edgeimg_common::conditional::none_match;
 use edgeimg_common::kv::{Kv, VariantIndex};
 use edgeimg_common::meta::Meta;
@@ -18,15 +20,19 @@ pub fn handle<I: Kv, C: Kv>(
     open_images: impl FnOnce() -> Result<I, ApiError>,
     open_cache: impl FnOnce() -> Result<C, ApiError>,
 ) -> Reply {
+    let cors = config.cors();
     let result = match (parts.method.as_str(), parts.segments().as_slice()) {
+        ("OPTIONS", [_, _]) => return cors.preflight(parts),
         ("GET" | "HEAD", [options, id]) => request::parse(options, id, config)
             .and_then(|resize| resized(&resize, parts, config, &open_images()?, open_cache)),
-        (_, [_, _]) => return ApiError::method_not_allowed("GET, HEAD"),
+        (_, [_, _]) => {
+            return cors.apply(ApiError::method_not_allowed("GET, HEAD, OPTIONS"), parts)
+        }
         _ => Err(ApiError::not_found(
             "no such route; use /resize/{options}/{id}",
         )),
     };
-    ApiError::respond(result, &parts.method)
+    cors.apply(ApiError::respond(result, &parts.method), parts)
 }
 
 fn resized<C: Kv>(
@@ -51,11 +57,25 @@ fn resized<C: Kv>(
                 format!("metadata of {id} is unreadable"),
             )
         })?;
-    let negotiated = imaging::negotiate(&resize.options, parts.header("accept"), original);
-    let key = keys::variant(
-        id,
-        &resize.options.with_format(negotiated.format).to_string(),
-    );
+    // Everything the answer depends on besides the URL, in `Vary`: the
+    // hints `auto` values read, `Accept` for `format=auto`, `Save-Data`.
+    let hinted = hints::resolve(&resize.options, resize.auto, parts, config.auto_width);
+    let mut options = hinted.options;
+    let negotiated = imaging::negotiate(&options, parts.header("accept"), original);
+    let mut vary = Vec::new();
+    if negotiated.vary_accept {
+        vary.push("Accept");
+    }
+    vary.extend(hinted.vary);
+    if save_data::apply(
+        &mut options,
+        negotiated.format,
+        parts,
+        config.save_data_drop,
+    ) {
+        vary.push("Save-Data");
+    }
+    let key = keys::variant(id, &options.with_format(negotiated.format).to_string());
 
     // The cache is an optimisation: when it is down we still answer, by transforming.
     let cache = open_cache()
@@ -72,9 +92,8 @@ fn resized<C: Kv>(
         Some(v) => (v, true),
         None => {
             let bytes = images.get(&keys::original(id))?.ok_or_else(missing)?;
-            let output =
-                imaging::transform(&bytes, &resize.options, negotiated.format, &config.limits)
-                    .map_err(|e| ApiError::new(e.status(), e.code(), e.to_string()))?;
+            let output = imaging::transform(&bytes, &options, negotiated.format, &config.limits)
+                .map_err(|e| ApiError::new(e.status(), e.code(), e.to_string()))?;
             let variant = Variant::new(output.format.content_type(), output.bytes);
             if let Some(cache) = &cache {
                 let stored = cache
@@ -101,8 +120,8 @@ fn resized<C: Kv>(
         .header("cache-control", IMMUTABLE)
         .header(CACHE_TAG, id.to_string())
         .header("x-cache", if hit { "hit" } else { "miss" });
-    if negotiated.vary_accept {
-        reply = reply.header("vary", "Accept");
+    for name in vary {
+        reply = reply.vary(name);
     }
     Ok(reply)
 }
@@ -158,11 +177,11 @@ mod tests {
         let parts = RequestParts {
             method: "GET".into(),
             path: path.into(),
-            origin: None,
             headers: headers
                 .iter()
                 .map(|(n, v)| (n.to_string(), v.to_string()))
                 .collect(),
+            ..Default::default()
         };
         handle(&parts, config, || Ok(&w.images), || Ok(&w.cache))
     }
@@ -210,7 +229,7 @@ mod tests {
         let path = format!("/width=16,format=auto/{}", w.id);
         let webp = get(&w, &c, &path, &[("accept", "image/webp,*/*")]);
         assert_eq!(webp.get("content-type"), Some("image/webp"));
-        assert_eq!(webp.get("vary"), Some("Accept"));
+        assert_eq!(webp.get("vary"), Some("Accept, Save-Data"));
         let plain = get(&w, &c, &path, &[("accept", "*/*")]);
         assert_eq!(plain.get("content-type"), Some("image/png"));
         assert_eq!(
@@ -218,6 +237,123 @@ mod tests {
             Some("miss"),
             "a different format is a different entry"
         );
+    }
+
+    #[test]
+    fn width_auto_follows_hints_and_varies_on_exactly_those_read() {
+        let w = world();
+        let c = Config::default();
+        let path = format!("/width=auto,format=png/{}", w.id);
+        let dims = |r: &Reply| {
+            let info = imaging::probe(&r.body, &imaging::Limits::default()).unwrap();
+            (info.width, info.height)
+        };
+        let narrow = get(&w, &c, &path, &[("sec-ch-width", "20")]);
+        assert_eq!(
+            narrow.status,
+            200,
+            "{}",
+            String::from_utf8_lossy(&narrow.body)
+        );
+        assert_eq!(narrow.get("vary"), Some("Sec-CH-Width"));
+        // Rounded up to 64, which scale-down caps at the original's 64.
+        assert_eq!(dims(&narrow), (64, 48));
+        let viewport = get(
+            &w,
+            &c,
+            &format!("/width=auto,fit=contain,format=png/{}", w.id),
+            &[("sec-ch-viewport-width", "30"), ("sec-ch-dpr", "1")],
+        );
+        assert_eq!(
+            viewport.get("vary"),
+            Some("Sec-CH-Width, Width, Sec-CH-Viewport-Width, Sec-CH-DPR")
+        );
+        let keys = w.cache.keys();
+        assert!(
+            keys.contains(&keys::variant(&w.id, "width=64,format=png")),
+            "{keys:?}"
+        );
+        assert!(
+            keys.contains(&keys::variant(&w.id, "width=64,fit=contain,format=png")),
+            "{keys:?}"
+        );
+
+        let auto = get(
+            &w,
+            &c,
+            &format!("/w=auto,f=auto/{}", w.id),
+            &[("accept", "image/webp"), ("sec-ch-width", "30")],
+        );
+        assert_eq!(auto.get("vary"), Some("Accept, Sec-CH-Width, Save-Data"));
+    }
+
+    #[test]
+    fn save_data_lowers_quality_into_its_own_variant() {
+        let w = world();
+        let c = Config::default();
+        let path = format!("/width=32,format=webp/{}", w.id);
+        let full = get(&w, &c, &path, &[]);
+        let saving = get(&w, &c, &path, &[("save-data", "on")]);
+        assert_eq!(
+            (full.get("vary"), saving.get("vary")),
+            (Some("Save-Data"), Some("Save-Data"))
+        );
+        assert_eq!(saving.get("x-cache"), Some("miss"));
+        let keys = w.cache.keys();
+        assert!(
+            keys.contains(&keys::variant(&w.id, "width=32,quality=60,format=webp")),
+            "{keys:?}"
+        );
+        let off = Config {
+            save_data_drop: 0,
+            ..Config::default()
+        };
+        assert_eq!(
+            get(&w, &off, &path, &[("save-data", "on")]).get("vary"),
+            None
+        );
+    }
+
+    #[test]
+    fn cors_headers_and_preflight() {
+        let w = world();
+        let c = Config::default();
+        let ok = get(
+            &w,
+            &c,
+            &format!("/width=8/{}", w.id),
+            &[("origin", "https://a.example")],
+        );
+        assert_eq!(ok.get("access-control-allow-origin"), Some("*"));
+        assert_eq!(ok.get("timing-allow-origin"), Some("*"));
+        let missing = get(&w, &c, &format!("/width=8/{}", ImageId::of(b"x")), &[]);
+        assert_eq!(
+            (missing.status, missing.get("access-control-allow-origin")),
+            (404, Some("*"))
+        );
+        let parts = RequestParts {
+            method: "OPTIONS".into(),
+            path: format!("/width=8/{}", w.id),
+            headers: vec![
+                ("origin".into(), "https://a.example".into()),
+                ("access-control-request-method".into(), "GET".into()),
+            ],
+            ..Default::default()
+        };
+        let pre = handle(
+            &parts,
+            &c,
+            || -> Result<&MemoryKv, ApiError> { panic!("no storage") },
+            || Ok(&w.cache),
+        );
+        assert_eq!(
+            (pre.status, pre.get("access-control-allow-origin")),
+            (204, Some("*"))
+        );
+        assert!(pre
+            .get("access-control-allow-headers")
+            .unwrap()
+            .contains("Sec-CH-Width"));
     }
 
     #[test]

@@ -2,6 +2,7 @@
 
 use crate::config::Config;
 use crate::{delete, ingest};
+use edgeimg_common::cors::Cors;
 use edgeimg_common::{auth, kv, time, vars, ApiError, Reply, RequestParts};
 use futures::StreamExt;
 use spin_sdk::http::{IncomingRequest, Response};
@@ -10,7 +11,12 @@ use spin_sdk::http_component;
 #[http_component]
 async fn handle(req: IncomingRequest) -> Response {
     let parts = RequestParts::from_incoming(&req, "/upload");
-    let reply = match route(req, &parts).await {
+    let config = Config::from_lookup(vars::get);
+    let result = match &config {
+        Ok(config) => route(req, &parts, config).await,
+        Err(err) => Err(err.clone()),
+    };
+    let mut reply = match result {
         Ok(reply) => reply,
         Err(err) => {
             if err.status >= 500 {
@@ -22,12 +28,33 @@ async fn handle(req: IncomingRequest) -> Response {
             err.into_reply()
         }
     };
+    if let Ok(config) = &config {
+        // Preflights carry their own grant; everything else gets the stricter
+        // token-endpoint policy.
+        if parts.method != "OPTIONS" {
+            reply = cors(&parts, config).apply(reply, &parts);
+        }
+    }
     reply.finish().into()
 }
 
-async fn route(req: IncomingRequest, parts: &RequestParts) -> Result<Reply, ApiError> {
+/// The CORS policy of the route `parts` addresses: POST on `/upload`,
+/// DELETE on `/upload/{id}`.
+fn cors(parts: &RequestParts, config: &Config) -> Cors {
+    let methods = if parts.segments().is_empty() {
+        "POST"
+    } else {
+        "DELETE"
+    };
+    Cors::token_protected(config.cors_origins.clone(), methods)
+}
+
+async fn route(
+    req: IncomingRequest,
+    parts: &RequestParts,
+    config: &Config,
+) -> Result<Reply, ApiError> {
     let segments = parts.segments();
-    let config = Config::from_lookup(vars::get)?;
     match (parts.method.as_str(), segments.as_slice()) {
         ("POST", []) => {
             auth::check_bearer(config.token.as_deref(), parts.header("authorization"))?;
@@ -39,7 +66,7 @@ async fn route(req: IncomingRequest, parts: &RequestParts) -> Result<Reply, ApiE
                 origin: parts.origin.as_deref(),
                 now: &now,
             };
-            Ok(ingest::ingest(&body, upload, &config, &images))
+            Ok(ingest::ingest(&body, upload, config, &images))
         }
         ("DELETE", [id]) => {
             auth::check_bearer(config.token.as_deref(), parts.header("authorization"))?;
@@ -48,6 +75,7 @@ async fn route(req: IncomingRequest, parts: &RequestParts) -> Result<Reply, ApiE
             let cache = kv::open(edgeimg_common::keys::CACHE)?;
             Ok(delete::delete(id, &images, &cache))
         }
+        ("OPTIONS", [] | [_]) => Ok(cors(parts, config).preflight(parts)),
         (_, []) => Ok(ApiError::method_not_allowed("POST")),
         (_, [_]) => Ok(ApiError::method_not_allowed("DELETE")),
         _ => Err(ApiError::not_found(

@@ -1,5 +1,6 @@
 //! Settings from Spin variables (declared in spin.toml with safe defaults).
 
+use edgeimg_common::cors::Origins;
 use edgeimg_common::ApiError;
 use imaging::Limits;
 
@@ -18,6 +19,9 @@ pub struct Config {
     /// Image limits; `max_input_bytes` is `max_upload_bytes`, `max_pixels` is
     /// `max_pixels`.
     pub limits: Limits,
+    /// `upload_cors_origins`: pages on other origins allowed to upload and
+    /// delete from script; `None` (the default) is same-origin only.
+    pub cors_origins: Option<Origins>,
 }
 
 impl Default for Config {
@@ -28,6 +32,7 @@ impl Default for Config {
                 max_input_bytes: DEFAULT_MAX_UPLOAD_BYTES,
                 ..Limits::default()
             },
+            cors_origins: None,
         }
     }
 }
@@ -37,6 +42,7 @@ impl Config {
     pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self, ApiError> {
         let mut config = Config {
             token: get("upload_token"),
+            cors_origins: Origins::parse(get("upload_cors_origins").as_deref()),
             ..Config::default()
         };
         if let Some(v) = get("max_upload_bytes") {
@@ -73,16 +79,21 @@ mod tests {
     #[test]
     fn reads_variables_and_keeps_defaults() {
         let c = Config::from_lookup(|_| None).unwrap();
-        assert_eq!(c.token, None);
+        assert_eq!((c.token, c.cors_origins), (None, None));
         assert_eq!(c.limits.max_input_bytes, DEFAULT_MAX_UPLOAD_BYTES);
         let c = Config::from_lookup(|n| match n {
             "upload_token" => Some("t".into()),
             "max_upload_bytes" => Some("1000".into()),
+            "upload_cors_origins" => Some("https://app.example".into()),
             _ => None,
         })
         .unwrap();
         assert_eq!(c.token.as_deref(), Some("t"));
         assert_eq!(c.limits.max_input_bytes, 1000);
+        assert_eq!(
+            c.cors_origins,
+            Some(Origins::List(vec!["https://app.example".into()]))
+        );
         assert_eq!(c.max_body_bytes(), 1000 + 64 * 1024);
         let err = Config::from_lookup(|n| (n == "max_pixels").then(|| "lots".into())).unwrap_err();
         assert_eq!(err.status, 500);

@@ -1,13 +1,15 @@
 //! `DELETE /upload/{id}`: remove the original, its metadata and its variants.
 
 use edgeimg_common::kv::{Kv, VariantIndex};
+use edgeimg_common::meta::Meta;
 use edgeimg_common::reply::CACHE_PURGE_TAG;
 use edgeimg_common::{keys, ApiError, ImageId, Reply};
 
 /// Deletes image `id`: `204` when anything of it existed, `404` otherwise.
 ///
 /// Order matters for partial failures (answered 503, so the client retries):
-/// the original goes first, so no failure leaves an original without the
+/// the upload index entry goes first, since finding it needs the metadata's
+/// `created`; then the original, so no failure leaves an original without the
 /// metadata that names it; then the metadata, which stops resize serving
 /// cached variants; then the variants themselves. A retry finds whatever is
 /// left because either the original or the metadata still exists.
@@ -30,8 +32,16 @@ fn try_delete(id: &str, images: &impl Kv, cache: &impl Kv) -> Result<(), ApiErro
     let id = ImageId::parse(id)?;
     let original = keys::original(&id);
     let meta = keys::meta(&id);
-    if !images.exists(&original)? && !images.exists(&meta)? {
-        return Err(ApiError::not_found(format!("no image {id}")));
+    match images.get(&meta)? {
+        Some(raw) => {
+            if let Some(m) = Meta::from_json(&raw) {
+                images.delete(&keys::upload_index(&m.created, &id))?;
+            }
+        }
+        None if !images.exists(&original)? => {
+            return Err(ApiError::not_found(format!("no image {id}")));
+        }
+        None => {}
     }
     images.delete(&original)?;
     images.delete(&meta)?;
@@ -49,8 +59,19 @@ mod tests {
         let (images, cache) = (MemoryKv::default(), MemoryKv::default());
         let id = ImageId::of(b"img");
         let other = ImageId::of(b"other");
+        let created = "2026-01-01T00:00:00.000Z";
+        let meta = Meta {
+            id: id.to_string(),
+            format: "png".into(),
+            content_type: "image/png".into(),
+            width: 1,
+            height: 1,
+            bytes: 1,
+            created: created.into(),
+        };
         images.set(&keys::original(&id), b"o").unwrap();
-        images.set(&keys::meta(&id), b"{}").unwrap();
+        images.set(&keys::meta(&id), &meta.to_json()).unwrap();
+        images.set(&keys::upload_index(created, &id), b"").unwrap();
         images.set(&keys::original(&other), b"o").unwrap();
         let v = keys::variant(&id, "width=1,format=png");
         cache.set(&v, b"v").unwrap();

@@ -60,6 +60,12 @@ fn try_ingest(
 
     let id = ImageId::of(bytes);
     if let Some(meta) = stored_meta(&id, images)? {
+        // Completes an upload whose index write failed (or that predates
+        // the index), so a retry makes it listed.
+        let index = keys::upload_index(&meta.created, &id);
+        if !images.exists(&index)? {
+            images.set(&index, meta.created.as_bytes())?;
+        }
         return Ok(created_reply(200, &meta, upload.origin));
     }
     let meta = Meta {
@@ -73,9 +79,14 @@ fn try_ingest(
     };
     // Original first, metadata second: metadata marks a complete upload, so
     // a failure in between leaves nothing that is served, and a retry
-    // completes it.
+    // completes it. The index entry comes last: listing shows only entries
+    // whose metadata exists, and a retry (the 200 path) writes a missing one.
     images.set(&keys::original(&id), bytes)?;
     images.set(&keys::meta(&id), &meta.to_json())?;
+    images.set(
+        &keys::upload_index(&meta.created, &id),
+        meta.created.as_bytes(),
+    )?;
     Ok(created_reply(201, &meta, upload.origin))
 }
 
@@ -165,9 +176,10 @@ mod tests {
         );
         assert_eq!(body["bytes"], png.len());
         assert_eq!(body["url"], format!("http://h:1/images/{id}"));
+        let index = keys::upload_index("2026-01-01T00:00:00Z", &ImageId::of(&png));
         assert_eq!(
             images.keys(),
-            vec![format!("meta/{id}"), format!("orig/{id}")]
+            vec![index.clone(), format!("meta/{id}"), format!("orig/{id}")]
         );
         assert_eq!(images.get(&format!("orig/{id}")).unwrap().unwrap(), png);
 
@@ -178,6 +190,13 @@ mod tests {
         let again = ingest(&png, later, &Config::default(), &images);
         assert_eq!(again.status, 200);
         assert_eq!(json(&again)["created"], "2026-01-01T00:00:00Z");
+
+        images.delete(&index).unwrap();
+        assert_eq!(ingest(&png, up(), &Config::default(), &images).status, 200);
+        assert!(
+            images.exists(&index).unwrap(),
+            "a re-upload repairs the index"
+        );
     }
 
     #[test]

@@ -1,0 +1,218 @@
+//! `GET /images?limit=&after=`: uploads, newest first, paged by a cursor.
+//!
+//! Reads the upload index (`idx/…` keys in `images`, see
+//! `edgeimg_common::keys::upload_index`). Key-value 2.0 can only list every
+//! key of a store, so one page costs one `get-keys` of the whole `images`
+//! store (three keys per upload) plus one metadata read per listed upload.
+
+use crate::config::Config;
+use edgeimg_common::kv::Kv;
+use edgeimg_common::meta::Meta;
+use edgeimg_common::request::percent_decode;
+use edgeimg_common::{auth, keys, ApiError, Reply, RequestParts};
+use serde::Serialize;
+
+/// Page size when `limit` is not given.
+pub const DEFAULT_LIMIT: usize = 20;
+/// Largest page.
+pub const MAX_LIMIT: usize = 100;
+
+#[derive(Serialize)]
+struct Page<'a> {
+    images: &'a [Meta],
+    /// Pass as `after` for the next page; `null` on the last page.
+    next: Option<&'a str>,
+}
+
+/// One page of the listing. Needs the upload token when one is set: ids are
+/// unguessable, and the listing would otherwise reveal every one of them.
+pub fn list(parts: &RequestParts, config: &Config, images: &impl Kv) -> Result<Reply, ApiError> {
+    auth::check_bearer(config.token.as_deref(), parts.header("authorization"))?;
+    let limit = limit(parts.query_param("limit"))?;
+    let after = after(parts.query_param("after"))?;
+
+    let mut index: Vec<String> = images
+        .get_keys()?
+        .into_iter()
+        .filter(|k| keys::upload_index_id(k).is_some())
+        .filter(|k| after.as_ref().is_none_or(|a| k > a))
+        .collect();
+    index.sort_unstable();
+
+    let mut found = Vec::with_capacity(limit);
+    let mut last = None;
+    let mut rest = index.iter();
+    for key in rest.by_ref() {
+        last = Some(key);
+        if let Some(meta) = current(key, images)? {
+            found.push(meta);
+            if found.len() == limit {
+                break;
+            }
+        }
+    }
+    let next = match last {
+        Some(key) if rest.len() > 0 => key.strip_prefix(keys::UPLOAD_INDEX_PREFIX),
+        _ => None,
+    };
+    let page = Page {
+        images: &found,
+        next,
+    };
+    Ok(Reply::json(200, &page).header("cache-control", "private, no-store"))
+}
+
+/// The metadata an index entry stands for, when the entry is current: the
+/// upload exists and was made at the time the key says. Entries left by a
+/// half-done delete or by two concurrent first uploads of the same bytes
+/// are skipped, so every upload is listed once.
+fn current(key: &str, images: &impl Kv) -> Result<Option<Meta>, ApiError> {
+    let Some(id) = keys::upload_index_id(key) else {
+        return Ok(None);
+    };
+    let meta = images
+        .get(&keys::meta(&id))?
+        .and_then(|m| Meta::from_json(&m));
+    Ok(meta.filter(|m| keys::upload_index(&m.created, &id) == key))
+}
+
+fn limit(value: Option<&str>) -> Result<usize, ApiError> {
+    let Some(value) = value else {
+        return Ok(DEFAULT_LIMIT);
+    };
+    match value.parse::<usize>() {
+        Ok(n) if (1..=MAX_LIMIT).contains(&n) => Ok(n),
+        _ => Err(ApiError::bad_request(
+            "bad_query",
+            format!("limit must be a number from 1 to {MAX_LIMIT}"),
+        )),
+    }
+}
+
+/// The index key a cursor stands for.
+fn after(value: Option<&str>) -> Result<Option<String>, ApiError> {
+    let Some(value) = value.filter(|v| !v.is_empty()) else {
+        return Ok(None);
+    };
+    let key = format!("{}{}", keys::UPLOAD_INDEX_PREFIX, percent_decode(value)?);
+    match keys::upload_index_id(&key) {
+        Some(_) => Ok(Some(key)),
+        None => Err(ApiError::bad_request(
+            "bad_query",
+            "after must be the `next` value of a previous page",
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use edgeimg_common::kv::MemoryKv;
+    use edgeimg_common::ImageId;
+
+    fn upload(images: &MemoryKv, n: u8, created: &str) -> String {
+        let id = ImageId::of(&[n]);
+        let meta = Meta {
+            id: id.to_string(),
+            format: "png".into(),
+            content_type: "image/png".into(),
+            width: u32::from(n),
+            height: 1,
+            bytes: 1,
+            created: created.into(),
+        };
+        images.set(&keys::original(&id), &[n]).unwrap();
+        images.set(&keys::meta(&id), &meta.to_json()).unwrap();
+        images.set(&keys::upload_index(created, &id), b"").unwrap();
+        id.to_string()
+    }
+
+    fn page(
+        images: &MemoryKv,
+        config: &Config,
+        query: &str,
+    ) -> Result<serde_json::Value, ApiError> {
+        let parts = RequestParts {
+            method: "GET".into(),
+            query: query.into(),
+            ..Default::default()
+        };
+        list(&parts, config, images).map(|r| {
+            assert_eq!(r.get("cache-control"), Some("private, no-store"));
+            serde_json::from_slice(&r.body).unwrap()
+        })
+    }
+
+    fn ids(page: &serde_json::Value) -> Vec<String> {
+        page["images"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| m["id"].as_str().unwrap().to_string())
+            .collect()
+    }
+
+    #[test]
+    fn pages_newest_first_until_the_end() {
+        let images = MemoryKv::default();
+        let a = upload(&images, 1, "2026-01-01T00:00:00.001Z");
+        let b = upload(&images, 2, "2026-01-01T00:00:00.002Z");
+        let c = upload(&images, 3, "2026-01-02T00:00:00.000Z");
+        let c_ = Config::default();
+        let first = page(&images, &c_, "limit=2").unwrap();
+        assert_eq!(ids(&first), vec![c.clone(), b.clone()]);
+        assert_eq!(first["images"][0]["width"], 3);
+        let next = first["next"].as_str().unwrap().replace('/', "%2F");
+        let second = page(&images, &c_, &format!("limit=2&after={next}")).unwrap();
+        assert_eq!(ids(&second), vec![a.clone()]);
+        assert!(second["next"].is_null());
+        let all = page(&images, &c_, "").unwrap();
+        assert_eq!(ids(&all), vec![c, b, a]);
+        assert!(all["next"].is_null());
+    }
+
+    #[test]
+    fn skips_entries_of_deleted_or_re_timed_uploads() {
+        let images = MemoryKv::default();
+        let a = upload(&images, 1, "2026-01-01T00:00:00.000Z");
+        let gone = upload(&images, 2, "2026-01-02T00:00:00.000Z");
+        images
+            .delete(&keys::meta(&ImageId::parse(&gone).unwrap()))
+            .unwrap();
+        // A second index entry for `a` from a concurrent first upload.
+        let id = ImageId::parse(&a).unwrap();
+        images
+            .set(&keys::upload_index("2026-01-03T00:00:00.000Z", &id), b"")
+            .unwrap();
+        let p = page(&images, &Config::default(), "limit=1").unwrap();
+        assert_eq!(ids(&p), vec![a]);
+        assert!(p["next"].is_null(), "{p}");
+    }
+
+    #[test]
+    fn needs_the_token_and_a_sane_query() {
+        let images = MemoryKv::default();
+        upload(&images, 1, "2026-01-01T00:00:00.000Z");
+        let locked = Config {
+            token: Some("t".into()),
+            ..Config::default()
+        };
+        assert_eq!(page(&images, &locked, "").unwrap_err().status, 401);
+        let parts = RequestParts {
+            method: "GET".into(),
+            headers: vec![("authorization".into(), "Bearer t".into())],
+            ..Default::default()
+        };
+        assert_eq!(list(&parts, &locked, &images).unwrap().status, 200);
+        for bad in [
+            "limit=0",
+            "limit=101",
+            "limit=x",
+            "after=nope",
+            "after=1%2Fx",
+        ] {
+            let err = page(&images, &Config::default(), bad).unwrap_err();
+            assert_eq!((err.status, err.code.as_str()), (400, "bad_query"), "{bad}");
+        }
+    }
+}
