@@ -1,5 +1,10 @@
 //! `Save-Data: on`: the visitor asked to save data, so lossy output is
 //! encoded at a lower quality (by the configured amount).
+//!
+//! Like the other client hints it applies to URLs that ask for hints
+//! (`width=auto`, `dpr=auto`), which vary on hint headers anyway. A URL with
+//! fixed sizes stays one response per URL (and `Accept` class), cacheable by
+//! any CDN, including ones that ignore `Vary`.
 
 use edgeimg_common::RequestParts;
 use imaging::{Format, Options};
@@ -11,13 +16,19 @@ pub const DEFAULT_QUALITY: u8 = 80;
 /// The lowest quality Save-Data takes an image to.
 pub const MIN_QUALITY: u8 = 10;
 
-/// Lowers `options.quality` by `drop` when the request says `Save-Data: on`
-/// and `format` is lossy. Returns whether the header was consulted, i.e.
-/// whether the answer must `Vary: Save-Data` (a lossless format or a zero
-/// `drop` does not depend on it).
-pub fn apply(options: &mut Options, format: Format, parts: &RequestParts, drop: u8) -> bool {
+/// Lowers `options.quality` by `drop` when the URL uses client hints
+/// (`hinted`), the request says `Save-Data: on` and `format` is lossy.
+/// Returns whether the header was consulted, i.e. whether the answer must
+/// `Vary: Save-Data` (a lossless format or a zero `drop` does not depend on it).
+pub fn apply(
+    options: &mut Options,
+    format: Format,
+    parts: &RequestParts,
+    hinted: bool,
+    drop: u8,
+) -> bool {
     let lossy = matches!(format, Format::Jpeg | Format::Webp | Format::Avif);
-    if drop == 0 || !lossy {
+    if !hinted || drop == 0 || !lossy {
         return false;
     }
     let on = parts
@@ -67,13 +78,22 @@ mod tests {
                 quality,
                 ..Options::default()
             };
-            let used = apply(&mut options, format, &parts(header), drop);
+            let used = apply(&mut options, format, &parts(header), true, drop);
             assert_eq!(
                 (options.quality, used),
                 (want, consulted),
                 "{quality:?} {format:?} {header:?}"
             );
         }
+        let mut fixed = Options::default();
+        assert!(!apply(
+            &mut fixed,
+            Format::Jpeg,
+            &parts(Some("on")),
+            false,
+            20
+        ));
+        assert_eq!(fixed.quality, None, "URLs without hints ignore Save-Data");
     }
 
     #[test]

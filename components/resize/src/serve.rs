@@ -58,7 +58,8 @@ fn resized<C: Kv>(
             )
         })?;
     // Everything the answer depends on besides the URL, in `Vary`: the
-    // hints `auto` values read, `Accept` for `format=auto`, `Save-Data`.
+    // hints `auto` values read, `Accept` for `format=auto`, `Save-Data` for
+    // URLs that use hints.
     let hinted = hints::resolve(&resize.options, resize.auto, parts, config.auto_width);
     let mut options = hinted.options;
     let negotiated = imaging::negotiate(&options, parts.header("accept"), original);
@@ -67,10 +68,12 @@ fn resized<C: Kv>(
         vary.push("Accept");
     }
     vary.extend(hinted.vary);
+    let hinted = resize.auto.width || resize.auto.dpr;
     if save_data::apply(
         &mut options,
         negotiated.format,
         parts,
+        hinted,
         config.save_data_drop,
     ) {
         vary.push("Save-Data");
@@ -229,7 +232,7 @@ mod tests {
         let path = format!("/width=16,format=auto/{}", w.id);
         let webp = get(&w, &c, &path, &[("accept", "image/webp,*/*")]);
         assert_eq!(webp.get("content-type"), Some("image/webp"));
-        assert_eq!(webp.get("vary"), Some("Accept, Save-Data"));
+        assert_eq!(webp.get("vary"), Some("Accept"));
         let plain = get(&w, &c, &path, &[("accept", "*/*")]);
         assert_eq!(plain.get("content-type"), Some("image/png"));
         assert_eq!(
@@ -291,27 +294,36 @@ mod tests {
     fn save_data_lowers_quality_into_its_own_variant() {
         let w = world();
         let c = Config::default();
-        let path = format!("/width=32,format=webp/{}", w.id);
-        let full = get(&w, &c, &path, &[]);
-        let saving = get(&w, &c, &path, &[("save-data", "on")]);
+        let path = format!("/width=auto,format=webp/{}", w.id);
+        let hint = ("sec-ch-width", "30");
+        let full = get(&w, &c, &path, &[hint]);
+        let saving = get(&w, &c, &path, &[hint, ("save-data", "on")]);
         assert_eq!(
             (full.get("vary"), saving.get("vary")),
-            (Some("Save-Data"), Some("Save-Data"))
+            (
+                Some("Sec-CH-Width, Save-Data"),
+                Some("Sec-CH-Width, Save-Data")
+            )
         );
         assert_eq!(saving.get("x-cache"), Some("miss"));
         let keys = w.cache.keys();
         assert!(
-            keys.contains(&keys::variant(&w.id, "width=32,quality=60,format=webp")),
+            keys.contains(&keys::variant(&w.id, "width=64,quality=60,format=webp")),
             "{keys:?}"
         );
         let off = Config {
             save_data_drop: 0,
             ..Config::default()
         };
-        assert_eq!(
-            get(&w, &off, &path, &[("save-data", "on")]).get("vary"),
-            None
+        let ignored = get(&w, &off, &path, &[hint, ("save-data", "on")]);
+        assert_eq!(ignored.get("vary"), Some("Sec-CH-Width"));
+        let fixed = get(
+            &w,
+            &c,
+            &format!("/width=32,format=webp/{}", w.id),
+            &[("save-data", "on")],
         );
+        assert_eq!(fixed.get("vary"), None, "fixed URLs ignore Save-Data");
     }
 
     #[test]
