@@ -9,6 +9,7 @@
 //! - [`negotiate`] resolves `format=auto` from `Accept`.
 //! - [`transform`] runs the pipeline and returns an [`Output`].
 
+mod colour;
 mod error;
 mod exif;
 mod format;

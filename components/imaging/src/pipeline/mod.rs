@@ -1,10 +1,11 @@
 //! The transform pipeline, as an ordered list of small steps:
 //! decode (at reduced scale when it can) → orient (EXIF, rotate, flip) →
-//! resize/crop → blur → sharpen → pad → flatten alpha → encode.
+//! resize/crop → colour (embedded profile → sRGB) → blur → sharpen → pad → flatten alpha → encode.
 //! Each step lives in its own file and returns its input untouched when it has
 //! nothing to do.
 
 mod blur;
+mod colour;
 mod decode;
 mod encode;
 mod flatten;
@@ -53,14 +54,17 @@ pub(crate) struct Job<'a> {
     pub plan: Plan,
     /// The oriented source size the plan refers to.
     pub source: (u32, u32),
+    /// The embedded ICC profile, if any and if it parses.
+    pub profile: Option<moxcms::ColorProfile>,
 }
 
 type Step = fn(&Job<'_>, Image) -> Result<Image, Error>;
 
 /// The steps between decode and encode, in order.
-const STEPS: [Step; 6] = [
+const STEPS: [Step; 7] = [
     orient::apply,
     resize::apply,
+    colour::apply,
     blur::apply,
     sharpen::apply,
     pad::apply,
@@ -87,6 +91,8 @@ pub fn transform(
         orientation,
         plan,
         source,
+        profile: crate::colour::icc(bytes, header.format)
+            .and_then(|icc| crate::colour::parse(&icc)),
     };
 
     let mut image = decode::decode(bytes, &job)?;

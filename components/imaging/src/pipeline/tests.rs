@@ -29,6 +29,7 @@ fn pixels(out: &Output) -> Vec<u8> {
         )
         .unwrap(),
         source: (header.width, header.height),
+        profile: None,
     };
     let img = decode::decode(&out.bytes, &job).unwrap();
     if img.alpha {

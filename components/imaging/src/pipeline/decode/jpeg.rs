@@ -1,11 +1,12 @@
-//! JPEG via `jpeg-decoder`, with DCT-domain downscaling.
+//! JPEG via `jpeg-decoder`, with DCT-domain downscaling. CMYK is converted
+//! to sRGB here, at the reduced scale, through its profile.
 
-use crate::pipeline::Image;
-use crate::probe::Header;
-use crate::{Error, Format};
+use crate::pipeline::{Image, Job};
+use crate::{colour, Error, Format};
 use jpeg_decoder::{Decoder, PixelFormat};
 
-pub(super) fn decode(bytes: &[u8], header: &Header<'_>, shrink: u32) -> Result<Image, Error> {
+pub(super) fn decode(bytes: &[u8], job: &Job<'_>, shrink: u32) -> Result<Image, Error> {
+    let header = &job.header;
     let err = |e: jpeg_decoder::Error| Error::decode(Format::Jpeg, e);
     if shrink == 8 {
         if let Some(image) = super::jpeg_dc::decode(bytes) {
@@ -40,7 +41,7 @@ pub(super) fn decode(bytes: &[u8], header: &Header<'_>, shrink: u32) -> Result<I
             width,
             height,
             alpha: false,
-            data: cmyk_to_rgb(&data),
+            data: cmyk(bytes, data, job)?,
         },
     };
     if image.data.len() != pixels * 3 {
@@ -52,13 +53,12 @@ pub(super) fn decode(bytes: &[u8], header: &Header<'_>, shrink: u32) -> Result<I
     Ok(image)
 }
 
-/// Naive CMYK (as delivered by the decoder, 0 = no ink) to RGB.
-fn cmyk_to_rgb(cmyk: &[u8]) -> Vec<u8> {
-    cmyk.chunks_exact(4)
-        .flat_map(|p| {
-            let k = 255 - u16::from(p[3]);
-            let ch = |c: u8| ((255 - u16::from(c)) * k / 255) as u8;
-            [ch(p[0]), ch(p[1]), ch(p[2])]
-        })
-        .collect()
+/// `jpeg-decoder` inverts every CMYK sample, which suits Adobe files (stored
+/// inverted, 0 = full ink); files without an Adobe APP14 segment store plain
+/// ink amounts and are inverted back.
+fn cmyk(bytes: &[u8], mut ink: Vec<u8>, job: &Job<'_>) -> Result<Vec<u8>, Error> {
+    if !colour::jpeg_has_adobe(bytes) {
+        ink.iter_mut().for_each(|v| *v = 255 - *v);
+    }
+    colour::cmyk_to_srgb(&ink, job.profile.as_ref()).map_err(|e| Error::decode(Format::Jpeg, e))
 }

@@ -14,7 +14,7 @@ use crate::{Error, Format};
 pub(crate) fn decode(bytes: &[u8], job: &Job<'_>) -> Result<Image, Error> {
     let header = &job.header;
     let image = match header.format {
-        Format::Jpeg => jpeg::decode(bytes, header, shrink(job)),
+        Format::Jpeg => jpeg::decode(bytes, job, shrink(job)),
         Format::Png => png::decode(bytes),
         Format::Gif => gif::decode(bytes),
         Format::Webp => webp::decode(bytes),

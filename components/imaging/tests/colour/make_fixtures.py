@@ -1,0 +1,129 @@
+#!/usr/bin/env python3
+"""Colour-managed fixtures for tests/colour.rs, made from a corpus photo with
+LittleCMS (through Pillow's ImageCms) and real ICC profiles from Debian's
+colord-data, plus a CMYK profile made from Debian's FOGRA29L data.
+
+Usage: make_fixtures.py CORPUS_PHOTO OUT_DIR
+Writes, into OUT_DIR, each case's input file (with its profile embedded), a
+colour-managed sRGB reference (untagged PNG, the input's own decoded pixels
+converted by LittleCMS), the same pixels read as if untagged (to prove a case
+would fail if its profile were ignored), and cases.tsv listing them
+(input, reference, untagged; one case a line).
+"""
+import io
+import os
+import sys
+
+from PIL import Image, ImageChops, ImageCms
+
+COLORD = "/usr/share/color/icc/colord"
+HERE = os.path.dirname(os.path.abspath(__file__))
+INTENT = ImageCms.Intent.RELATIVE_COLORIMETRIC
+SRGB = ImageCms.createProfile("sRGB")
+
+
+def save(image, path, **kwargs):
+    if path.endswith(".png"):
+        kwargs.setdefault("compress_level", 1)
+        # Pillow would copy a decoded file's profile into the PNG: untagged means untagged.
+        kwargs.setdefault("icc_profile", None)
+    image.save(path, **kwargs)
+    return path
+
+
+def to_srgb(image, profile_bytes):
+    profile = ImageCms.ImageCmsProfile(io.BytesIO(profile_bytes))
+    return ImageCms.profileToProfile(
+        image, profile, SRGB, renderingIntent=INTENT, outputMode="RGB"
+    )
+
+
+def rgb_cases(base, out):
+    cases = []
+    for name in ["AdobeRGB1998", "ProPhotoRGB"]:
+        with open(os.path.join(COLORD, f"{name}.icc"), "rb") as f:
+            icc = f.read()
+        profile = ImageCms.ImageCmsProfile(io.BytesIO(icc))
+        tagged = ImageCms.profileToProfile(base, SRGB, profile, renderingIntent=INTENT)
+        for ext, kwargs in [
+            ("jpg", {"quality": 95, "subsampling": 0}),
+            ("png", {}),
+            ("webp", {"quality": 95}),
+        ]:
+            path = save(tagged, os.path.join(out, f"{name}.{ext}"), icc_profile=icc, **kwargs)
+            decoded = Image.open(path).convert("RGB")
+            cases.append(
+                {
+                    "input": path,
+                    "reference": save(to_srgb(decoded, icc), path + ".ref.png"),
+                    "untagged": save(decoded, path + ".untagged.png"),
+                }
+            )
+    return cases
+
+
+def strip_adobe(jpeg):
+    """The same JPEG without its Adobe APP14 segment."""
+    out, at = bytearray(jpeg[:2]), 2
+    while jpeg[at + 1] != 0xDA:
+        length = int.from_bytes(jpeg[at + 2 : at + 4], "big")
+        if not (jpeg[at + 1] == 0xEE and jpeg[at + 4 : at + 9] == b"Adobe"):
+            out += jpeg[at : at + 2 + length]
+        at += 2 + length
+    return bytes(out + jpeg[at:])
+
+
+def cmyk_cases(base, out):
+    # Ink from the photo with grey replaced by black (a plausible separation;
+    # the profiles below decide what it looks like).
+    c, m, y = ImageChops.invert(base).split()
+    k = ImageChops.darker(ImageChops.darker(c, m), y).point(lambda v: v * 3 // 4)
+    cmyk = Image.merge("CMYK", [ImageChops.subtract(v, k) for v in (c, m, y)] + [k])
+    with open(os.path.join(HERE, "fogra29l.icc"), "rb") as f:
+        embedded = f.read()
+    with open(os.path.join(HERE, "../../src/colour/default_cmyk.icc"), "rb") as f:
+        default = f.read()
+
+    cases = []
+    # Pillow writes CMYK JPEGs as Photoshop does: inverted, with Adobe APP14.
+    tagged = save(cmyk, os.path.join(out, "cmyk-fogra29.jpg"), quality=95, icc_profile=embedded)
+    plain_adobe = save(cmyk, os.path.join(out, "cmyk-adobe.jpg"), quality=95)
+    # Plain ink values without an Adobe segment: write the inverse, drop APP14.
+    inverse = Image.eval(cmyk, lambda v: 255 - v)
+    buf = io.BytesIO()
+    inverse.save(buf, "JPEG", quality=95)
+    plain = os.path.join(out, "cmyk-plain.jpg")
+    with open(plain, "wb") as f:
+        f.write(strip_adobe(buf.getvalue()))
+    for path, icc in [(tagged, embedded), (plain_adobe, default), (plain, default)]:
+        decoded = Image.open(path)
+        decoded.load()
+        if path == plain:
+            # Pillow reads an APP14-less CMYK JPEG as inverted; ink is the inverse.
+            decoded = Image.eval(decoded, lambda v: 255 - v)
+        other = default if icc is embedded else embedded
+        cases.append(
+            {
+                "input": path,
+                "reference": save(to_srgb(decoded, icc), path + ".ref.png"),
+                # The same ink through the other profile: what a reader that
+                # ignored (or invented) the profile would show.
+                "untagged": save(to_srgb(decoded, other), path + ".untagged.png"),
+            }
+        )
+    return cases
+
+
+def main():
+    photo, out = sys.argv[1], sys.argv[2]
+    os.makedirs(out, exist_ok=True)
+    base = Image.open(photo).convert("RGB")
+    base.thumbnail((1280, 1280), Image.Resampling.LANCZOS)
+    cases = rgb_cases(base, out) + cmyk_cases(base, out)
+    with open(os.path.join(out, "cases.tsv"), "w") as f:
+        for case in cases:
+            f.write("\t".join([case["input"], case["reference"], case["untagged"]]) + "\n")
+
+
+if __name__ == "__main__":
+    main()
