@@ -1,0 +1,158 @@
+// The measuring half of bench/imaging.sh (run it through that script).
+//
+// Speed: a cold 320 px JPEG thumbnail (a variant not made before: each run
+// asks for a width not asked before) requested over HTTP from a running
+// `edgeimg up`, beside libvips doing the same work in this process through
+// sharp (cache off, its default thread pool, after a warm-up), interleaved
+// run by run.
+//
+// Bytes: for JPEG, WebP and AVIF output at quality 80, edgeimg's bytes and
+// SSIM against a lossless reference (edgeimg's own PNG of the same 320 px
+// variant, so both encoders compress the very same pixels), beside the
+// smallest libjpeg(-turbo API, mozjpeg build)/libwebp/libaom output, through
+// sharp, whose SSIM is no worse (a quality sweep over the reference pixels).
+//
+// Usage: node bench/imaging.mjs ADDR INPUTS.json   (INPUTS: [{name, file, id, kind}])
+// kind: "speed", "bytes" or "both". BENCH_RUNS (default 7) runs per speed case.
+import { readFileSync } from "node:fs";
+import { createRequire } from "node:module";
+
+const require = createRequire(process.env.SHARP_PREFIX + "/");
+const sharp = require("sharp");
+sharp.cache(false);
+
+const [addr, inputsPath] = process.argv.slice(2);
+const inputs = JSON.parse(readFileSync(inputsPath, "utf8"));
+const runs = Number(process.env.BENCH_RUNS || 7);
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+
+async function get(path) {
+  const res = await fetch(`http://${addr}${path}`);
+  const body = Buffer.from(await res.arrayBuffer());
+  if (res.status !== 200) throw new Error(`${path}: ${res.status} ${body}`);
+  return body;
+}
+
+async function time(f) {
+  const t = performance.now();
+  await f();
+  return performance.now() - t;
+}
+
+const vipsThumb = (buf, width) =>
+  sharp(buf).rotate().resize(width).jpeg({ quality: 80 }).toBuffer();
+
+async function speed(input) {
+  const buf = readFileSync(input.file);
+  const meta = await sharp(buf).metadata();
+  // Warm-up: the component's compiled code, sharp's shared library.
+  await get(`/resize/width=300,format=jpeg/${input.id}`);
+  await vipsThumb(buf, 300);
+  const e = [], v = [];
+  for (let i = 0; i < runs; i++) {
+    const width = 320 - i;
+    e.push(await time(() => get(`/resize/width=${width},format=jpeg,quality=80/${input.id}`)));
+    v.push(await time(() => vipsThumb(buf, width)));
+  }
+  const [me, mv] = [median(e), median(v)];
+  const mp = ((meta.width * meta.height) / 1e6).toFixed(1);
+  console.log(
+    `${input.name.padEnd(34)} ${mp.padStart(5)} ${me.toFixed(0).padStart(9)} ${mv.toFixed(0).padStart(9)} ` +
+      `${(me / mv).toFixed(2).padStart(10)}x`,
+  );
+}
+
+// SSIM (Wang et al. 2004: 11x11 Gaussian window, sigma 1.5) on BT.601 luma.
+// Images with alpha: mean of luma SSIM over mid grey and alpha SSIM.
+async function planes(buf) {
+  const { data, info } = await sharp(buf).ensureAlpha().raw().toBuffer({ resolveWithObject: true });
+  const n = info.width * info.height;
+  const luma = new Float64Array(n), alpha = new Float64Array(n);
+  for (let i = 0; i < n; i++) {
+    const a = data[i * 4 + 3] / 255;
+    const y = 0.299 * data[i * 4] + 0.587 * data[i * 4 + 1] + 0.114 * data[i * 4 + 2];
+    luma[i] = y * a + 128 * (1 - a);
+    alpha[i] = data[i * 4 + 3];
+  }
+  return { w: info.width, h: info.height, luma, alpha, opaque: alpha.every((a) => a === 255) };
+}
+
+function blur(src, w, h) {
+  const k = [];
+  for (let i = -5; i <= 5; i++) k.push(Math.exp(-(i * i) / (2 * 1.5 * 1.5)));
+  const s = k.reduce((a, b) => a + b);
+  const g = k.map((x) => x / s);
+  const tmp = new Float64Array(w * h), out = new Float64Array((w - 10) * (h - 10));
+  for (let y = 0; y < h; y++)
+    for (let x = 5; x < w - 5; x++) {
+      let acc = 0;
+      for (let i = 0; i < 11; i++) acc += g[i] * src[y * w + x - 5 + i];
+      tmp[y * w + x] = acc;
+    }
+  for (let y = 5; y < h - 5; y++)
+    for (let x = 5; x < w - 5; x++) {
+      let acc = 0;
+      for (let i = 0; i < 11; i++) acc += g[i] * tmp[(y - 5 + i) * w + x];
+      out[(y - 5) * (w - 10) + x - 5] = acc;
+    }
+  return out;
+}
+
+function ssimPlane(a, b, w, h) {
+  const mul = (p, q) => p.map((v, i) => v * q[i]);
+  const [ma, mb] = [blur(a, w, h), blur(b, w, h)];
+  const [saa, sbb, sab] = [blur(mul(a, a), w, h), blur(mul(b, b), w, h), blur(mul(a, b), w, h)];
+  const c1 = (0.01 * 255) ** 2, c2 = (0.03 * 255) ** 2;
+  let sum = 0;
+  for (let i = 0; i < ma.length; i++) {
+    const va = saa[i] - ma[i] * ma[i], vb = sbb[i] - mb[i] * mb[i], cov = sab[i] - ma[i] * mb[i];
+    sum += ((2 * ma[i] * mb[i] + c1) * (2 * cov + c2)) / ((ma[i] ** 2 + mb[i] ** 2 + c1) * (va + vb + c2));
+  }
+  return sum / ma.length;
+}
+
+async function ssim(ref, buf) {
+  const p = await planes(buf);
+  if (p.w !== ref.w || p.h !== ref.h) throw new Error(`size ${p.w}x${p.h} vs ${ref.w}x${ref.h}`);
+  const s = ssimPlane(ref.luma, p.luma, p.w, p.h);
+  return ref.opaque ? s : (s + ssimPlane(ref.alpha, p.alpha, p.w, p.h)) / 2;
+}
+
+const encoders = {
+  jpeg: (img, q) => img.jpeg({ quality: q }),
+  webp: (img, q) => img.webp({ quality: q }),
+  avif: (img, q) => img.avif({ quality: q }),
+};
+
+async function bytes(input) {
+  const refPng = await get(`/resize/width=320,format=png/${input.id}`);
+  const ref = await planes(refPng);
+  for (const format of ["jpeg", "webp", "avif"]) {
+    if (format === "jpeg" && !ref.opaque) continue;
+    const ours = await get(`/resize/width=320,format=${format},quality=80/${input.id}`);
+    const s = await ssim(ref, ours);
+    // The smallest reference output at no worse SSIM.
+    let best = null;
+    for (let q = 20; q <= 100; q += 2) {
+      const out = await encoders[format](sharp(refPng), q).toBuffer();
+      const so = await ssim(ref, out);
+      if (so >= s && (!best || out.length < best.bytes)) best = { q, bytes: out.length, ssim: so };
+    }
+    const q80 = await encoders[format](sharp(refPng), 80).toBuffer();
+    const s80 = await ssim(ref, q80);
+    const ratio = best ? (ours.length / best.bytes).toFixed(2) + "x" : "none as good";
+    console.log(
+      `${input.name.padEnd(34)} ${format.padEnd(5)} ${String(ours.length).padStart(8)} ${s.toFixed(4)}  ` +
+        `${best ? String(best.bytes).padStart(8) + " " + best.ssim.toFixed(4) + " q" + best.q : "".padStart(21)}  ` +
+        `${ratio.padStart(8)}   (q80: ${q80.length} B, ${s80.toFixed(4)})`,
+    );
+  }
+}
+
+console.log(`sharp ${sharp.versions.sharp}, libvips ${sharp.versions.vips}, libwebp ${sharp.versions.webp}, aom ${sharp.versions.aom}, ${sharp.concurrency()} libvips threads`);
+console.log(`\n320 px JPEG q80, cold variant over HTTP vs libvips in-process; median of ${runs}, ms`);
+console.log(`${"input".padEnd(34)} ${"MP".padStart(5)} ${"edgeimg".padStart(9)} ${"libvips".padStart(9)} ${"ratio".padStart(11)}`);
+for (const input of inputs.filter((i) => i.kind !== "bytes")) await speed(input);
+console.log(`\n320 px at quality 80: edgeimg bytes and SSIM vs the smallest reference output with SSIM >= ours`);
+console.log(`${"input".padEnd(34)} ${"fmt".padEnd(5)} ${"edgeimg B".padStart(8)} ${"SSIM".padStart(6)}  ${"ref B".padStart(8)} ${"SSIM".padStart(6)} ${"q".padEnd(5)}  ${"ratio".padStart(8)}`);
+for (const input of inputs.filter((i) => i.kind !== "speed")) await bytes(input);
