@@ -2,26 +2,12 @@
 //! application (spin.toml) on Wasmtime. See DESIGN.md.
 
 mod app;
-mod bindings;
 mod cli;
-mod collapse;
-mod component;
-mod edge_cache;
-mod engine;
-mod errors;
-mod handler;
-mod instance;
 mod kv;
-mod limits;
-mod manifest;
 mod metrics;
-mod outbound;
-mod router;
-mod runtime_config;
-mod server;
-mod singleflight;
-mod spin_headers;
-mod variables;
+mod replication;
+mod serve;
+mod wasm;
 
 use std::io::IsTerminal;
 use std::process::ExitCode;

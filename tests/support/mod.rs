@@ -23,6 +23,8 @@
 
 #![allow(dead_code)]
 
+pub mod image;
+
 use std::io::{BufRead, BufReader, ErrorKind, Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
@@ -58,17 +60,28 @@ pub fn built_manifest(manifest: &str, wasm: &[&str]) -> PathBuf {
     repo_path(manifest)
 }
 
-/// The app's spin.toml, with its three components built.
+/// The app's spin.toml, with its four components built.
 pub fn app_manifest() -> PathBuf {
     built_manifest(
         "spin.toml",
-        &["edgeimg_upload", "edgeimg_fetch", "edgeimg_resize"],
+        &[
+            "edgeimg_upload",
+            "edgeimg_fetch",
+            "edgeimg_resize",
+            "edgeimg_site",
+        ],
     )
 }
 
 /// A real photo (JPEG or PNG) from the test corpus: `$EDGEIMG_CORPUS`, else
 /// the folder `scripts/corpus.sh` fills on first use.
 pub fn corpus(name: &str) -> Vec<u8> {
+    let path = corpus_path(name);
+    std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+/// Where [`corpus`] reads `name` from (for tests that hand a file to a browser).
+pub fn corpus_path(name: &str) -> PathBuf {
     let dir = match std::env::var_os("EDGEIMG_CORPUS") {
         Some(dir) => PathBuf::from(dir),
         None => {
@@ -84,7 +97,7 @@ pub fn corpus(name: &str) -> Vec<u8> {
             PathBuf::from(String::from_utf8(out.stdout).unwrap().trim())
         }
     };
-    std::fs::read(dir.join(name)).unwrap_or_else(|e| panic!("{name}: {e}"))
+    dir.join(name)
 }
 
 /// A folder removed on drop.
@@ -159,6 +172,12 @@ impl HostBuilder {
             .arg(&self.manifest)
             .args(["--listen", "127.0.0.1:0", "--data-dir"])
             .arg(data_dir)
+            // Every test host shares one compiled-code cache: a component is
+            // compiled once per suite, not once per host.
+            .env(
+                "EDGEIMG_COMPILED_CACHE_DIR",
+                repo_path("target/test-compiled"),
+            )
             .args(&self.args)
             .envs(self.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
             .env_remove("EDGEIMG_LISTEN")

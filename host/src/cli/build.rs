@@ -5,7 +5,7 @@ use std::process::Command;
 use anyhow::{bail, Context, Result};
 
 use super::ManifestArg;
-use crate::manifest::Manifest;
+use crate::app::manifest::Manifest;
 
 #[derive(Debug, clap::Args)]
 pub struct BuildArgs {

@@ -1,6 +1,7 @@
 //! The command line, in the spirit of `spin`: `edgeimg build`, `edgeimg up`.
 
 mod build;
+mod peer;
 mod up;
 
 use std::path::PathBuf;
@@ -24,6 +25,10 @@ enum Command {
     Build(BuildArgs),
     /// Serve the application over HTTP.
     Up(UpArgs),
+    /// Show a running host's replication: region, peers, backlog, breakers.
+    Status(peer::StatusArgs),
+    /// Compare keys and versions with a peer region and fix both sides.
+    Repair(peer::RepairArgs),
 }
 
 /// Where the manifest is (shared by both commands).
@@ -44,6 +49,8 @@ impl Cli {
         match self.command {
             Command::Build(args) => args.run(),
             Command::Up(args) => args.run(),
+            Command::Status(args) => args.run(),
+            Command::Repair(args) => args.run(),
         }
     }
 }

@@ -9,8 +9,8 @@ use std::time::Duration;
 use anyhow::{Context, Result};
 
 use super::ManifestArg;
+use crate::app::manifest::Manifest;
 use crate::app::{App, HostConfig};
-use crate::manifest::Manifest;
 
 #[derive(Debug, clap::Args)]
 pub struct UpArgs {
@@ -25,6 +25,9 @@ pub struct UpArgs {
     /// Data folder (compiled-code cache, local stores); default `.edgeimg` beside spin.toml.
     #[arg(long, env = "EDGEIMG_DATA_DIR")]
     pub data_dir: Option<PathBuf>,
+    /// Compiled-code cache; default `<data-dir>/compiled`. Hosts may share one.
+    #[arg(long, env = "EDGEIMG_COMPILED_CACHE_DIR")]
+    pub compiled_cache_dir: Option<PathBuf>,
     /// Run `edgeimg build` first.
     #[arg(long)]
     pub build: bool,
@@ -57,6 +60,7 @@ impl UpArgs {
         let config = HostConfig {
             runtime_config_file: self.runtime_config_file.clone(),
             data_dir: self.data_dir.clone(),
+            compiled_cache_dir: self.compiled_cache_dir.clone(),
             max_body_bytes: self.max_body_bytes,
             memory_limit_mib: self.memory_limit_mib,
             timeout: Duration::from_millis(self.timeout_ms),
@@ -80,9 +84,19 @@ impl UpArgs {
             println!("edgeimg listening on http://{addr}");
             std::io::stdout().flush()?;
             tracing::info!(%addr, region = %app.region, "serving {}", manifest.name);
+            let (stop_replication, replication_stopped) = tokio::sync::watch::channel(false);
+            if let Some(replication) = &app.replication {
+                replication.start(replication_stopped);
+                let peers: Vec<&str> = replication.config.peers.iter().map(|p| p.region.as_str()).collect();
+                tracing::info!(region = %replication.config.region, peers = ?peers, siblings = replication.config.siblings.len(), "replication on");
+            }
             // In-flight requests get their own deadline plus a margin to finish.
             let drain = config.timeout + Duration::from_secs(5);
-            crate::server::serve(listener, app, crate::server::shutdown_signal(), drain).await
+            let served = crate::serve::server::serve(listener, app, crate::serve::server::shutdown_signal(), drain).await;
+            // Delivery workers stop between batches: the log stays consistent
+            // and a restart resumes from each peer's cursor.
+            let _ = stop_replication.send(true);
+            served
         })
     }
 }

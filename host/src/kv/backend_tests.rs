@@ -9,11 +9,10 @@ use std::time::{Duration, Instant};
 use async_trait::async_trait;
 use bytes::Bytes;
 
-use super::cache_tier::{MemoryTierConfig, Tier, TieredCache};
 use super::opendal::{OpendalConfig, OpendalStore};
-use super::read_cache::{ReadCache, ReadCacheConfig};
 use super::redis::{RedisConfig, RedisStore};
 use super::stats::StoreStats;
+use super::tiered::{MemoryTierConfig, Tier, TieredStore};
 use super::{Error, Store};
 
 #[path = "../../../tests/support/services.rs"]
@@ -39,6 +38,21 @@ fn redis_store(server: &RedisServer, stats: &StoreStats) -> RedisStore {
         stats.clone(),
     )
     .unwrap()
+}
+
+/// An object store's read cache: memory over `store`, the source of truth.
+fn read_cache(store: Arc<dyn Store>, config: MemoryTierConfig, stats: StoreStats) -> TieredStore {
+    TieredStore::new(
+        "read_cache",
+        config,
+        vec![Tier::durable("fs", store)],
+        stats,
+    )
+}
+
+/// The `cache` label's shape: memory with its defaults over best-effort `tiers`.
+fn cache_over(tiers: Vec<Tier>, stats: StoreStats) -> TieredStore {
+    TieredStore::new("memory", MemoryTierConfig::CACHE, tiers, stats)
 }
 
 fn b(s: &str) -> Bytes {
@@ -83,9 +97,9 @@ async fn opendal_fs_keeps_the_contract() {
     let dir = tempdir();
     let stats = StoreStats::detached("fs");
     round_trip(&fs_store(dir.path(), &stats)).await;
-    let cached = ReadCache::new(
+    let cached = read_cache(
         Arc::new(fs_store(&dir.path().join("c"), &stats)),
-        Default::default(),
+        MemoryTierConfig::READ_CACHE,
         stats.clone(),
     );
     round_trip(&cached).await;
@@ -111,10 +125,10 @@ async fn tiered_cache_keeps_the_contract() {
     let dir = tempdir();
     let stats = StoreStats::detached("cache");
     let tiers = vec![
-        Tier::new("redis", Arc::new(redis_store(&server, &stats))),
-        Tier::new("fs", Arc::new(fs_store(dir.path(), &stats))),
+        Tier::cache("redis", Arc::new(redis_store(&server, &stats))),
+        Tier::cache("fs", Arc::new(fs_store(dir.path(), &stats))),
     ];
-    round_trip(&TieredCache::new(MemoryTierConfig::default(), tiers, stats)).await;
+    round_trip(&cache_over(tiers, stats)).await;
 }
 
 #[tokio::test]
@@ -224,9 +238,9 @@ async fn s3_overwrite_is_atomic_under_concurrent_readers() {
 async fn hot_reads_come_from_memory() {
     let dir = tempdir();
     let stats = StoreStats::detached("images");
-    let store = ReadCache::new(
+    let store = read_cache(
         Arc::new(fs_store(dir.path(), &stats)),
-        Default::default(),
+        MemoryTierConfig::READ_CACHE,
         stats.clone(),
     );
     store
@@ -253,11 +267,12 @@ async fn hot_reads_come_from_memory() {
 async fn read_cache_is_bounded_in_bytes() {
     let dir = tempdir();
     let stats = StoreStats::detached("images");
-    let config = ReadCacheConfig {
+    let config = MemoryTierConfig {
         capacity_bytes: 1 << 20,
         max_item_bytes: 512 << 10,
+        ttl: None,
     };
-    let store = ReadCache::new(
+    let store = read_cache(
         Arc::new(fs_store(dir.path(), &stats)),
         config,
         stats.clone(),
@@ -276,7 +291,7 @@ async fn read_cache_is_bounded_in_bytes() {
         .await
         .unwrap();
     store.get("orig/big").await.unwrap();
-    assert!(store.weighted_size().await <= 1 << 20);
+    assert!(store.memory_bytes().await <= 1 << 20);
 }
 
 /// A store that counts reads and answers slowly, to make overlap certain.
@@ -328,7 +343,7 @@ async fn concurrent_misses_collapse_into_one_backend_read() {
             value: value.clone(),
         });
         let stats = StoreStats::detached("images");
-        let cache = ReadCache::new(backend.clone(), Default::default(), stats.clone());
+        let cache = read_cache(backend.clone(), MemoryTierConfig::READ_CACHE, stats.clone());
         let values = hundred_concurrent_gets(Arc::new(cache)).await;
         assert!(values.iter().all(|v| *v == value));
         assert_eq!(backend.reads.load(Ordering::SeqCst), 1, "value {value:?}");
@@ -338,11 +353,7 @@ async fn concurrent_misses_collapse_into_one_backend_read() {
             reads: AtomicUsize::new(0),
             value: value.clone(),
         });
-        let tiered = TieredCache::new(
-            MemoryTierConfig::default(),
-            vec![Tier::new("slow", backend.clone())],
-            stats,
-        );
+        let tiered = cache_over(vec![Tier::cache("slow", backend.clone())], stats);
         hundred_concurrent_gets(Arc::new(tiered)).await;
         assert_eq!(backend.reads.load(Ordering::SeqCst), 1);
     }
@@ -354,7 +365,7 @@ async fn concurrent_misses_on_s3_collapse_into_one_read() {
     let stats = StoreStats::detached("images");
     let store = s3_store(&moto, &stats);
     store.set("orig/new", b("original")).await.unwrap();
-    let cache = ReadCache::new(Arc::new(store), Default::default(), stats.clone());
+    let cache = read_cache(Arc::new(store), MemoryTierConfig::READ_CACHE, stats.clone());
     let values = hundred_concurrent_gets(Arc::new(cache)).await;
     assert!(values.iter().all(|v| *v == Some(b("original"))));
     assert_eq!(stats.backend_reads("s3"), 1);
@@ -366,9 +377,9 @@ async fn memory_tier_is_bounded_in_bytes_and_expires() {
     let config = MemoryTierConfig {
         capacity_bytes: 1 << 20,
         max_item_bytes: 256 << 10,
-        ttl: Duration::from_secs(1),
+        ttl: Some(Duration::from_secs(1)),
     };
-    let cache = TieredCache::new(config, vec![], stats.clone());
+    let cache = TieredStore::new("memory", config, vec![], stats.clone());
     for i in 0..50 {
         let key = format!("var/{i}");
         cache
@@ -389,8 +400,8 @@ async fn redis_tier_is_shared_between_hosts() {
     let server = RedisServer::start();
     let stats = StoreStats::detached("cache");
     let host = |stats: &StoreStats| {
-        let tier = Tier::new("redis", Arc::new(redis_store(&server, stats)));
-        TieredCache::new(MemoryTierConfig::default(), vec![tier], stats.clone())
+        let tier = Tier::cache("redis", Arc::new(redis_store(&server, stats)));
+        cache_over(vec![tier], stats.clone())
     };
     let (a, b_host) = (host(&stats), host(&stats));
     a.set("var/abc/w=320", b("thumb")).await.unwrap();
@@ -406,8 +417,8 @@ async fn persistent_tier_survives_a_restart() {
     let dir = tempdir();
     let stats = StoreStats::detached("cache");
     let host = || {
-        let tier = Tier::new("fs", Arc::new(fs_store(dir.path(), &stats)));
-        TieredCache::new(MemoryTierConfig::default(), vec![tier], stats.clone())
+        let tier = Tier::cache("fs", Arc::new(fs_store(dir.path(), &stats)));
+        cache_over(vec![tier], stats.clone())
     };
     host().set("var/abc/w=320", b("thumb")).await.unwrap();
     assert_eq!(host().get("var/abc/w=320").await.unwrap(), Some(b("thumb")));
@@ -417,8 +428,8 @@ async fn persistent_tier_survives_a_restart() {
 async fn redis_outage_degrades_to_memory_only() {
     let mut server = RedisServer::start();
     let stats = StoreStats::detached("cache");
-    let tier = Tier::new("redis", Arc::new(redis_store(&server, &stats)));
-    let cache = TieredCache::new(MemoryTierConfig::default(), vec![tier], stats.clone());
+    let tier = Tier::cache("redis", Arc::new(redis_store(&server, &stats)));
+    let cache = cache_over(vec![tier], stats.clone());
     cache.set("var/before", b("1")).await.unwrap();
 
     server.kill();
@@ -490,7 +501,7 @@ async fn bench_storage_tiers() {
     let original = Bytes::from(vec![7u8; 1 << 20]);
     let fs = Arc::new(fs_store(dir.path(), &stats));
     fs.set("orig/a", original.clone()).await.unwrap();
-    let cached = ReadCache::new(fs.clone(), Default::default(), stats.clone());
+    let cached = read_cache(fs.clone(), MemoryTierConfig::READ_CACHE, stats.clone());
     let fs_only = time_gets(fs.as_ref(), "orig/a", 2000).await;
     let memory = time_gets(&cached, "orig/a", 2000).await;
     report("1 MiB original, fs", fs_only);
@@ -499,15 +510,11 @@ async fn bench_storage_tiers() {
 
     let server = RedisServer::start();
     let variant = Bytes::from(vec![9u8; 18 << 10]);
-    let memory_tier = TieredCache::new(MemoryTierConfig::default(), vec![], stats.clone());
-    let zero = MemoryTierConfig {
-        capacity_bytes: 0,
-        max_item_bytes: 0,
-        ..Default::default()
-    };
-    let redis_tier = TieredCache::new(
-        zero,
-        vec![Tier::new("redis", Arc::new(redis_store(&server, &stats)))],
+    let memory_tier = cache_over(vec![], stats.clone());
+    let redis_tier = TieredStore::new(
+        "memory",
+        MemoryTierConfig::CACHE.with_capacity(0),
+        vec![Tier::cache("redis", Arc::new(redis_store(&server, &stats)))],
         stats,
     );
     memory_tier.set("var/a", variant.clone()).await.unwrap();
@@ -520,10 +527,10 @@ async fn bench_storage_tiers() {
 }
 
 /// A temporary directory removed on drop (std only).
-pub(super) struct TempDir(pub(super) std::path::PathBuf);
+pub(crate) struct TempDir(pub(crate) std::path::PathBuf);
 
 impl TempDir {
-    fn path(&self) -> &Path {
+    pub(crate) fn path(&self) -> &Path {
         &self.0
     }
 }
@@ -534,7 +541,7 @@ impl Drop for TempDir {
     }
 }
 
-pub(super) fn tempdir() -> TempDir {
+pub(crate) fn tempdir() -> TempDir {
     static N: AtomicUsize = AtomicUsize::new(0);
     let dir = std::env::temp_dir().join(format!(
         "edgeimg-kv-{}-{}",

@@ -3,22 +3,31 @@
 //! the embedded defaults: `images` on `fs` under `<data-dir>/images`, `cache`
 //! as a memory tier.
 
+use std::path::Path;
 use std::sync::Arc;
 
-use anyhow::Result;
+use anyhow::{bail, Context, Result};
 
-use super::cache_tier::TieredCache;
+use super::config::{memory_tier, reject_unknown_keys, BackendContext, MemoryTierKeys};
 use super::opendal::{OpendalConfig, OpendalStore};
-use super::read_cache::{ReadCache, ReadCacheConfig};
 use super::redis::{RedisConfig, RedisStore};
-use super::registry::{reject_unknown_keys, BackendContext};
-use super::stats::storage_metrics;
-use super::{Error, Store};
+use super::stats::{storage_metrics, StoreStats};
+use super::tiered::{MemoryTierConfig, Tier, TieredStore};
+use super::Store;
 
-/// Backend failures reach the guest as `error::other` with the whole chain.
-pub fn other(e: anyhow::Error) -> Error {
-    Error::Other(format!("{e:#}"))
-}
+/// The read cache's keys in an `opendal` table.
+const READ_CACHE_KEYS: MemoryTierKeys = MemoryTierKeys {
+    capacity: "read_cache_bytes",
+    max_item: "read_cache_max_item_bytes",
+    ttl_secs: None,
+};
+
+/// The memory tier's keys in a `cache` table.
+const CACHE_KEYS: MemoryTierKeys = MemoryTierKeys {
+    capacity: "capacity_bytes",
+    max_item: "max_item_bytes",
+    ttl_secs: Some("ttl_secs"),
+};
 
 /// `type = "opendal"`: an object store behind a read cache that collapses
 /// concurrent reads (and keeps nothing when `read_cache_bytes = 0`). A local
@@ -31,7 +40,7 @@ pub async fn opendal(
     ctx: &BackendContext,
 ) -> Result<Arc<dyn Store>> {
     let config = OpendalConfig::from_table(table, &ctx.data_dir, &ctx.data_dir.join(label))?;
-    let read_cache = ReadCacheConfig::from_table(table)?;
+    let memory = memory_tier(table, &READ_CACHE_KEYS, MemoryTierConfig::READ_CACHE)?;
     let stats = storage_metrics().store(label);
     let store = OpendalStore::new(&config, stats.clone())?;
     if let Err(e) = store.check().await {
@@ -40,7 +49,13 @@ pub async fn opendal(
         }
         tracing::warn!(label, error = %format!("{e:#}"), "object store not reachable yet");
     }
-    Ok(Arc::new(ReadCache::new(Arc::new(store), read_cache, stats)))
+    let tier = Tier::durable(config.scheme.clone(), Arc::new(store));
+    Ok(Arc::new(TieredStore::new(
+        "read_cache",
+        memory,
+        vec![tier],
+        stats,
+    )))
 }
 
 /// `type = "redis"`: Spin's Redis store (`url`), connected lazily.
@@ -63,7 +78,8 @@ pub fn redis(label: &str, table: &toml::Table) -> Result<Arc<dyn Store>> {
     )?))
 }
 
-/// `type = "cache"`: a memory tier with optional Redis and OpenDAL tiers.
+/// `type = "cache"`: a memory tier with optional Redis and OpenDAL tiers
+/// (`[[tiers]]`, tried in order).
 pub async fn cache(
     label: &str,
     table: &toml::Table,
@@ -79,23 +95,58 @@ pub async fn cache(
             "tiers",
         ],
     )?;
+    let memory = memory_tier(table, &CACHE_KEYS, MemoryTierConfig::CACHE)?;
     let stats = storage_metrics().store(label);
-    Ok(Arc::new(
-        TieredCache::from_table(label, table, &ctx.data_dir, stats).await?,
-    ))
+    let mut tiers = Vec::new();
+    if let Some(list) = table.get("tiers") {
+        let list = list
+            .as_array()
+            .context("`tiers` must be an array of tables")?;
+        for (i, tier) in list.iter().enumerate() {
+            let tier = tier
+                .as_table()
+                .with_context(|| format!("`tiers[{i}]` must be a table"))?;
+            let tier = cache_tier(label, tier, &ctx.data_dir, stats.clone())
+                .await
+                .with_context(|| format!("cache tier {i} of `{label}`"))?;
+            tiers.push(tier);
+        }
+    }
+    Ok(Arc::new(TieredStore::new("memory", memory, tiers, stats)))
+}
+
+/// One `[[tiers]]` table of a cache: `type = "redis"` or `"opendal"`.
+async fn cache_tier(
+    label: &str,
+    table: &toml::Table,
+    data_dir: &Path,
+    stats: StoreStats,
+) -> Result<Tier> {
+    match table.get("type").and_then(|t| t.as_str()) {
+        Some("redis") => {
+            let store = RedisStore::new(RedisConfig::from_table(label, table)?, stats)?;
+            Ok(Tier::cache("redis", Arc::new(store)))
+        }
+        Some("opendal") => {
+            let config = OpendalConfig::from_table(table, data_dir, &data_dir.join(label))?;
+            let store = OpendalStore::new(&config, stats)?;
+            store.check().await?;
+            Ok(Tier::cache(config.scheme.clone(), Arc::new(store)))
+        }
+        Some(other) => {
+            bail!("unknown cache tier type `{other}` (expected `redis` or `opendal`)")
+        }
+        None => bail!("a cache tier needs a `type`"),
+    }
 }
 
 /// The embedded default of a label the runtime config does not mention:
 /// `images` on local `fs`, `cache` in memory; `None` for other labels.
 pub async fn embedded_default(label: &str, ctx: &BackendContext) -> Result<Option<Arc<dyn Store>>> {
-    let table = match label {
-        "images" => toml::toml! { type = "opendal" },
-        "cache" => toml::toml! { type = "cache" },
-        _ => return Ok(None),
-    };
     let store = match label {
-        "images" => opendal(label, &table, ctx).await?,
-        _ => cache(label, &table, ctx).await?,
+        "images" => opendal(label, &toml::toml! { type = "opendal" }, ctx).await?,
+        "cache" => cache(label, &toml::toml! { type = "cache" }, ctx).await?,
+        _ => return Ok(None),
     };
     Ok(Some(store))
 }

@@ -9,8 +9,9 @@ use std::sync::Arc;
 use bytes::Bytes;
 use wasmtime::component::{HasData, Resource, ResourceTable};
 
+use super::handle::StoreHandle;
 use super::{Error, Store, StoreRegistry};
-use crate::bindings::fermyon::spin::key_value::{self as wit, Host, HostStore};
+use crate::wasm::bindings::fermyon::spin::key_value::{self as wit, Host, HostStore};
 
 /// Stores one instance may open at once (WIT `store-table-full` beyond).
 const MAX_OPEN_STORES: usize = 64;
@@ -30,11 +31,13 @@ impl KvAccess {
         }
     }
 
-    /// Per-instance state.
-    pub fn instance(&self) -> KvInstance {
+    /// Per-instance state; `regional` instances see stores that never wait
+    /// on other regions (see [`StoreRegistry::get`]).
+    pub fn instance(&self, regional: bool) -> KvInstance {
         KvInstance {
             access: self.clone(),
             open: 0,
+            regional,
         }
     }
 }
@@ -43,11 +46,7 @@ impl KvAccess {
 pub struct KvInstance {
     access: KvAccess,
     open: usize,
-}
-
-/// The resource behind a WIT `store` handle.
-pub struct StoreHandle {
-    store: Arc<dyn Store>,
+    regional: bool,
 }
 
 /// What the bindings borrow from the store data while a call runs.
@@ -76,7 +75,7 @@ impl From<Error> for wit::Error {
 
 impl KvView<'_> {
     fn store(&self, handle: &Resource<StoreHandle>) -> wasmtime::Result<Arc<dyn Store>> {
-        Ok(self.table.get(handle)?.store.clone())
+        Ok(self.table.get(handle)?.0.clone())
     }
 }
 
@@ -90,14 +89,14 @@ impl HostStore for KvView<'_> {
         if !self.kv.access.allowed.contains(&label) {
             return Ok(Err(Error::AccessDenied.into()));
         }
-        let Some(store) = self.kv.access.registry.get(&label) else {
+        let Some(store) = self.kv.access.registry.get(&label, self.kv.regional) else {
             return Ok(Err(Error::NoSuchStore.into()));
         };
         if self.kv.open >= MAX_OPEN_STORES {
             return Ok(Err(Error::StoreTableFull.into()));
         }
         self.kv.open += 1;
-        Ok(Ok(self.table.push(StoreHandle { store })?))
+        Ok(Ok(self.table.push(StoreHandle(store))?))
     }
 
     async fn get(

@@ -6,25 +6,33 @@
 //! (`[key_value_store.<label>] type = "memory"`). The WIT glue in [`host`]
 //! only sees `Arc<dyn Store>`, so a new backend never touches it: add a
 //! module and one arm in [`registry::build_store`].
+//!
+//! The folder owns every store and what makes them fast: backends (`memory`,
+//! `opendal`, `redis`), the memory tier in front of slower ones (`tiered`:
+//! the `cache` label and the read cache of object stores), collapsing of
+//! concurrent reads (`singleflight`), object-path mapping and metrics.
 
 pub mod backends;
-pub mod cache_tier;
+pub mod config;
+pub mod handle;
 pub mod host;
 pub mod memory;
 pub mod object_key;
 pub mod opendal;
-pub mod read_cache;
 pub mod redis;
 pub mod registry;
+pub mod singleflight;
 pub mod stats;
+pub mod tiered;
 
 #[cfg(test)]
-mod backend_tests;
+pub(crate) mod backend_tests;
 
 use async_trait::async_trait;
 use bytes::Bytes;
 
-pub use registry::{BackendContext, StoreRegistry};
+pub use config::BackendContext;
+pub use registry::StoreRegistry;
 
 /// Errors a store reports; they map one to one onto the WIT `error` variant.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -40,6 +48,11 @@ pub enum Error {
     Other(String),
 }
 
+/// Backend failures reach the guest as `error::other` with the whole chain.
+pub fn other(e: anyhow::Error) -> Error {
+    Error::Other(format!("{e:#}"))
+}
+
 /// One key-value store (one label). Values are [`Bytes`] so caching backends
 /// can hand out cheap clones.
 #[async_trait]
@@ -49,4 +62,9 @@ pub trait Store: Send + Sync + 'static {
     async fn delete(&self, key: &str) -> Result<(), Error>;
     async fn exists(&self, key: &str) -> Result<bool, Error>;
     async fn get_keys(&self) -> Result<Vec<String>, Error>;
+
+    /// Drops whatever copy of `key` this host keeps in memory, because
+    /// another host sharing the store changed it. Stores without a memory
+    /// of their own have nothing to do.
+    async fn invalidate(&self, _key: &str) {}
 }

@@ -24,10 +24,9 @@ use futures::TryStreamExt;
 use opendal::layers::{RetryLayer, TimeoutLayer};
 use opendal::{ErrorKind, Operator};
 
-use super::backends::other;
 use super::object_key::{self, RESERVED_DIR};
 use super::stats::StoreStats;
-use super::{Error, Store};
+use super::{other, Error, Store};
 
 /// Runtime-config keys the host reads itself; all others go to OpenDAL.
 pub const HOST_KEYS: &[&str] = &[
@@ -174,12 +173,17 @@ fn secs(table: &toml::Table, key: &str) -> Result<Option<Duration>> {
     Ok(Some(Duration::from_secs_f64(secs)))
 }
 
-/// Registers OpenDAL's services and its reqwest HTTP transport on rustls with
-/// the ring provider (the one wasmtime-wasi-http already links).
+/// Makes rustls use the ring provider (the one wasmtime-wasi-http already
+/// links) for every TLS client of the process.
+pub fn install_tls() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+}
+
+/// Registers OpenDAL's services and its reqwest HTTP transport on rustls.
 fn install_opendal() {
     static ONCE: std::sync::Once = std::sync::Once::new();
     ONCE.call_once(|| {
-        let _ = rustls::crypto::ring::default_provider().install_default();
+        install_tls();
         opendal::init_default_registry();
         opendal_http_transport_reqwest::install_default();
     });

@@ -26,9 +26,8 @@ use bytes::Bytes;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::FromRedisValue;
 
-use super::backends::other;
 use super::stats::StoreStats;
-use super::{Error, Store};
+use super::{other, Error, Store};
 
 const TIER: &str = "redis";
 

@@ -1,28 +1,25 @@
 //! Label → backend, built once at start-up from the runtime config.
 
 use std::collections::{BTreeMap, HashMap};
-use std::path::PathBuf;
 use std::sync::Arc;
 
 use anyhow::{bail, Context, Result};
 
 use super::backends;
+use super::config::{reject_unknown_keys, BackendContext};
 use super::memory::MemoryStore;
 use super::Store;
 
 /// Labels every host provides when the runtime config does not mention them.
 pub const DEFAULT_LABELS: [&str; 3] = ["default", "images", "cache"];
 
-/// What backends may need besides their own table.
-#[derive(Debug, Clone)]
-pub struct BackendContext {
-    /// The host's data folder (`--data-dir`); file-backed stores live below it.
-    pub data_dir: PathBuf,
-}
-
 /// The stores of one host, by label.
 pub struct StoreRegistry {
     stores: HashMap<String, Arc<dyn Store>>,
+    /// For labels whose store may reach beyond this region (replication's
+    /// pull-through): the view that stays inside it, for requests that must
+    /// not wait on other regions.
+    regional: HashMap<String, Arc<dyn Store>>,
 }
 
 impl StoreRegistry {
@@ -48,11 +45,28 @@ impl StoreRegistry {
                 .with_context(|| format!("[key_value_store.{label}]"))?;
             stores.insert(label.clone(), store);
         }
-        Ok(Self { stores })
+        Ok(Self {
+            stores,
+            regional: HashMap::new(),
+        })
     }
 
-    pub fn get(&self, label: &str) -> Option<Arc<dyn Store>> {
+    /// The store of `label`; with `regional`, the view that never asks
+    /// other regions.
+    pub fn get(&self, label: &str, regional: bool) -> Option<Arc<dyn Store>> {
+        if regional {
+            if let Some(store) = self.regional.get(label) {
+                return Some(store.clone());
+            }
+        }
         self.stores.get(label).cloned()
+    }
+
+    /// Puts `store` in front of `label` (its `regional` view beside it), for
+    /// a layer such as replication that wraps the backend.
+    pub fn wrap(&mut self, label: &str, store: Arc<dyn Store>, regional: Arc<dyn Store>) {
+        self.stores.insert(label.to_string(), store);
+        self.regional.insert(label.to_string(), regional);
     }
 
     pub fn contains(&self, label: &str) -> bool {
@@ -90,19 +104,6 @@ pub async fn build_store(
             "`type`: unknown key-value backend {other:?} (known: memory, opendal, redis, cache)"
         ),
     }
-}
-
-/// Fails on a key the backend does not read, so typos do not pass silently.
-pub fn reject_unknown_keys(table: &toml::Table, known: &[&str]) -> Result<()> {
-    for key in table.keys() {
-        if !known.contains(&key.as_str()) {
-            bail!(
-                "unknown field `{key}` (expected one of: {})",
-                known.join(", ")
-            );
-        }
-    }
-    Ok(())
 }
 
 #[cfg(test)]

@@ -7,14 +7,17 @@ use std::sync::atomic::Ordering;
 use std::time::Instant;
 
 use http::{header, HeaderValue, Method, Request, Response, StatusCode, Uri};
+use http_body_util::BodyExt;
 use hyper::body::Incoming;
 
+use super::body_limit::LimitedBody;
+use super::edge_cache::Lookup;
+use super::errors::{full_body, json_response, text_response, Body, HostError};
+use super::request_key::request_key;
+use super::spin_headers::{self, SpinRequestInfo};
 use crate::app::App;
-use crate::edge_cache::Lookup;
-use crate::errors::{json_response, text_response, Body, HostError};
-use crate::instance::{self, Failure};
-use crate::limits::LimitedBody;
-use crate::spin_headers::{self, SpinRequestInfo};
+use crate::replication::wire;
+use crate::wasm::instance::{self, Failure};
 
 impl App {
     /// Answers one request; never fails (errors become JSON responses).
@@ -36,6 +39,9 @@ impl App {
                     )
                 }),
             ),
+            path if path.starts_with(wire::PREFIX) => {
+                (wire::PREFIX.to_string(), self.handle_peer(req).await)
+            }
             _ => self.handle_app(req, client).await,
         };
         self.metrics
@@ -115,10 +121,10 @@ impl App {
             );
         }
         let method = req.method().clone();
-        let fill = match self.edge_cache.lookup(
-            &method,
-            crate::collapse::request_key(&route, &full_url, &req),
-        ) {
+        let fill = match self
+            .edge_cache
+            .lookup(&method, request_key(&route, &full_url, &req))
+        {
             Lookup::Hit(response) => return (route, response),
             Lookup::Miss(fill) => fill,
         };
@@ -156,6 +162,35 @@ impl App {
             None => invoke().await,
         };
         (route, response)
+    }
+
+    /// The peer API of replication; 404 when this host does not replicate.
+    async fn handle_peer(&self, req: Request<Incoming>) -> Response<Body> {
+        let path = req.uri().path().to_string();
+        let Some(replication) = &self.replication else {
+            return HostError::not_found(&path).into_response();
+        };
+        let path_and_query = req
+            .uri()
+            .path_and_query()
+            .map_or(path.clone(), |pq| pq.as_str().to_string());
+        let (parts, body) = req.into_parts();
+        let (body, _) = LimitedBody::new(body, self.max_body_bytes);
+        let body = match body.collect().await {
+            Ok(collected) => collected.to_bytes(),
+            Err(_) => return HostError::body_too_large(self.max_body_bytes).into_response(),
+        };
+        let answer = replication
+            .peer_api(&parts.method, &path_and_query, &parts.headers, body)
+            .await;
+        let mut response = Response::new(full_body(answer.body));
+        *response.status_mut() = answer.status;
+        for (name, value) in answer.headers {
+            if let Ok(value) = HeaderValue::from_str(&value) {
+                response.headers_mut().insert(name, value);
+            }
+        }
+        response
     }
 
     fn failure_response(&self, component: &str, route: &str, failure: Failure) -> Response<Body> {

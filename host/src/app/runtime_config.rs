@@ -1,10 +1,13 @@
 //! runtime-config.toml: what backs each key-value label (Spin's syntax,
-//! `[key_value_store.<label>] type = "..."`), plus sections later features read.
+//! `[key_value_store.<label>] type = "..."`), plus one section per host
+//! feature (`[edge_cache]`, `[collapsed_forwarding]`, `[replication]`), each
+//! read by [`RuntimeConfig::section`] into the feature's own config type.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
+use serde::de::DeserializeOwned;
 
 /// A parsed runtime config; empty when no file is given.
 #[derive(Debug, Default, Clone)]
@@ -54,12 +57,30 @@ impl RuntimeConfig {
         })
     }
 
+    /// Section `[name]` as `T` (its `Default` when absent). `T` derives
+    /// `Deserialize` with `#[serde(default, deny_unknown_fields)]`, so a typo
+    /// fails at start, naming the file, the section and the field.
+    pub fn section<T: DeserializeOwned + Default>(&self, name: &str) -> Result<T> {
+        section(&self.raw, name).with_context(|| self.describe())
+    }
+
     /// "runtime-config.toml" or "the embedded defaults", for messages.
     pub fn describe(&self) -> String {
         match &self.path {
             Some(p) => p.display().to_string(),
             None => "the embedded defaults".to_string(),
         }
+    }
+}
+
+/// Section `[name]` of a parsed runtime config as `T` (see [`RuntimeConfig::section`]).
+pub fn section<T: DeserializeOwned + Default>(raw: &toml::Table, name: &str) -> Result<T> {
+    match raw.get(name) {
+        None => Ok(T::default()),
+        Some(value) => value
+            .clone()
+            .try_into()
+            .map_err(|e| anyhow::anyhow!("[{name}]: {}", e.message())),
     }
 }
 

@@ -8,18 +8,19 @@ use std::time::Duration;
 
 use anyhow::{bail, Context, Result};
 
-use crate::collapse::{CollapseConfig, Collapser};
-use crate::component::{new_linker, LoadedComponent, Loader};
-use crate::edge_cache::{EdgeCache, EdgeCacheConfig};
-use crate::engine::{new_engine, wt, CompiledCache, EngineOptions, EpochTicker};
-use crate::instance::InstanceLimits;
+use super::manifest::Manifest;
+use super::runtime_config::RuntimeConfig;
+use super::variables::{resolve_application, ComponentVariables};
 use crate::kv::host::KvAccess;
 use crate::kv::{BackendContext, StoreRegistry};
-use crate::manifest::Manifest;
 use crate::metrics::Metrics;
-use crate::router::Router;
-use crate::runtime_config::RuntimeConfig;
-use crate::variables::{resolve_application, ComponentVariables};
+use crate::replication::{self, config::ReplicationConfig, config::KEY_ENV, Replication};
+use crate::serve::collapse::Collapser;
+use crate::serve::edge_cache::{EdgeCache, EdgeCacheConfig};
+use crate::serve::router::Router;
+use crate::wasm::component::{new_linker, LoadedComponent, Loader};
+use crate::wasm::engine::{new_engine, wt, CompiledCache, EngineOptions, EpochTicker};
+use crate::wasm::instance::{self, InstanceLimits};
 
 /// Host settings (from the command line).
 #[derive(Debug, Clone)]
@@ -27,6 +28,8 @@ pub struct HostConfig {
     pub runtime_config_file: Option<PathBuf>,
     /// Defaults to `.edgeimg` beside spin.toml.
     pub data_dir: Option<PathBuf>,
+    /// Defaults to `<data_dir>/compiled`.
+    pub compiled_cache_dir: Option<PathBuf>,
     pub max_body_bytes: u64,
     pub memory_limit_mib: u64,
     pub timeout: Duration,
@@ -46,7 +49,10 @@ pub struct App {
     /// Collapsed forwarding of identical GETs (`[collapsed_forwarding]`).
     pub collapse: Collapser,
     /// Shareable responses kept in front of the components (`[edge_cache]`).
-    pub edge_cache: EdgeCache,
+    pub edge_cache: Arc<EdgeCache>,
+    /// Replication with peer regions and this region's other hosts
+    /// (`[replication]`), serving the peer API.
+    pub replication: Option<Arc<Replication>>,
     _epoch: EpochTicker,
 }
 
@@ -54,16 +60,18 @@ impl App {
     pub async fn load(manifest: &Manifest, config: &HostConfig) -> Result<Self> {
         manifest.check_sources_exist()?;
         let runtime_config = RuntimeConfig::load(config.runtime_config_file.as_deref())?;
-        let collapse = Collapser::new(
-            CollapseConfig::from_runtime_config(&runtime_config.raw)
-                .map_err(|e| anyhow::anyhow!("{}: {e:#}", runtime_config.describe()))?,
-        );
-        let mut edge_cache_config = EdgeCacheConfig::from_runtime_config(&runtime_config.raw)
-            .map_err(|e| anyhow::anyhow!("{}: {e:#}", runtime_config.describe()))?;
+        let collapse = Collapser::new(runtime_config.section("collapsed_forwarding")?);
+        let mut edge_cache_config: EdgeCacheConfig = runtime_config.section("edge_cache")?;
         if let Some(bytes) = config.edge_cache_bytes {
             edge_cache_config.max_bytes = bytes;
         }
-        let edge_cache = EdgeCache::new(edge_cache_config);
+        let edge_cache = Arc::new(EdgeCache::new(edge_cache_config));
+        let replication_config = ReplicationConfig::from_section(
+            runtime_config.section("replication")?,
+            &config.region,
+            std::env::var(KEY_ENV).ok(),
+        )
+        .with_context(|| runtime_config.describe())?;
         let app_variables = resolve_application(manifest, |name| std::env::var(name).ok())?;
 
         let data_dir = config
@@ -73,11 +81,18 @@ impl App {
         let backend_ctx = BackendContext {
             data_dir: data_dir.clone(),
         };
-        let kv = Arc::new(
+        let mut registry =
             StoreRegistry::from_config(&runtime_config.key_value_stores, &backend_ctx)
                 .await
-                .map_err(|e| anyhow::anyhow!("{}: {e:#}", runtime_config.describe()))?,
-        );
+                .map_err(|e| anyhow::anyhow!("{}: {e:#}", runtime_config.describe()))?;
+        let replication = match replication_config {
+            Some(rc) => Some(
+                replication::install(rc, &data_dir, &mut registry, edge_cache.clone())
+                    .with_context(|| runtime_config.describe())?,
+            ),
+            None => None,
+        };
+        let kv = Arc::new(registry);
         for c in manifest.components.values() {
             for label in &c.key_value_stores {
                 if !kv.contains(label) {
@@ -98,7 +113,12 @@ impl App {
             max_instances: config.max_instances,
         })?;
         let epoch = EpochTicker::start(&engine);
-        let cache = CompiledCache::new(data_dir.join("compiled"))?;
+        let cache = CompiledCache::new(
+            config
+                .compiled_cache_dir
+                .clone()
+                .unwrap_or_else(|| data_dir.join("compiled")),
+        )?;
         let linker = new_linker(&engine)?;
         let limits = InstanceLimits {
             memory,
@@ -110,7 +130,7 @@ impl App {
             let variables = ComponentVariables::resolve(decl, &app_variables)?;
             let access = KvAccess::new(kv.clone(), decl.key_value_stores.iter().cloned());
             let component = loader.load(decl, access, variables)?;
-            crate::instance::warm_up(&component, limits)
+            instance::warm_up(&component, limits)
                 .await
                 .map_err(wt)
                 .with_context(|| {
@@ -145,6 +165,9 @@ impl App {
         crate::kv::stats::storage_metrics().register(metrics.registry_mut());
         collapse.register(metrics.registry_mut());
         edge_cache.register(metrics.registry_mut());
+        if let Some(r) = &replication {
+            r.metrics().register(metrics.registry_mut());
+        }
         Ok(Self {
             router,
             limits,
@@ -153,6 +176,7 @@ impl App {
             region: config.region.clone(),
             collapse,
             edge_cache,
+            replication,
             _epoch: epoch,
         })
     }

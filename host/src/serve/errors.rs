@@ -1,13 +1,10 @@
 //! JSON error responses the host answers itself (no route, body too large,
 //! trap, timeout, ...): `{"error":{"code":"...","message":"..."}}`.
 
+pub use crate::wasm::instance::Body;
 use bytes::Bytes;
 use http::{header, Response, StatusCode};
 use http_body_util::{BodyExt, Full};
-use wasmtime_wasi_http::p2::body::HyperOutgoingBody;
-
-/// The body type of every response the host sends (guest or host made).
-pub type Body = HyperOutgoingBody;
 
 /// An error the host reports to the client.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -78,7 +75,8 @@ pub fn text_response(
     response
 }
 
-fn full_body(bytes: Bytes) -> Body {
+/// A whole body of `bytes`.
+pub fn full_body(bytes: Bytes) -> Body {
     Full::new(bytes)
         .map_err(|never| match never {})
         .boxed_unsync()

@@ -28,7 +28,6 @@ use std::future::Future;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
-use anyhow::{bail, Context, Result};
 use bytes::Bytes;
 use futures::future::{BoxFuture, FutureExt, Shared};
 use http::{header, HeaderMap, Method, Request, Response, StatusCode};
@@ -40,8 +39,11 @@ use prometheus_client::metrics::family::Family;
 use prometheus_client::registry::Registry;
 use tokio::sync::oneshot;
 
-/// Where collapsing applies.
-#[derive(Debug, Clone)]
+use super::request_key::{request_key, RequestKey};
+
+/// Where collapsing applies: `[collapsed_forwarding]` of the runtime config.
+#[derive(Debug, Clone, serde::Deserialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct CollapseConfig {
     /// Default for every route.
     pub enabled: bool,
@@ -62,115 +64,9 @@ impl Default for CollapseConfig {
 }
 
 impl CollapseConfig {
-    /// Reads `[collapsed_forwarding]` from the runtime config (all optional).
-    pub fn from_runtime_config(raw: &toml::Table) -> Result<Self> {
-        let mut config = Self::default();
-        let Some(section) = raw.get("collapsed_forwarding") else {
-            return Ok(config);
-        };
-        let section = section
-            .as_table()
-            .context("[collapsed_forwarding] must be a table")?;
-        for (key, value) in section {
-            match key.as_str() {
-                "enabled" => config.enabled = value.as_bool().context("`enabled` must be true or false")?,
-                "max_shared_bytes" => {
-                    let n = value.as_integer().and_then(|n| u64::try_from(n).ok());
-                    config.max_shared_bytes = n.context("`max_shared_bytes` must be a number of bytes")?;
-                }
-                "routes" => {
-                    let routes = value.as_table().context("`routes` must be a table of route = bool")?;
-                    for (route, on) in routes {
-                        let on = on.as_bool().with_context(|| format!("`routes.{route:?}` must be true or false"))?;
-                        config.routes.insert(route.clone(), on);
-                    }
-                }
-                other => bail!("[collapsed_forwarding]: unknown field `{other}` (expected enabled, max_shared_bytes, routes)"),
-            }
-        }
-        Ok(config)
-    }
-
     fn enabled_for(&self, route: &str) -> bool {
         self.routes.get(route).copied().unwrap_or(self.enabled)
     }
-}
-
-/// What makes two requests identical (see [`request_key`]).
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct FlightKey {
-    route: String,
-    url: String,
-    accept: AcceptClass,
-}
-
-/// Which of the negotiated image types an `Accept` header lists with q > 0.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-struct AcceptClass {
-    avif: bool,
-    webp: bool,
-}
-
-impl AcceptClass {
-    fn of(headers: &HeaderMap) -> Self {
-        let accept = headers
-            .get_all(header::ACCEPT)
-            .iter()
-            .filter_map(|v| v.to_str().ok())
-            .collect::<Vec<_>>()
-            .join(",");
-        Self {
-            avif: accepts(&accept, "image/avif"),
-            webp: accepts(&accept, "image/webp"),
-        }
-    }
-}
-
-/// Whether `accept` lists `media_type` explicitly with a non-zero q (the
-/// rule the resize component negotiates by).
-fn accepts(accept: &str, media_type: &str) -> bool {
-    accept.split(',').any(|item| {
-        let mut parts = item.split(';').map(str::trim);
-        parts
-            .next()
-            .is_some_and(|t| t.eq_ignore_ascii_case(media_type))
-            && !parts.any(|p| {
-                p.strip_prefix("q=")
-                    .and_then(|q| q.trim().parse::<f32>().ok())
-                    .is_some_and(|q| q <= 0.0)
-            })
-    })
-}
-
-/// Request headers whose presence makes a response specific to its request.
-const PERSONAL_REQUEST_HEADERS: [header::HeaderName; 7] = [
-    header::AUTHORIZATION,
-    header::COOKIE,
-    header::RANGE,
-    header::IF_NONE_MATCH,
-    header::IF_MODIFIED_SINCE,
-    header::IF_MATCH,
-    header::IF_UNMODIFIED_SINCE,
-];
-
-/// The key of a GET or HEAD request for collapsed forwarding and the edge
-/// cache (route, full URL, `Accept` class), or `None` when its response may
-/// be specific to it (credentials, cookies, ranges, conditions).
-pub fn request_key<B>(route: &str, full_url: &str, req: &Request<B>) -> Option<FlightKey> {
-    if req.method() != Method::GET && req.method() != Method::HEAD {
-        return None;
-    }
-    if PERSONAL_REQUEST_HEADERS
-        .iter()
-        .any(|h| req.headers().contains_key(h))
-    {
-        return None;
-    }
-    Some(FlightKey {
-        route: route.to_string(),
-        url: full_url.to_string(),
-        accept: AcceptClass::of(req.headers()),
-    })
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -196,7 +92,7 @@ type Flight = Shared<BoxFuture<'static, Option<Outcome>>>;
 /// Collapsed forwarding for one host.
 pub struct Collapser {
     config: CollapseConfig,
-    inflight: Mutex<HashMap<FlightKey, (u64, Flight)>>,
+    inflight: Mutex<HashMap<RequestKey, (u64, Flight)>>,
     next_id: AtomicU64,
     collapsed: Family<RouteLabels, Counter>,
     invocations: Family<RouteLabels, Counter>,
@@ -239,7 +135,7 @@ impl Collapser {
 
     /// The flight a request belongs to, or `None` if it must be invoked on
     /// its own. `full_url` is the URL the component sees.
-    pub fn key<B>(&self, route: &str, full_url: &str, req: &Request<B>) -> Option<FlightKey> {
+    pub fn key<B>(&self, route: &str, full_url: &str, req: &Request<B>) -> Option<RequestKey> {
         if req.method() != Method::GET || !self.config.enabled_for(route) {
             return None;
         }
@@ -250,7 +146,7 @@ impl Collapser {
     /// is in flight: then with a copy of its response.
     pub async fn forward<E, F, Fut>(
         &self,
-        key: FlightKey,
+        key: RequestKey,
         invoke: F,
     ) -> Response<UnsyncBoxBody<Bytes, E>>
     where
@@ -391,7 +287,7 @@ fn full_body<E: Send + 'static>(bytes: Bytes) -> UnsyncBoxBody<Bytes, E> {
 /// (the client went away) releases the waiters to try again.
 struct Leader<'a> {
     collapser: &'a Collapser,
-    key: &'a FlightKey,
+    key: &'a RequestKey,
     id: u64,
     tx: Option<oneshot::Sender<Outcome>>,
 }
@@ -421,6 +317,7 @@ impl Drop for Leader<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::app::runtime_config::section;
     use std::convert::Infallible;
     use std::sync::atomic::AtomicUsize;
     use std::time::Duration;
@@ -587,11 +484,11 @@ mod tests {
             "[collapsed_forwarding]\nenabled = false\nmax_shared_bytes = 10\n[collapsed_forwarding.routes]\n\"/resize/...\" = true\n",
         )
         .unwrap();
-        let config = CollapseConfig::from_runtime_config(&raw).unwrap();
+        let config: CollapseConfig = section(&raw, "collapsed_forwarding").unwrap();
         assert!(!config.enabled_for("/images/..."));
         assert!(config.enabled_for("/resize/..."));
         assert_eq!(config.max_shared_bytes, 10);
         let bad: toml::Table = toml::from_str("[collapsed_forwarding]\nenable = true\n").unwrap();
-        assert!(CollapseConfig::from_runtime_config(&bad).is_err());
+        assert!(section::<CollapseConfig>(&bad, "collapsed_forwarding").is_err());
     }
 }

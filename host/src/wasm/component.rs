@@ -11,13 +11,13 @@ use wasmtime::Engine;
 use wasmtime_wasi::WasiCtx;
 use wasmtime_wasi_http::p2::bindings::ProxyPre;
 
-use crate::bindings::fermyon::spin::{key_value, variables};
-use crate::engine::{wt, CacheOutcome, CompiledCache};
-use crate::instance::InstanceState;
+use super::bindings::fermyon::spin::{key_value, variables};
+use super::engine::{wt, CacheOutcome, CompiledCache};
+use super::outbound::OutboundPolicy;
+use super::state::InstanceState;
+use crate::app::manifest::ComponentDecl;
+use crate::app::variables::{ComponentVariables, VariablesData};
 use crate::kv::host::{KvAccess, KvData};
-use crate::manifest::ComponentDecl;
-use crate::outbound::OutboundPolicy;
-use crate::variables::{ComponentVariables, VariablesData};
 
 /// A component ready to serve: pre-instantiated, with its grants.
 pub struct LoadedComponent {

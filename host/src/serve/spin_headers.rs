@@ -5,7 +5,7 @@ use std::net::SocketAddr;
 
 use http::{HeaderMap, HeaderName, HeaderValue};
 
-use crate::router::RoutePattern;
+use super::router::RoutePattern;
 
 /// What the headers are computed from.
 pub struct SpinRequestInfo<'a> {

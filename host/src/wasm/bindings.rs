@@ -7,6 +7,6 @@ wasmtime::component::bindgen!({
     world: "edgeimg:host/spin-capabilities",
     imports: { default: async | trappable },
     with: {
-        "fermyon:spin/key-value.store": crate::kv::host::StoreHandle,
+        "fermyon:spin/key-value.store": crate::kv::handle::StoreHandle,
     },
 });

@@ -125,7 +125,7 @@ impl CompiledCache {
         if path.is_file() {
             // SAFETY: the file was written by `Component::serialize` of an engine
             // with the same compatibility hash (it is in the name), in a folder
-            // only this host writes to.
+            // only edgeimg hosts write to, each entry whole (write, then rename).
             match unsafe { Component::deserialize_file(engine, &path) } {
                 Ok(component) => return Ok((component, CacheOutcome::Hit, started.elapsed())),
                 Err(e) => {

@@ -6,7 +6,7 @@
 //! `Cache-Control: public` with `s-maxage`/`max-age` (or `immutable`), no
 //! `private`, `no-store` or `no-cache`, no `Set-Cookie`, `Vary` at most
 //! `Accept`. An entry expires at its max-age. Requests are keyed as for
-//! collapsed forwarding ([`crate::collapse::request_key`]: route, full URL,
+//! collapsed forwarding ([`super::request_key::request_key`]: route, full URL,
 //! `Accept` class); those with credentials, cookies, ranges or conditions
 //! bypass the cache. HEAD is answered from a GET's entry.
 //!
@@ -27,7 +27,6 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
-use anyhow::{bail, Context, Result};
 use bytes::Bytes;
 use http::{header, HeaderMap, HeaderName, HeaderValue, Method, Response, StatusCode};
 use http_body_util::combinators::UnsyncBoxBody;
@@ -37,7 +36,7 @@ use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::registry::Registry;
 
-use crate::collapse::FlightKey;
+use super::request_key::RequestKey;
 
 /// Response header naming the tags of a cacheable response.
 pub const CACHE_TAG: HeaderName = HeaderName::from_static("cache-tag");
@@ -48,8 +47,9 @@ const X_CACHE: HeaderName = HeaderName::from_static("x-cache");
 /// The longest an entry is kept, whatever its max-age (also `immutable`'s).
 const MAX_TTL: Duration = Duration::from_secs(365 * 24 * 3600);
 
-/// Size limits of the edge cache.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// Size limits of the edge cache: `[edge_cache]` of the runtime config.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct EdgeCacheConfig {
     /// Bytes of response bodies and headers kept; 0 disables the cache.
     pub max_bytes: u64,
@@ -63,33 +63,6 @@ impl Default for EdgeCacheConfig {
             max_bytes: 256 << 20,
             max_entry_bytes: 32 << 20,
         }
-    }
-}
-
-impl EdgeCacheConfig {
-    /// Reads `[edge_cache]` from the runtime config (all optional).
-    pub fn from_runtime_config(raw: &toml::Table) -> Result<Self> {
-        let mut config = Self::default();
-        let Some(section) = raw.get("edge_cache") else {
-            return Ok(config);
-        };
-        let section = section.as_table().context("[edge_cache] must be a table")?;
-        for (key, value) in section {
-            let bytes = || {
-                value
-                    .as_integer()
-                    .and_then(|n| u64::try_from(n).ok())
-                    .with_context(|| format!("`{key}` must be a number of bytes"))
-            };
-            match key.as_str() {
-                "max_bytes" => config.max_bytes = bytes()?,
-                "max_entry_bytes" => config.max_entry_bytes = bytes()?,
-                other => bail!(
-                    "[edge_cache]: unknown field `{other}` (expected max_bytes, max_entry_bytes)"
-                ),
-            }
-        }
-        Ok(config)
     }
 }
 
@@ -137,10 +110,10 @@ impl Entry {
 
 struct ExpireAtMaxAge;
 
-impl moka::Expiry<FlightKey, Arc<Entry>> for ExpireAtMaxAge {
+impl moka::Expiry<RequestKey, Arc<Entry>> for ExpireAtMaxAge {
     fn expire_after_create(
         &self,
-        _: &FlightKey,
+        _: &RequestKey,
         entry: &Arc<Entry>,
         _: Instant,
     ) -> Option<Duration> {
@@ -149,7 +122,7 @@ impl moka::Expiry<FlightKey, Arc<Entry>> for ExpireAtMaxAge {
 
     fn expire_after_update(
         &self,
-        _: &FlightKey,
+        _: &RequestKey,
         entry: &Arc<Entry>,
         _: Instant,
         _: Option<Duration>,
@@ -169,7 +142,7 @@ pub enum Lookup<E> {
 /// Permission to store the response of one invocation, taken before it
 /// starts so that a purge meanwhile can veto the store.
 pub struct Fill {
-    key: FlightKey,
+    key: RequestKey,
     generation: u64,
 }
 
@@ -177,7 +150,7 @@ pub struct Fill {
 pub struct EdgeCache {
     config: EdgeCacheConfig,
     /// `None` when disabled.
-    cache: Option<Cache<FlightKey, Arc<Entry>>>,
+    cache: Option<Cache<RequestKey, Arc<Entry>>>,
     /// Purges hold it for writing, stores for reading: a store sees either the
     /// purge's generation bump (and skips) or lands before the purge's predicate.
     purge_gate: RwLock<()>,
@@ -193,7 +166,7 @@ impl EdgeCache {
         let cache = (config.max_bytes > 0).then(|| {
             Cache::builder()
                 .max_capacity(config.max_bytes)
-                .weigher(|_: &FlightKey, entry: &Arc<Entry>| entry.weight())
+                .weigher(|_: &RequestKey, entry: &Arc<Entry>| entry.weight())
                 .expire_after(ExpireAtMaxAge)
                 .support_invalidation_closures()
                 .build()
@@ -236,8 +209,8 @@ impl EdgeCache {
     }
 
     /// Looks `key` up for a GET or HEAD; `key` is `None` for requests that
-    /// must reach the component (see [`crate::collapse::request_key`]).
-    pub fn lookup<E: Send + 'static>(&self, method: &Method, key: Option<FlightKey>) -> Lookup<E> {
+    /// must reach the component (see [`super::request_key::request_key`]).
+    pub fn lookup<E: Send + 'static>(&self, method: &Method, key: Option<RequestKey>) -> Lookup<E> {
         let (Some(cache), Some(key)) = (&self.cache, key) else {
             return Lookup::Miss(None);
         };
@@ -333,7 +306,8 @@ impl EdgeCache {
 
     /// Drops every entry tagged with one of `tags`, and vetoes the stores
     /// of responses produced meanwhile.
-    fn purge(&self, tags: Vec<String>) {
+    /// Drops every entry tagged with one of `tags`.
+    pub fn purge(&self, tags: Vec<String>) {
         let Some(cache) = &self.cache else { return };
         let _gate = self.purge_gate.write().unwrap_or_else(|e| e.into_inner());
         self.generation.fetch_add(1, Ordering::AcqRel);
@@ -345,6 +319,12 @@ impl EdgeCache {
         cache.run_pending_tasks();
         self.stored_bytes
             .set(i64::try_from(cache.weighted_size()).unwrap_or(i64::MAX));
+    }
+}
+
+impl crate::replication::EdgePurge for EdgeCache {
+    fn purge(&self, tags: Vec<String>) {
+        EdgeCache::purge(self, tags);
     }
 }
 
@@ -431,7 +411,8 @@ fn bad_gateway<E: Send + 'static>() -> Response<UnsyncBoxBody<Bytes, E>> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::collapse::request_key;
+    use crate::app::runtime_config::section;
+    use crate::serve::request_key::request_key;
     use http::Request;
     use std::convert::Infallible;
 
@@ -455,7 +436,7 @@ mod tests {
         r
     }
 
-    fn key(url: &str, req_headers: &[(&str, &str)]) -> Option<FlightKey> {
+    fn key(url: &str, req_headers: &[(&str, &str)]) -> Option<RequestKey> {
         let mut req = Request::get(url);
         for (k, v) in req_headers {
             req = req.header(*k, *v);
@@ -699,13 +680,13 @@ mod tests {
         let raw: toml::Table =
             toml::from_str("[edge_cache]\nmax_bytes = 0\nmax_entry_bytes = 10\n").unwrap();
         assert_eq!(
-            EdgeCacheConfig::from_runtime_config(&raw).unwrap(),
+            section::<EdgeCacheConfig>(&raw, "edge_cache").unwrap(),
             EdgeCacheConfig {
                 max_bytes: 0,
                 max_entry_bytes: 10
             }
         );
         let bad: toml::Table = toml::from_str("[edge_cache]\nsize = 1\n").unwrap();
-        assert!(EdgeCacheConfig::from_runtime_config(&bad).is_err());
+        assert!(section::<EdgeCacheConfig>(&bad, "edge_cache").is_err());
     }
 }

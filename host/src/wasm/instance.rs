@@ -1,9 +1,7 @@
-//! Per-request store state and the call into a component: a fresh instance
-//! per request (as Spin does for WASI 0.2), created from the component's
-//! `InstancePre`, with its memory cap, execution deadline and granted
-//! key-value stores and variables.
+//! The call into a component: a fresh instance per request (as Spin does for
+//! WASI 0.2), created from the component's `InstancePre`, with its memory
+//! cap, execution deadline and granted key-value stores and variables.
 
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use prometheus_client::metrics::histogram::Histogram;
@@ -12,102 +10,17 @@ use hyper::body::Body as HttpBody;
 use tokio::sync::oneshot;
 use wasmtime::component::ResourceTable;
 use wasmtime::{PoolConcurrencyLimitError, Store, Trap};
-use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 use wasmtime_wasi_http::p2::bindings::http::types::{ErrorCode, Scheme};
-use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpHooks, WasiHttpView};
+use wasmtime_wasi_http::p2::body::HyperOutgoingBody;
+use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpView};
 
-use crate::component::LoadedComponent;
-use crate::engine::EPOCH_TICK;
-use crate::errors::Body;
-use crate::kv::host::{KvInstance, KvView};
-use crate::limits::MemoryLimiter;
-use crate::outbound::OutboundPolicy;
-use crate::variables::ComponentVariables;
+use super::component::LoadedComponent;
+use super::engine::EPOCH_TICK;
+use super::limits::MemoryLimiter;
+use super::state::{InstanceState, OutboundHooks};
 
-/// Everything one instance owns; dropped with its store after the request.
-pub struct InstanceState {
-    table: ResourceTable,
-    wasi: WasiCtx,
-    http: WasiHttpCtx,
-    outbound: OutboundHooks,
-    limiter: MemoryLimiter,
-    kv: KvInstance,
-    variables: Arc<ComponentVariables>,
-}
-
-impl WasiView for InstanceState {
-    fn ctx(&mut self) -> WasiCtxView<'_> {
-        WasiCtxView {
-            ctx: &mut self.wasi,
-            table: &mut self.table,
-        }
-    }
-}
-
-impl WasiHttpView for InstanceState {
-    fn http(&mut self) -> WasiHttpCtxView<'_> {
-        WasiHttpCtxView {
-            ctx: &mut self.http,
-            table: &mut self.table,
-            hooks: &mut self.outbound,
-        }
-    }
-}
-
-impl InstanceState {
-    /// The key-value bindings' view of this state.
-    pub fn kv(&mut self) -> KvView<'_> {
-        KvView {
-            table: &mut self.table,
-            kv: &mut self.kv,
-        }
-    }
-
-    /// The variables bindings' view of this state.
-    pub fn variables(&mut self) -> &ComponentVariables {
-        &self.variables
-    }
-}
-
-/// Outbound HTTP as Spin grants it: only to `allowed_outbound_hosts`.
-struct OutboundHooks {
-    policy: Arc<OutboundPolicy>,
-}
-
-impl WasiHttpHooks for OutboundHooks {
-    fn send_request(
-        &mut self,
-        request: http::Request<wasmtime_wasi_http::WasiBody>,
-        options: Option<wasmtime_wasi_http::RequestOptions>,
-        fut: Box<dyn std::future::Future<Output = Result<(), wasmtime_wasi_http::Error>> + Send>,
-    ) -> Box<
-        dyn std::future::Future<
-                Output = Result<
-                    (
-                        http::Response<wasmtime_wasi_http::WasiBody>,
-                        Box<
-                            dyn std::future::Future<Output = Result<(), wasmtime_wasi_http::Error>>
-                                + Send,
-                        >,
-                    ),
-                    wasmtime_wasi_http::Error,
-                >,
-            > + Send,
-    > {
-        let uri = request.uri();
-        let (scheme, host, port) = (
-            uri.scheme_str().unwrap_or("http"),
-            uri.host().unwrap_or(""),
-            uri.port_u16(),
-        );
-        if self.policy.allows(scheme, host, port) {
-            wasmtime_wasi_http::default_hooks().send_request(request, options, fut)
-        } else {
-            tracing::warn!(%uri, "outbound request denied: not in allowed_outbound_hosts");
-            Box::new(async { Err(wasmtime_wasi_http::Error::HttpRequestDenied) })
-        }
-    }
-}
+/// The body type of every response the host sends (guest or host made).
+pub type Body = HyperOutgoingBody;
 
 /// Limits applied to every instance.
 #[derive(Debug, Clone, Copy)]
@@ -136,8 +49,13 @@ pub enum Failure {
     Host(String),
 }
 
-/// A fresh store for one instance of `component`, with its limits set.
-fn new_store(component: &LoadedComponent, limits: InstanceLimits) -> Store<InstanceState> {
+/// A fresh store for one instance of `component`, with its limits set;
+/// `regional` instances never wait on other regions for data (uploads).
+fn new_store(
+    component: &LoadedComponent,
+    limits: InstanceLimits,
+    regional: bool,
+) -> Store<InstanceState> {
     let state = InstanceState {
         table: ResourceTable::new(),
         wasi: component.wasi_ctx(),
@@ -146,7 +64,7 @@ fn new_store(component: &LoadedComponent, limits: InstanceLimits) -> Store<Insta
             policy: component.outbound.clone(),
         },
         limiter: MemoryLimiter::new(limits.memory),
-        kv: component.kv.instance(),
+        kv: component.kv.instance(regional),
         variables: component.variables.clone(),
     };
     let mut store = Store::new(component.pre.engine(), state);
@@ -161,7 +79,7 @@ fn new_store(component: &LoadedComponent, limits: InstanceLimits) -> Store<Insta
 /// errors (start functions, memory cap) at start-up and builds the
 /// copy-on-write memory images, so the first request pays nothing extra.
 pub async fn warm_up(component: &LoadedComponent, limits: InstanceLimits) -> wasmtime::Result<()> {
-    let mut store = new_store(component, limits);
+    let mut store = new_store(component, limits, true);
     component.pre.instantiate_async(&mut store).await?;
     Ok(())
 }
@@ -178,7 +96,10 @@ where
     B::Error: Into<wasmtime_wasi_http::Error>,
 {
     let started = Instant::now();
-    let mut store = new_store(component, limits);
+    // Whether an upload is new is a question for this region alone, so a
+    // slow peer region never slows one down.
+    let regional = request.method() == http::Method::POST;
+    let mut store = new_store(component, limits, regional);
 
     let (sender, receiver) = oneshot::channel();
     let host = |e: wasmtime::Error| Failure::Host(format!("{e:#}"));

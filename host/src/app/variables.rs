@@ -10,46 +10,9 @@ use std::collections::{BTreeMap, HashMap};
 
 use anyhow::{bail, Result};
 
-use crate::bindings::fermyon::spin::variables::{Error, Host};
-use crate::manifest::{check_variable_name, ComponentDecl, Manifest};
-
-/// The application variables named by `{{ ... }}` in a template.
-pub fn template_references(template: &str) -> Result<Vec<String>, String> {
-    Ok(parse_template(template)?
-        .into_iter()
-        .filter_map(|part| match part {
-            Part::Var(name) => Some(name.to_string()),
-            Part::Text(_) => None,
-        })
-        .collect())
-}
-
-enum Part<'a> {
-    Text(&'a str),
-    Var(&'a str),
-}
-
-fn parse_template(template: &str) -> Result<Vec<Part<'_>>, String> {
-    let mut parts = Vec::new();
-    let mut rest = template;
-    while let Some(start) = rest.find("{{") {
-        if start > 0 {
-            parts.push(Part::Text(&rest[..start]));
-        }
-        let after = &rest[start + 2..];
-        let end = after
-            .find("}}")
-            .ok_or_else(|| format!("unclosed '{{{{' in template {template:?}"))?;
-        let name = after[..end].trim();
-        check_variable_name(name)?;
-        parts.push(Part::Var(name));
-        rest = &after[end + 2..];
-    }
-    if !rest.is_empty() {
-        parts.push(Part::Text(rest));
-    }
-    Ok(parts)
-}
+use super::manifest::{ComponentDecl, Manifest};
+use super::template::{check_variable_name, parse_template, Part};
+use crate::wasm::bindings::fermyon::spin::variables::{Error, Host};
 
 /// Resolves application variables: `SPIN_VARIABLE_<NAME>` from `env`, else
 /// the default. Fails naming every required variable that has no value.
@@ -188,15 +151,5 @@ key = "{{ api_key }}"
         let vars = ComponentVariables::resolve(&manifest().components["c"], &app).unwrap();
         assert!(matches!(vars.get("Nope"), Err(Error::InvalidName(_))));
         assert!(matches!(vars.get("nope"), Err(Error::Undefined(_))));
-    }
-
-    #[test]
-    fn templates_are_checked() {
-        assert_eq!(
-            template_references("a {{ b }} c {{d}}").unwrap(),
-            vec!["b", "d"]
-        );
-        assert!(template_references("{{ b ").is_err());
-        assert!(template_references("{{ B }}").is_err());
     }
 }

@@ -1,7 +1,6 @@
-//! Per-request limits: the linear-memory cap (a `ResourceLimiter` that
-//! remembers it refused growth, so the trap that follows is reported as a
-//! memory-limit error) and the request body cap (a body wrapper that fails
-//! the guest's read and remembers it, so the host answers 413).
+//! The request body cap: a body wrapper that fails the guest's read once the
+//! limit is crossed and remembers it, so the host answers 413 rather than
+//! whatever the guest makes of a failed read.
 
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -10,53 +9,6 @@ use std::task::{Context, Poll};
 
 use bytes::Bytes;
 use hyper::body::{Body, Frame, SizeHint};
-use wasmtime::ResourceLimiter;
-
-/// Caps each linear memory of an instance.
-pub struct MemoryLimiter {
-    limit: usize,
-    /// Set when a growth was refused.
-    pub exceeded: bool,
-}
-
-impl MemoryLimiter {
-    pub fn new(limit: usize) -> Self {
-        Self {
-            limit,
-            exceeded: false,
-        }
-    }
-}
-
-impl ResourceLimiter for MemoryLimiter {
-    fn memory_growing(
-        &mut self,
-        _current: usize,
-        desired: usize,
-        _maximum: Option<usize>,
-    ) -> wasmtime::Result<bool> {
-        if desired > self.limit {
-            self.exceeded = true;
-            return Ok(false);
-        }
-        Ok(true)
-    }
-
-    fn memory_grow_failed(&mut self, _error: wasmtime::Error) -> wasmtime::Result<()> {
-        // The pool refused (its slots are `limit` bytes): same cause.
-        self.exceeded = true;
-        Ok(())
-    }
-
-    fn table_growing(
-        &mut self,
-        _current: usize,
-        desired: usize,
-        _maximum: Option<usize>,
-    ) -> wasmtime::Result<bool> {
-        Ok(desired <= 1 << 20)
-    }
-}
 
 /// A request body that fails once more than `limit` bytes went through.
 pub struct LimitedBody<B> {

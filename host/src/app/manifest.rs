@@ -7,8 +7,9 @@ use std::path::{Path, PathBuf};
 use anyhow::{bail, Context, Result};
 use serde::Deserialize;
 
-use crate::outbound::OutboundPolicy;
-use crate::router::RoutePattern;
+use super::template::{check_variable_name, template_references};
+use crate::serve::router::RoutePattern;
+use crate::wasm::outbound::OutboundPolicy;
 
 /// A checked application manifest.
 #[derive(Debug, Clone)]
@@ -201,7 +202,7 @@ impl Manifest {
             for (name, template) in &c.variables {
                 check_variable_name(name)
                     .map_err(|e| anyhow::anyhow!("{}: {e}", field(&format!("variables.{name}"))))?;
-                for var in crate::variables::template_references(template)
+                for var in template_references(template)
                     .map_err(|e| anyhow::anyhow!("{}: {e}", field(&format!("variables.{name}"))))?
                 {
                     if !variables.contains_key(&var) {
@@ -311,19 +312,6 @@ impl Manifest {
             );
         }
         Ok(())
-    }
-}
-
-/// Spin's variable names: lower-case ASCII letters, digits and `_`, starting with a letter.
-pub fn check_variable_name(name: &str) -> Result<(), String> {
-    let ok = name.chars().next().is_some_and(|c| c.is_ascii_lowercase())
-        && name
-            .chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
-    if ok {
-        Ok(())
-    } else {
-        Err(format!("invalid variable name {name:?} (use lower-case letters, digits and '_', starting with a letter)"))
     }
 }
 

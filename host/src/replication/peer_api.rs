@@ -1,0 +1,242 @@
+//! The server side of the peer API under `/.well-known/edgeimg/` (see
+//! [`super::wire`]): every request must carry a valid signature (401 JSON
+//! otherwise); objects are read from and written to this host's own stores
+//! only, never pulled onward, so misses never loop.
+
+use std::sync::Arc;
+
+use bytes::Bytes;
+use http::{HeaderMap, Method, StatusCode};
+
+use super::apply::Refusal;
+use super::record::is_reserved;
+use super::signing::{unix_now, verify};
+use super::version::Version;
+use super::wire::{self, Applied, Invalidate, KeysPage, Needed, Offer, DELETED, VERSION};
+use super::Replication;
+
+/// A response of the peer API, for the HTTP layer to send.
+pub struct PeerResponse {
+    pub status: StatusCode,
+    pub headers: Vec<(&'static str, String)>,
+    pub body: Bytes,
+}
+
+impl PeerResponse {
+    fn json<T: serde::Serialize>(status: StatusCode, value: &T) -> Self {
+        Self {
+            status,
+            headers: vec![("content-type", "application/json".into())],
+            body: Bytes::from(serde_json::to_vec(value).unwrap_or_default()),
+        }
+    }
+
+    fn error(status: StatusCode, code: &str, message: impl std::fmt::Display) -> Self {
+        let body = serde_json::json!({"error": {"code": code, "message": message.to_string()}});
+        Self::json(status, &body)
+    }
+}
+
+impl Replication {
+    /// Answers one peer API request (`path_and_query` starts with
+    /// [`wire::PREFIX`]; `body` was read whole, within the host's body limit).
+    pub async fn peer_api(
+        self: &Arc<Self>,
+        method: &Method,
+        path_and_query: &str,
+        headers: &HeaderMap,
+        body: Bytes,
+    ) -> PeerResponse {
+        if let Err(refused) = verify(
+            &self.config.key,
+            method.as_str(),
+            path_and_query,
+            headers,
+            &body,
+            unix_now(),
+        ) {
+            tracing::warn!(%method, path = path_and_query, reason = %refused, "401: peer API request refused");
+            return PeerResponse::error(StatusCode::UNAUTHORIZED, "unauthorized", refused);
+        }
+        let tail = &path_and_query[wire::PREFIX.len()..];
+        let (path, query) = tail.split_once('?').unwrap_or((tail, ""));
+        let version = headers
+            .get(VERSION)
+            .and_then(|v| v.to_str().ok())
+            .map(str::parse::<Version>);
+        match (method.as_str(), path) {
+            (_, p) if p.starts_with("objects/") => {
+                let Some((label, key)) = wire::parse_object_path(&p["objects/".len()..]) else {
+                    return PeerResponse::error(
+                        StatusCode::BAD_REQUEST,
+                        "bad_path",
+                        "expected objects/{label}/{key}",
+                    );
+                };
+                if !self.labels.contains_key(&label) || is_reserved(&key) {
+                    return PeerResponse::error(
+                        StatusCode::NOT_FOUND,
+                        "not_replicated",
+                        format!("`{label}` / `{key}` is not replicated here"),
+                    );
+                }
+                match (method.as_str(), version) {
+                    ("GET" | "HEAD", _) => self.serve_object(&label, &key).await,
+                    ("PUT" | "DELETE", Some(Ok(version))) => {
+                        self.receive(method, &label, &key, &version, body).await
+                    }
+                    ("PUT" | "DELETE", _) => PeerResponse::error(
+                        StatusCode::BAD_REQUEST,
+                        "bad_version",
+                        format!("{VERSION} is missing or malformed"),
+                    ),
+                    _ => PeerResponse::error(
+                        StatusCode::METHOD_NOT_ALLOWED,
+                        "method_not_allowed",
+                        "objects take GET, HEAD, PUT and DELETE",
+                    ),
+                }
+            }
+            ("POST", "versions") => match serde_json::from_slice::<Vec<Offer>>(&body) {
+                Ok(offers) => self.needed(&offers).await,
+                Err(e) => PeerResponse::error(StatusCode::BAD_REQUEST, "bad_json", e),
+            },
+            ("GET", "keys") => self.keys_page(query).await,
+            ("POST", "invalidate") => match serde_json::from_slice::<Invalidate>(&body) {
+                Ok(message) => {
+                    self.on_invalidate(&message).await;
+                    PeerResponse::json(StatusCode::OK, &serde_json::json!({"invalidated": true}))
+                }
+                Err(e) => PeerResponse::error(StatusCode::BAD_REQUEST, "bad_json", e),
+            },
+            ("GET", "status") => PeerResponse::json(StatusCode::OK, &self.status()),
+            ("POST", "repair") => match wire::query_param(query, "peer") {
+                Some(peer) => match self.repair(&peer).await {
+                    Ok(report) => PeerResponse::json(StatusCode::OK, &report),
+                    Err(e) => PeerResponse::error(
+                        StatusCode::BAD_GATEWAY,
+                        "repair_failed",
+                        format!("{e:#}"),
+                    ),
+                },
+                None => PeerResponse::error(
+                    StatusCode::BAD_REQUEST,
+                    "bad_query",
+                    "repair needs ?peer=REGION",
+                ),
+            },
+            _ => PeerResponse::error(
+                StatusCode::NOT_FOUND,
+                "no_route",
+                format!("no peer API route {method} {path}"),
+            ),
+        }
+    }
+
+    /// The local value and its version; a tombstone answers 404 with its version.
+    async fn serve_object(&self, label: &str, key: &str) -> PeerResponse {
+        let store = &self.labels[label];
+        let read = async {
+            let value = store.inner.get(key).await?;
+            let record = store.records.get(key).await?;
+            Ok::<_, crate::kv::Error>((value, record))
+        };
+        match read.await {
+            Ok((Some(value), record)) => {
+                let version = record.map_or_else(Version::zero, |r| r.version);
+                PeerResponse {
+                    status: StatusCode::OK,
+                    headers: vec![
+                        ("content-type", "application/octet-stream".into()),
+                        (VERSION, version.to_string()),
+                    ],
+                    body: value,
+                }
+            }
+            Ok((None, Some(record))) if record.deleted => {
+                let mut r = PeerResponse::error(
+                    StatusCode::NOT_FOUND,
+                    "deleted",
+                    format!("`{key}` was deleted"),
+                );
+                r.headers.push((DELETED, record.version.to_string()));
+                r
+            }
+            Ok((None, _)) => PeerResponse::error(
+                StatusCode::NOT_FOUND,
+                "not_found",
+                format!("no `{key}` here"),
+            ),
+            Err(e) => PeerResponse::error(StatusCode::SERVICE_UNAVAILABLE, "storage", e),
+        }
+    }
+
+    /// A put or a tombstone from a peer.
+    async fn receive(
+        &self,
+        method: &Method,
+        label: &str,
+        key: &str,
+        version: &Version,
+        body: Bytes,
+    ) -> PeerResponse {
+        let result = if method == Method::PUT {
+            self.apply_put(label, key, version, body).await
+        } else {
+            self.apply_delete(label, key, version)
+                .await
+                .map_err(Refusal::from)
+        };
+        match result {
+            Ok(applied) => PeerResponse::json(StatusCode::OK, &Applied { applied }),
+            Err(e @ Refusal::HashMismatch(_)) => {
+                PeerResponse::error(StatusCode::UNPROCESSABLE_ENTITY, "hash_mismatch", e)
+            }
+            Err(Refusal::Store(e)) => {
+                PeerResponse::error(StatusCode::SERVICE_UNAVAILABLE, "storage", e)
+            }
+        }
+    }
+
+    /// Which offered versions are newer than ours.
+    async fn needed(&self, offers: &[Offer]) -> PeerResponse {
+        let mut needed = Vec::with_capacity(offers.len());
+        for offer in offers {
+            let Some(store) = self.labels.get(&offer.label) else {
+                needed.push(false);
+                continue;
+            };
+            self.clock.observe(&offer.version);
+            match store.records.version(&offer.key).await {
+                Ok(ours) => needed.push(ours < offer.version),
+                Err(e) => {
+                    return PeerResponse::error(StatusCode::SERVICE_UNAVAILABLE, "storage", e)
+                }
+            }
+        }
+        PeerResponse::json(StatusCode::OK, &Needed { needed })
+    }
+
+    /// `keys?label=&after=&limit=`.
+    async fn keys_page(&self, query: &str) -> PeerResponse {
+        let Some(label) = wire::query_param(query, "label").filter(|l| self.labels.contains_key(l))
+        else {
+            return PeerResponse::error(
+                StatusCode::BAD_REQUEST,
+                "bad_query",
+                "keys needs ?label= of a replicated label",
+            );
+        };
+        let limit = wire::query_param(query, "limit")
+            .and_then(|l| l.parse().ok())
+            .unwrap_or(super::repair::PAGE)
+            .clamp(1, 10 * super::repair::PAGE);
+        let after = wire::query_param(query, "after");
+        match self.entries(&label, after.as_deref(), limit).await {
+            Ok((entries, next)) => PeerResponse::json(StatusCode::OK, &KeysPage { entries, next }),
+            Err(e) => {
+                PeerResponse::error(StatusCode::SERVICE_UNAVAILABLE, "storage", format!("{e:#}"))
+            }
+        }
+    }
+}

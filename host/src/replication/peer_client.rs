@@ -1,0 +1,264 @@
+//! Signed requests to another host's peer API (a peer region's load
+//! balancer, or a host of this region), each with its own deadline.
+
+use std::time::Duration;
+
+use anyhow::{bail, Context, Result};
+use bytes::Bytes;
+use http::{Method, StatusCode};
+
+use super::signing::{sign, unix_now};
+use super::version::Version;
+use super::wire::{self, Applied, Invalidate, KeysPage, Needed, Offer, DELETED, PREFIX, VERSION};
+
+/// What a peer has of a key.
+#[derive(Debug)]
+pub enum Fetched {
+    Found {
+        version: Version,
+        value: Bytes,
+    },
+    /// Deleted at this version (a tombstone).
+    Deleted(Version),
+    Missing,
+}
+
+/// An HTTP client that signs with the deployment's key.
+#[derive(Clone)]
+pub struct PeerClient {
+    http: reqwest::Client,
+    key: std::sync::Arc<[u8]>,
+}
+
+impl PeerClient {
+    pub fn new(key: &[u8]) -> Result<Self> {
+        crate::kv::opendal::install_tls();
+        let http = reqwest::Client::builder()
+            .connect_timeout(Duration::from_secs(3))
+            .pool_idle_timeout(Duration::from_secs(60))
+            .build()
+            .context("cannot build the replication HTTP client")?;
+        Ok(Self {
+            http,
+            key: key.into(),
+        })
+    }
+
+    async fn send(
+        &self,
+        base: &str,
+        method: Method,
+        path_and_query: &str,
+        body: Bytes,
+        version: Option<&Version>,
+        timeout: Duration,
+    ) -> Result<reqwest::Response> {
+        let mut request = self
+            .http
+            .request(method.clone(), format!("{base}{path_and_query}"))
+            .timeout(timeout);
+        for (name, value) in sign(
+            &self.key,
+            method.as_str(),
+            path_and_query,
+            unix_now(),
+            &body,
+        ) {
+            request = request.header(name, value);
+        }
+        if let Some(version) = version {
+            request = request.header(VERSION, version.to_string());
+        }
+        let response = request
+            .body(body)
+            .send()
+            .await
+            .with_context(|| format!("{method} {base}{path_and_query}"))?;
+        Ok(response)
+    }
+
+    async fn json<T: serde::de::DeserializeOwned>(
+        what: &str,
+        response: reqwest::Response,
+    ) -> Result<T> {
+        let status = response.status();
+        if !status.is_success() {
+            let text = response.text().await.unwrap_or_default();
+            bail!(
+                "{what}: {status}: {}",
+                text.chars().take(300).collect::<String>()
+            );
+        }
+        let body = response
+            .bytes()
+            .await
+            .with_context(|| format!("{what}: reading the answer"))?;
+        serde_json::from_slice(&body).with_context(|| format!("{what}: unreadable answer"))
+    }
+
+    /// Stores `value` at `version` on the host at `base`; whether it applied.
+    pub async fn put(
+        &self,
+        base: &str,
+        label: &str,
+        key: &str,
+        version: &Version,
+        value: Bytes,
+        timeout: Duration,
+    ) -> Result<bool> {
+        let path = wire::object_path(label, key);
+        let r = self
+            .send(base, Method::PUT, &path, value, Some(version), timeout)
+            .await?;
+        Ok(Self::json::<Applied>("put", r).await?.applied)
+    }
+
+    /// Deletes `key` at `version` (a tombstone); whether it applied.
+    pub async fn delete(
+        &self,
+        base: &str,
+        label: &str,
+        key: &str,
+        version: &Version,
+        timeout: Duration,
+    ) -> Result<bool> {
+        let path = wire::object_path(label, key);
+        let r = self
+            .send(
+                base,
+                Method::DELETE,
+                &path,
+                Bytes::new(),
+                Some(version),
+                timeout,
+            )
+            .await?;
+        Ok(Self::json::<Applied>("delete", r).await?.applied)
+    }
+
+    /// What the host at `base` has of `key`, from its own store only.
+    pub async fn get(
+        &self,
+        base: &str,
+        label: &str,
+        key: &str,
+        timeout: Duration,
+    ) -> Result<Fetched> {
+        let path = wire::object_path(label, key);
+        let response = self
+            .send(base, Method::GET, &path, Bytes::new(), None, timeout)
+            .await?;
+        let header = |name: &str| -> Result<Option<Version>> {
+            match response.headers().get(name) {
+                None => Ok(None),
+                Some(v) => Ok(Some(
+                    v.to_str()
+                        .ok()
+                        .and_then(|s| s.parse().ok())
+                        .with_context(|| format!("bad {name} header"))?,
+                )),
+            }
+        };
+        match response.status() {
+            StatusCode::OK => {
+                let version = header(VERSION)?.context("answer without a version")?;
+                let value = response.bytes().await.context("reading the value")?;
+                Ok(Fetched::Found { version, value })
+            }
+            StatusCode::NOT_FOUND => Ok(match header(DELETED)? {
+                Some(version) => Fetched::Deleted(version),
+                None => Fetched::Missing,
+            }),
+            status => bail!("get {key}: {status}"),
+        }
+    }
+
+    /// Which of `offers` the host at `base` lacks.
+    pub async fn needed(
+        &self,
+        base: &str,
+        offers: &[Offer],
+        timeout: Duration,
+    ) -> Result<Vec<bool>> {
+        let body = Bytes::from(serde_json::to_vec(offers)?);
+        let r = self
+            .send(
+                base,
+                Method::POST,
+                &format!("{PREFIX}versions"),
+                body,
+                None,
+                timeout,
+            )
+            .await?;
+        let needed = Self::json::<Needed>("versions", r).await?.needed;
+        if needed.len() != offers.len() {
+            bail!(
+                "versions: {} answers to {} offers",
+                needed.len(),
+                offers.len()
+            );
+        }
+        Ok(needed)
+    }
+
+    /// One page of the keys (with versions) of `label` after `after`.
+    pub async fn keys(
+        &self,
+        base: &str,
+        label: &str,
+        after: Option<&str>,
+        limit: usize,
+        timeout: Duration,
+    ) -> Result<KeysPage> {
+        let mut path = format!(
+            "{PREFIX}keys?label={}&limit={limit}",
+            wire::query_value(label)
+        );
+        if let Some(after) = after {
+            path.push_str(&format!("&after={}", wire::query_value(after)));
+        }
+        let r = self
+            .send(base, Method::GET, &path, Bytes::new(), None, timeout)
+            .await?;
+        Self::json("keys", r).await
+    }
+
+    /// Tells another host of this region that a shared key changed.
+    pub async fn invalidate(
+        &self,
+        base: &str,
+        message: &Invalidate,
+        timeout: Duration,
+    ) -> Result<()> {
+        let body = Bytes::from(serde_json::to_vec(message)?);
+        let r = self
+            .send(
+                base,
+                Method::POST,
+                &format!("{PREFIX}invalidate"),
+                body,
+                None,
+                timeout,
+            )
+            .await?;
+        if !r.status().is_success() {
+            bail!("invalidate: {}", r.status());
+        }
+        Ok(())
+    }
+
+    /// A signed request whose JSON answer is returned as is (status, repair).
+    pub async fn call_json(
+        &self,
+        base: &str,
+        method: Method,
+        path_and_query: &str,
+        timeout: Duration,
+    ) -> Result<serde_json::Value> {
+        let r = self
+            .send(base, method, path_and_query, Bytes::new(), None, timeout)
+            .await?;
+        Self::json(path_and_query, r).await
+    }
+}
