@@ -134,6 +134,7 @@ pub struct HostBuilder {
     args: Vec<String>,
     env: Vec<(String, String)>,
     data_dir: Option<PathBuf>,
+    port: u16,
 }
 
 impl HostBuilder {
@@ -144,6 +145,7 @@ impl HostBuilder {
             args: Vec::new(),
             env: Vec::new(),
             data_dir: None,
+            port: 0,
         }
     }
 
@@ -159,6 +161,13 @@ impl HostBuilder {
         self
     }
 
+    /// Listens on this port of 127.0.0.1 rather than one the host picks
+    /// (for hosts whose address others must know before they start).
+    pub fn port(mut self, port: u16) -> Self {
+        self.port = port;
+        self
+    }
+
     /// Uses `dir` as `--data-dir` and keeps it after the host stops.
     pub fn data_dir(mut self, dir: impl AsRef<Path>) -> Self {
         self.data_dir = Some(dir.as_ref().to_path_buf());
@@ -170,7 +179,9 @@ impl HostBuilder {
             .arg("up")
             .arg("-f")
             .arg(&self.manifest)
-            .args(["--listen", "127.0.0.1:0", "--data-dir"])
+            .arg("--listen")
+            .arg(format!("127.0.0.1:{}", self.port))
+            .arg("--data-dir")
             .arg(data_dir)
             // Every test host shares one compiled-code cache: a component is
             // compiled once per suite, not once per host.

@@ -119,7 +119,7 @@ impl OpendalConfig {
         Ok(config)
     }
 
-    fn option(&self, key: &str) -> Option<&str> {
+    pub fn option(&self, key: &str) -> Option<&str> {
         self.options
             .iter()
             .find(|(k, _)| k == key)
@@ -194,15 +194,21 @@ pub struct OpendalStore {
     op: Operator,
     tier: String,
     stats: StoreStats,
+    /// The root of an `fs` store, whose directories are synced after writes.
+    fs_root: Option<std::path::PathBuf>,
 }
 
 impl OpendalStore {
     /// Builds the operator (no I/O yet).
     pub fn new(config: &OpendalConfig, stats: StoreStats) -> Result<Self> {
+        let fs_root = (config.scheme == "fs")
+            .then(|| config.option("root").map(std::path::PathBuf::from))
+            .flatten();
         Ok(Self {
             op: config.operator()?,
             tier: config.scheme.clone(),
             stats,
+            fs_root,
         })
     }
 
@@ -234,12 +240,22 @@ impl OpendalStore {
     }
 
     /// Stores a value; readers see the old or the new value, never a part.
+    /// On `fs` the value is durable on return: OpenDAL syncs the temporary
+    /// file before renaming it into place, and the directories that hold
+    /// the new name are synced here (a rename is only durable once its
+    /// directory is).
     pub async fn set(&self, key: &str, value: Bytes) -> Result<()> {
         let len = value.len();
+        let path = object_key::encode(key);
         self.op
-            .write(&object_key::encode(key), value)
+            .write(&path, value)
             .await
             .map_err(|e| self.failed("set", key, e))?;
+        if let Some(root) = &self.fs_root {
+            sync_dirs(root, &path)
+                .await
+                .with_context(|| format!("syncing the directory of `{key}`"))?;
+        }
         self.stats.written_bytes(&self.tier, len);
         Ok(())
     }
@@ -284,6 +300,24 @@ impl OpendalStore {
         }
         Ok(keys)
     }
+}
+
+/// Syncs every directory from `root` down to the one holding `path`.
+async fn sync_dirs(root: &Path, path: &str) -> std::io::Result<()> {
+    let mut dirs = vec![root.to_path_buf()];
+    let mut dir = root.to_path_buf();
+    let segments: Vec<&str> = path.split('/').collect();
+    for segment in &segments[..segments.len().saturating_sub(1)] {
+        dir.push(segment);
+        dirs.push(dir.clone());
+    }
+    tokio::task::spawn_blocking(move || {
+        for dir in dirs.iter().rev() {
+            std::fs::File::open(dir)?.sync_all()?;
+        }
+        Ok(())
+    })
+    .await?
 }
 
 #[async_trait]

@@ -1,0 +1,507 @@
+//! End-to-end tests of replication (issue 9): real `edgeimg up` processes
+//! on 127.0.0.1 as regions `eu`, `us` and `ap` (one of them on moto's S3),
+//! each with its own store, killed with SIGKILL and restarted.
+//!
+//! Whether a region *holds* a key is asked through the signed peer API
+//! (`GET /.well-known/edgeimg/objects/...`, answered from the local store
+//! only), never through a component, which would pull it from a peer.
+
+#[path = "support/services.rs"]
+mod services;
+#[path = "support/mod.rs"]
+mod support;
+
+use std::net::TcpListener;
+use std::time::{Duration, Instant};
+
+use hmac::{Hmac, Mac};
+use services::{free_port, MotoS3};
+use sha2::{Digest, Sha256};
+use support::{app_manifest, corpus, Host, HostBuilder, Response, TempDir};
+
+const KEY: &str = "test-replication-key-0123456789abcdef";
+const REGIONS: [&str; 3] = ["eu", "us", "ap"];
+
+/// A region of a test deployment: its port, data dir and runtime config.
+struct Region {
+    name: &'static str,
+    port: u16,
+    data: TempDir,
+    config: String,
+}
+
+impl Region {
+    fn start(&self) -> Host {
+        HostBuilder::new(app_manifest())
+            .port(self.port)
+            .data_dir(self.data.path())
+            .arg("--region")
+            .arg(self.name)
+            .arg("--runtime-config-file")
+            .arg(&self.config)
+            .start()
+    }
+}
+
+/// Three regions that list each other as peers; `ap` keeps its images on
+/// moto's S3 when `s3` is given. `extra` goes into every `[replication]`.
+fn deployment(s3: Option<&MotoS3>, extra: &str) -> Vec<Region> {
+    let ports: Vec<u16> = REGIONS.iter().map(|_| free_port()).collect();
+    REGIONS
+        .iter()
+        .zip(&ports)
+        .map(|(name, port)| {
+            let data = TempDir::new(&format!("region-{name}"));
+            let mut text = format!("[replication]\nkey = \"{KEY}\"\n{extra}\n");
+            for (peer, peer_port) in REGIONS.iter().zip(&ports) {
+                if peer != name {
+                    text += &format!(
+                        "[[replication.peers]]\nregion = \"{peer}\"\nurl = \"http://127.0.0.1:{peer_port}\"\n"
+                    );
+                }
+            }
+            if let (Some(moto), "ap") = (s3, *name) {
+                text += &format!(
+                    "[key_value_store.images]\ntype = \"opendal\"\nscheme = \"s3\"\nread_cache_bytes = 0\n{}",
+                    moto.runtime_config_lines()
+                );
+            }
+            let config = data.path().join("runtime-config.toml");
+            std::fs::write(&config, text).unwrap();
+            Region {
+                name,
+                port: *port,
+                config: config.to_string_lossy().into_owned(),
+                data,
+            }
+        })
+        .collect()
+}
+
+fn upload(host: &Host, bytes: &[u8]) -> String {
+    let r = host.post(
+        "/upload",
+        &[("content-type", "application/octet-stream")],
+        bytes,
+    );
+    assert!(
+        r.status == 201 || r.status == 200,
+        "{} {}",
+        r.status,
+        r.text()
+    );
+    r.json()["id"].as_str().unwrap().to_string()
+}
+
+/// Distinct small PNGs (distinct sizes, so distinct ids).
+fn images(n: usize) -> Vec<Vec<u8>> {
+    (0..n)
+        .map(|i| edgeimg_common::testdata::png_with(16 + i as u32, 12, true))
+        .collect()
+}
+
+/// A peer API request signed for `signed_path` at `time` and sent to `path`,
+/// with `extra` headers.
+fn signed(
+    host: &Host,
+    method: &str,
+    path: &str,
+    signed_path: &str,
+    body: &[u8],
+    time: i64,
+    extra: &[(&str, &str)],
+) -> Response {
+    let content = hex::encode(Sha256::digest(body));
+    let mut mac = Hmac::<Sha256>::new_from_slice(KEY.as_bytes()).unwrap();
+    mac.update(format!("{method}\n{signed_path}\n{time}\n{content}").as_bytes());
+    let signature = hex::encode(mac.finalize().into_bytes());
+    let time = time.to_string();
+    let mut headers = vec![
+        ("x-edgeimg-time", time.as_str()),
+        ("x-edgeimg-content-sha256", content.as_str()),
+        ("x-edgeimg-signature", signature.as_str()),
+    ];
+    headers.extend_from_slice(extra);
+    host.request(method, path, &headers, body)
+}
+
+/// A peer API request signed as another region of the deployment signs it.
+fn peer_request(host: &Host, method: &str, path: &str, body: &[u8], time: i64) -> Response {
+    signed(host, method, path, path, body, time, &[])
+}
+
+fn now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64
+}
+
+/// Whether `host` holds `orig/{id}` in its own store (no pull).
+fn holds(host: &Host, id: &str) -> bool {
+    let r = peer_request(
+        host,
+        "GET",
+        &format!("/.well-known/edgeimg/objects/images/orig%2F{id}"),
+        b"",
+        now(),
+    );
+    match r.status {
+        200 => {
+            assert_eq!(
+                hex::encode(Sha256::digest(&r.body)),
+                id,
+                "a replicated original keeps its bytes"
+            );
+            true
+        }
+        404 => false,
+        other => panic!("peer GET: {other} {}", r.text()),
+    }
+}
+
+/// Waits up to `secs` for `check`, polling.
+fn eventually(secs: u64, what: &str, mut check: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    while !check() {
+        assert!(Instant::now() < deadline, "timed out waiting until {what}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// A metric's value on `host` (0 when absent).
+fn metric(host: &Host, name: &str) -> f64 {
+    host.get("/metrics")
+        .text()
+        .lines()
+        .find_map(|l| l.strip_prefix(name).and_then(|v| v.trim().parse().ok()))
+        .unwrap_or(0.0)
+}
+
+fn backlog(host: &Host, peer: &str) -> f64 {
+    metric(
+        host,
+        &format!("edgeimg_replication_backlog{{peer=\"{peer}\"}} "),
+    )
+}
+
+#[test]
+fn an_upload_is_served_everywhere_at_once_and_every_region_converges() {
+    let moto = MotoS3::start();
+    let regions = deployment(Some(&moto), "");
+    let hosts: Vec<Host> = regions.iter().map(Region::start).collect();
+    let (eu, us, ap) = (&hosts[0], &hosts[1], &hosts[2]);
+    let photo = corpus("Blinds.jpg");
+    let id = upload(eu, &photo);
+
+    // Right after the upload, before delivery can be relied on: served by
+    // pull-through, the original byte for byte and a variant.
+    let original = us.get(&format!("/images/{id}"));
+    assert_eq!(original.status, 200, "{}", original.text());
+    assert_eq!(original.body, photo);
+    let variant = ap.get(&format!("/resize/width=200,format=png/{id}"));
+    assert_eq!(variant.status, 200, "{}", variant.text());
+    assert_eq!(&variant.body[1..4], b"PNG");
+
+    eventually(10, "eu has delivered to us and ap", || {
+        backlog(eu, "us") == 0.0 && backlog(eu, "ap") == 0.0
+    });
+    for host in &hosts {
+        assert!(holds(host, &id), "{} holds the original", host.addr);
+    }
+    let meta = us.get(&format!("/images/{id}/meta"));
+    assert_eq!(
+        meta.json()["width"],
+        eu.get(&format!("/images/{id}/meta")).json()["width"]
+    );
+}
+
+#[test]
+fn acknowledged_uploads_survive_kill_9_of_their_region_while_the_others_are_down() {
+    let regions = deployment(None, "");
+    let eu = regions[0].start();
+    let ids: Vec<String> = images(5).iter().map(|png| upload(&eu, png)).collect();
+    // SIGKILL right after the 201s: no graceful shutdown, nothing flushed
+    // but what was synced before each answer.
+    eu.signal("KILL");
+    eu.wait();
+
+    let us = regions[1].start();
+    let ap = regions[2].start();
+    for id in &ids {
+        assert!(
+            !holds(&us, id) && !holds(&ap, id),
+            "nothing arrived while eu was dead"
+        );
+    }
+    let eu = regions[0].start();
+    eventually(15, "us and ap hold every acknowledged upload", || {
+        ids.iter().all(|id| holds(&us, id) && holds(&ap, id))
+    });
+    assert_eq!(backlog(&eu, "us"), 0.0);
+}
+
+#[test]
+fn a_region_that_was_away_catches_up_when_it_returns() {
+    let regions = deployment(None, "");
+    let eu = regions[0].start();
+    let us = regions[1].start();
+    let ids: Vec<String> = images(4).iter().map(|png| upload(&eu, png)).collect();
+    eventually(10, "us has them", || ids.iter().all(|id| holds(&us, id)));
+    // Each upload is several changes (original, metadata, ...).
+    eventually(10, "eu's backlog for ap is visible", || {
+        backlog(&eu, "ap") >= 8.0
+    });
+
+    let ap = regions[2].start();
+    eventually(20, "ap caught up", || ids.iter().all(|id| holds(&ap, id)));
+    eventually(10, "eu's backlog for ap is empty", || {
+        backlog(&eu, "ap") == 0.0
+    });
+}
+
+#[test]
+fn a_delete_reaches_every_region_and_the_variants_their_edge_caches_held() {
+    let regions = deployment(None, "");
+    let hosts: Vec<Host> = regions.iter().map(Region::start).collect();
+    let (eu, us, ap) = (&hosts[0], &hosts[1], &hosts[2]);
+    let id = upload(eu, &images(1)[0]);
+    eventually(10, "everyone has it", || {
+        hosts.iter().all(|h| holds(h, &id))
+    });
+    let variant = format!("/resize/width=8,format=png/{id}");
+    for host in [eu, ap] {
+        assert_eq!(host.get(&variant).status, 200);
+        let again = host.get(&variant);
+        assert_eq!(
+            again.header("x-cache"),
+            Some("hit"),
+            "the edge cache holds the variant"
+        );
+        assert_eq!(host.get(&format!("/images/{id}")).status, 200);
+    }
+
+    assert_eq!(us.delete(&format!("/upload/{id}"), &[]).status, 204);
+    eventually(
+        10,
+        "eu and ap answer 404 for the original and the variant",
+        || {
+            [eu, ap].iter().all(|h| {
+                h.get(&format!("/images/{id}")).status == 404 && h.get(&variant).status == 404
+            })
+        },
+    );
+    for host in &hosts {
+        assert!(!holds(host, &id));
+    }
+}
+
+#[test]
+fn a_delete_while_a_region_is_away_wins_when_it_returns_and_a_reupload_works_everywhere() {
+    let regions = deployment(None, "");
+    let eu = regions[0].start();
+    let us = regions[1].start();
+    let png = images(1).remove(0);
+    let id = upload(&eu, &png);
+    eventually(10, "us has it", || holds(&us, &id));
+    assert_eq!(us.delete(&format!("/upload/{id}"), &[]).status, 204);
+    eventually(10, "eu applied the delete", || {
+        eu.get(&format!("/images/{id}")).status == 404
+    });
+
+    // ap returns: eu's log offers the put, us's the tombstone; the newer wins.
+    let ap = regions[2].start();
+    eventually(15, "eu and us delivered everything to ap", || {
+        backlog(&eu, "ap") == 0.0 && backlog(&us, "ap") == 0.0
+    });
+    assert!(!holds(&ap, &id), "the tombstone wins over the older copy");
+    assert_eq!(ap.get(&format!("/images/{id}")).status, 404);
+
+    // Uploading the same bytes again (in ap this time) is newer than the delete.
+    let r = ap.post("/upload", &[("content-type", "image/png")], &png);
+    assert_eq!(r.status, 201, "{}", r.text());
+    eventually(10, "the re-upload reached every region", || {
+        [&eu, &us, &ap].iter().all(|h| holds(h, &id))
+    });
+    for host in [&eu, &us, &ap] {
+        assert_eq!(host.get(&format!("/images/{id}")).body, png);
+    }
+}
+
+#[test]
+fn two_hosts_of_a_region_honour_each_others_deletes_at_once() {
+    let shared = TempDir::new("region-shared-images");
+    let (port_a, port_b) = (free_port(), free_port());
+    let config = |sibling: u16| {
+        let dir = TempDir::new("sibling");
+        let text = format!(
+            "[replication]\nkey = \"{KEY}\"\n[[replication.siblings]]\nurl = \"http://127.0.0.1:{sibling}\"\n\
+             [key_value_store.images]\ntype = \"opendal\"\nroot = {:?}\n",
+            shared.path().to_string_lossy()
+        );
+        let path = dir.path().join("rc.toml");
+        std::fs::write(&path, text).unwrap();
+        (dir, path.to_string_lossy().into_owned())
+    };
+    let ((dir_a, rc_a), (dir_b, rc_b)) = (config(port_b), config(port_a));
+    let start = |port: u16, rc: &str| {
+        HostBuilder::new(app_manifest())
+            .port(port)
+            .arg("--runtime-config-file")
+            .arg(rc)
+            .start()
+    };
+    let (a, b) = (start(port_a, &rc_a), start(port_b, &rc_b));
+    let id = upload(&a, &images(1)[0]);
+    let variant = format!("/resize/width=8,format=png/{id}");
+    for path in [format!("/images/{id}"), variant.clone()] {
+        assert_eq!(b.get(&path).status, 200);
+        assert_eq!(b.get(&path).header("x-cache"), Some("hit"));
+    }
+
+    assert_eq!(a.delete(&format!("/upload/{id}"), &[]).status, 204);
+    let deleted = Instant::now();
+    eventually(
+        1,
+        "host b stops serving the deleted image from its edge cache",
+        || b.get(&format!("/images/{id}")).status == 404 && b.get(&variant).status == 404,
+    );
+    assert!(deleted.elapsed() < Duration::from_secs(1));
+    drop((dir_a, dir_b));
+}
+
+#[test]
+fn the_peer_api_refuses_unsigned_wrongly_signed_and_stale_requests() {
+    let regions = deployment(None, "");
+    let eu = regions[0].start();
+    let path = "/.well-known/edgeimg/status";
+    assert_eq!(peer_request(&eu, "GET", path, b"", now()).status, 200);
+
+    let unsigned = eu.get(path);
+    let stale = peer_request(&eu, "GET", path, b"", now() - 600);
+    let future = peer_request(&eu, "GET", path, b"", now() + 600);
+    let keys = "/.well-known/edgeimg/keys?label=images";
+    let other_path = signed(&eu, "GET", path, keys, b"", now(), &[]);
+    for (what, r) in [
+        ("unsigned", unsigned),
+        ("stale", stale),
+        ("from the future", future),
+        ("signed for another path", other_path),
+    ] {
+        assert_eq!(r.status, 401, "{what}");
+        assert_eq!(r.json()["error"]["code"], "unauthorized", "{what}");
+    }
+
+    // A put whose bytes do not hash to the id it names is refused.
+    let put = format!(
+        "/.well-known/edgeimg/objects/images/orig%2F{}",
+        "0".repeat(64)
+    );
+    let versionless = peer_request(&eu, "PUT", &put, b"x", now());
+    assert_eq!(versionless.status, 400, "{}", versionless.text());
+    let version = [("x-edgeimg-version", "00000000000f0000@us")];
+    let forged = signed(&eu, "PUT", &put, &put, b"x", now(), &version);
+    assert_eq!(forged.status, 422, "{}", forged.text());
+    assert_eq!(forged.json()["error"]["code"], "hash_mismatch");
+}
+
+#[test]
+fn a_peer_that_accepts_and_never_answers_does_not_slow_uploads() {
+    // `ap` is a socket that accepts connections and never answers.
+    let hang = TcpListener::bind("127.0.0.1:0").unwrap();
+    let hang_port = hang.local_addr().unwrap().port();
+    let held = std::thread::spawn(move || {
+        let mut open = Vec::new();
+        for stream in hang.incoming().take(64) {
+            open.push(stream);
+        }
+    });
+    let data = TempDir::new("hang-eu");
+    let rc = data.path().join("rc.toml");
+    std::fs::write(
+        &rc,
+        format!(
+            "[replication]\nkey = \"{KEY}\"\npull_timeout_ms = 10000\ndelivery_timeout_ms = 30000\n\
+             [[replication.peers]]\nregion = \"ap\"\nurl = \"http://127.0.0.1:{hang_port}\"\n"
+        ),
+    )
+    .unwrap();
+    let eu = HostBuilder::new(app_manifest())
+        .arg("--region")
+        .arg("eu")
+        .arg("--runtime-config-file")
+        .arg(rc.to_string_lossy())
+        .start();
+    let started = Instant::now();
+    for png in images(8) {
+        upload(&eu, &png);
+    }
+    let took = started.elapsed();
+    // Any wait on the peer would cost at least one 10 s pull timeout.
+    assert!(
+        took < Duration::from_secs(5),
+        "8 uploads took {took:?} with a hanging peer"
+    );
+    assert!(
+        backlog(&eu, "ap") >= 1.0,
+        "the changes wait for ap in the log"
+    );
+    drop(held);
+}
+
+#[test]
+fn when_no_region_has_an_id_the_miss_asks_each_peer_once_and_goes_no_further() {
+    let regions = deployment(None, "");
+    let hosts: Vec<Host> = regions.iter().map(Region::start).collect();
+    let missing = "ab".repeat(32);
+    assert_eq!(hosts[0].get(&format!("/images/{missing}")).status, 404);
+    for (host, peer) in [(&hosts[1], "us"), (&hosts[2], "ap")] {
+        let asked = metric(
+            host,
+            "edgeimg_http_requests_total{route=\"/.well-known/edgeimg/\",status=\"404\"} ",
+        );
+        assert_eq!(asked, 1.0, "{peer} was asked once");
+        let onward = host
+            .get("/metrics")
+            .text()
+            .lines()
+            .filter(|l| l.starts_with("edgeimg_replication_pulls_total"))
+            .count();
+        assert_eq!(onward, 0, "{peer} asked nobody else");
+        assert_eq!(
+            metric(
+                &hosts[0],
+                &format!("edgeimg_replication_pulls_total{{peer=\"{peer}\",outcome=\"miss\"}} ")
+            ),
+            1.0
+        );
+    }
+    // The miss is remembered briefly: asking again costs no peer request.
+    assert_eq!(hosts[0].get(&format!("/images/{missing}")).status, 404);
+    assert_eq!(
+        metric(
+            &hosts[1],
+            "edgeimg_http_requests_total{route=\"/.well-known/edgeimg/\",status=\"404\"} "
+        ),
+        1.0
+    );
+}
+
+#[test]
+fn bad_replication_config_stops_the_host_naming_the_field() {
+    let dir = TempDir::new("bad-rc");
+    for (text, expected) in [
+        ("[replication]\nkey = \"short\"\n[[replication.peers]]\nregion = \"us\"\nurl = \"http://127.0.0.1:1\"\n", "too short"),
+        (&*format!("[replication]\nkey = \"{KEY}\"\n[[replication.peers]]\nregion = \"local\"\nurl = \"http://127.0.0.1:1\"\n"), "own region"),
+        (&*format!("[replication]\nkey = \"{KEY}\"\n[[replication.peers]]\nregion = \"us\"\nurl = \"nope\"\n"), "`url`"),
+        (&*format!("[replication]\nkey = \"{KEY}\"\npeer = 1\n"), "unknown field"),
+    ] {
+        let rc = dir.path().join("rc.toml");
+        std::fs::write(&rc, text).unwrap();
+        let err = HostBuilder::new(app_manifest())
+            .arg("--runtime-config-file")
+            .arg(rc.to_string_lossy())
+            .start_err();
+        assert!(err.contains(expected), "{expected:?} not in:\n{err}");
+    }
+}
