@@ -15,6 +15,7 @@ use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
 use sha2::{Digest, Sha256};
+use support::image::dims;
 use support::{app_manifest, corpus, Host, HostBuilder, Response};
 
 fn app() -> Host {
@@ -27,47 +28,6 @@ const GIF: &[u8] = b"GIF89a\x01\x00\x01\x00\x80\x00\x00\xff\xff\xff\x00\x00\x00!
 /// A hand-made RGB PNG (see `edgeimg_common::testdata::png_with`).
 fn png(width: u32, height: u32, with_data: bool) -> Vec<u8> {
     edgeimg_common::testdata::png_with(width, height, with_data)
-}
-
-/// Format and dimensions read from the header, independently of our code.
-fn dims(bytes: &[u8]) -> (&'static str, u32, u32) {
-    let be16 = |i: usize| u32::from(u16::from_be_bytes([bytes[i], bytes[i + 1]]));
-    let le16 = |i: usize| u32::from(u16::from_le_bytes([bytes[i], bytes[i + 1]]));
-    let le24 = |i: usize| {
-        u32::from(bytes[i]) | u32::from(bytes[i + 1]) << 8 | u32::from(bytes[i + 2]) << 16
-    };
-    if bytes.starts_with(b"\x89PNG") {
-        let w = u32::from_be_bytes(bytes[16..20].try_into().unwrap());
-        let h = u32::from_be_bytes(bytes[20..24].try_into().unwrap());
-        ("png", w, h)
-    } else if bytes.starts_with(&[0xFF, 0xD8]) {
-        let mut i = 2;
-        while i + 9 < bytes.len() {
-            let marker = bytes[i + 1];
-            let len = be16(i + 2) as usize;
-            if matches!(marker, 0xC0..=0xC3 | 0xC5..=0xC7 | 0xC9..=0xCB | 0xCD..=0xCF) {
-                return ("jpeg", be16(i + 7), be16(i + 5));
-            }
-            i += 2 + len;
-        }
-        panic!("JPEG without SOF")
-    } else if bytes.starts_with(b"RIFF") && &bytes[8..12] == b"WEBP" {
-        match &bytes[12..16] {
-            b"VP8 " => ("webp", le16(26) & 0x3FFF, le16(28) & 0x3FFF),
-            b"VP8L" => {
-                let b = u32::from_le_bytes(bytes[21..25].try_into().unwrap());
-                ("webp", (b & 0x3FFF) + 1, ((b >> 14) & 0x3FFF) + 1)
-            }
-            b"VP8X" => ("webp", le24(24) + 1, le24(27) + 1),
-            other => panic!("unknown WebP chunk {other:?}"),
-        }
-    } else if bytes.starts_with(b"GIF8") {
-        ("gif", le16(6), le16(8))
-    } else if bytes.len() > 12 && &bytes[4..8] == b"ftyp" {
-        ("avif", 0, 0)
-    } else {
-        panic!("not an image: {:?}", &bytes[..bytes.len().min(16)])
-    }
 }
 
 fn upload(host: &Host, bytes: &[u8]) -> Response {

@@ -222,7 +222,10 @@ function card(meta) {
     const timing = timingOf(img.currentSrc);
     const type = timing && timing.contentType ? timing.contentType.replace('image/', '').toUpperCase() : 'cached';
     const bytes = timing ? timing.encodedBodySize : 0;
-    served.textContent = `${type}, ${img.naturalWidth} px wide, ${formatBytes(bytes)}`;
+    // The srcset candidate's width: naturalWidth is in CSS pixels.
+    const chosen = /width=(\d+)/.exec(img.currentSrc);
+    const width = chosen ? chosen[1] : img.naturalWidth;
+    served.textContent = `${type}, ${width} px wide, ${formatBytes(bytes)}`;
     saved.textContent = bytes > 0
       ? `${numberFormat.format(100 * (1 - bytes / meta.bytes))} % fewer bytes than the original`
       : 'shown from the browser cache';
