@@ -61,6 +61,20 @@ for (const img of document.querySelectorAll('#gallery img')) {
 return bad;
 "#;
 
+/// Picks [`PHOTO`] in the file input, clicks Upload, and waits until the
+/// gallery shows it.
+fn upload_through_the_form(browser: &Browser) {
+    let photo = corpus_path(PHOTO);
+    browser.send_keys(&browser.find("#file"), photo.to_str().unwrap());
+    browser.click(&browser.find("#upload-button"));
+    browser.wait_for(
+        "the uploaded image in the gallery, loaded",
+        Duration::from_secs(120),
+        "const img = document.querySelector('#gallery img'); \
+         return img && img.complete && img.naturalWidth > 0 && img.closest('li').dataset.served;",
+    );
+}
+
 #[test]
 fn page_uploads_through_the_form_and_the_gallery_loads_a_modern_variant_at_the_srcset_width() {
     let started = Instant::now();
@@ -81,15 +95,7 @@ fn page_uploads_through_the_form_and_the_gallery_loads_a_modern_variant_at_the_s
         "return !document.querySelector('#gallery-empty').hidden",
     );
 
-    let photo = corpus_path(PHOTO);
-    browser.send_keys(&browser.find("#file"), photo.to_str().unwrap());
-    browser.click(&browser.find("#upload-button"));
-    browser.wait_for(
-        "the uploaded image in the gallery, loaded",
-        Duration::from_secs(120),
-        "const img = document.querySelector('#gallery img'); \
-         return img && img.complete && img.naturalWidth > 0 && img.closest('li').dataset.served;",
-    );
+    upload_through_the_form(&browser);
     let seen = browser.eval(INSPECT);
 
     // The variant srcset calls for on this screen.
@@ -245,5 +251,39 @@ fn page_uploads_through_the_form_and_the_gallery_loads_a_modern_variant_at_the_s
     eprintln!(
         "browser test: {:?}, screenshot target/test-output/browser/gallery.png",
         started.elapsed()
+    );
+}
+
+#[test]
+fn with_an_upload_token_the_page_asks_for_it_and_works_from_the_keyboard() {
+    let host = HostBuilder::new(app_manifest())
+        .env("SPIN_VARIABLE_UPLOAD_TOKEN", "s3cret")
+        .start();
+    let browser = Browser::start(1000, 900, 1.0);
+    browser.goto(&host.url("/"));
+    // The listing answered 401: the page shows the token field and puts the
+    // keyboard focus in it.
+    browser.wait_for(
+        "the token field, focused",
+        Duration::from_secs(10),
+        "return getComputedStyle(document.querySelector('#token-row')).display !== 'none' \
+           && document.activeElement.id === 'token' \
+           && document.querySelector('#status').textContent.includes('token')",
+    );
+    // Typing the token and leaving the field with Tab loads the (empty) gallery.
+    const TAB: &str = "\u{E004}";
+    browser.send_keys(&browser.find("#token"), &format!("s3cret{TAB}"));
+    browser.wait_for(
+        "the empty gallery",
+        Duration::from_secs(10),
+        "return !document.querySelector('#gallery-empty').hidden \
+           && document.querySelector('#status').textContent === ''",
+    );
+    upload_through_the_form(&browser);
+    let listed = host.request("GET", "/images", &[("authorization", "Bearer s3cret")], b"");
+    assert_eq!(listed.json()["images"].as_array().map(Vec::len), Some(1));
+    assert_eq!(
+        browser.eval("return document.querySelectorAll('#gallery li').length"),
+        1
     );
 }

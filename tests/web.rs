@@ -221,7 +221,9 @@ fn width_auto_and_dpr_auto_follow_client_hints_and_vary_exactly_on_the_hints_use
             }
         }
     }
-    let cases: [(&[(&str, &str)], u32, &str); 4] = [
+    /// Request headers, the width they give, the `Vary` answered.
+    type Case<'a> = (&'a [(&'a str, &'a str)], u32, &'a str);
+    let cases: [Case; 4] = [
         (&[("width", "500")], 640, "Sec-CH-Width, Width, Save-Data"),
         (
             &[("sec-ch-viewport-width", "400"), ("sec-ch-dpr", "2")],
@@ -269,6 +271,28 @@ fn width_auto_and_dpr_auto_follow_client_hints_and_vary_exactly_on_the_hints_use
         (bad.status, bad.error_code().as_str()),
         (400, "bad_option_value")
     );
+}
+
+#[test]
+fn concurrent_requests_for_one_url_with_different_hints_each_get_their_own_width() {
+    let host = app();
+    let id = upload(&host, &corpus("Storm.jpg"), &[]);
+    let path = format!("/resize/width=auto,format=jpeg/{id}");
+    let hints = [("300", 320), ("600", 640), ("1000", 1080)];
+    let barrier = std::sync::Barrier::new(hints.len() * 4);
+    std::thread::scope(|s| {
+        for round in 0..4 {
+            for (hint, want) in hints {
+                let (host, path, barrier) = (&host, &path, &barrier);
+                s.spawn(move || {
+                    barrier.wait();
+                    let r = get(host, path, &[("sec-ch-width", hint)]);
+                    assert_eq!(r.status, 200, "{}", r.text());
+                    assert_eq!(dims(&r.body).1, want, "Sec-CH-Width {hint}, round {round}");
+                });
+            }
+        }
+    });
 }
 
 #[test]

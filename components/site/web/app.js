@@ -367,6 +367,7 @@ setUpTry();
 $('more').addEventListener('click', () => loadGallery(false));
 $('token').addEventListener('change', () => {
   takeToken();
+  setStatus('');
   loadGallery(true);
 });
 if (state.token) $('token').value = state.token;
