@@ -3,8 +3,10 @@
 //! photo through the form, waits for the gallery and checks what the browser
 //! actually fetched: an AVIF or WebP variant at the width the image's
 //! `srcset` and `sizes` call for on this screen, with the client hints the
-//! page's `Accept-CH` asked for. Saves a screenshot to
-//! `target/test-output/browser/gallery.png`.
+//! page's `Accept-CH` asked for; then tries `width=auto` in the options form.
+//! Saves a screenshot to `target/test-output/browser/gallery.png`. A second
+//! test runs with an upload token: the page asks for it, takes it from the
+//! keyboard, and uploads through the form and by drag and drop.
 //!
 //! Needs `chromium` and `chromium-driver` (scripts/install-deps installs
 //! them) and the app built (`target/release/edgeimg build`).
@@ -255,7 +257,7 @@ fn page_uploads_through_the_form_and_the_gallery_loads_a_modern_variant_at_the_s
 }
 
 #[test]
-fn with_an_upload_token_the_page_asks_for_it_and_works_from_the_keyboard() {
+fn with_an_upload_token_the_page_asks_for_it_and_uploads_by_keyboard_and_by_drop() {
     let host = HostBuilder::new(app_manifest())
         .env("SPIN_VARIABLE_UPLOAD_TOKEN", "s3cret")
         .start();
@@ -286,4 +288,37 @@ fn with_an_upload_token_the_page_asks_for_it_and_works_from_the_keyboard() {
         browser.eval("return document.querySelectorAll('#gallery li').length"),
         1
     );
+
+    // Drag and drop: a PNG drawn in the page, dropped on the drop zone.
+    browser.eval(DROP_A_DRAWN_PNG);
+    browser.wait_for(
+        "the dropped image in the gallery",
+        Duration::from_secs(60),
+        "const items = document.querySelectorAll('#gallery li'); \
+         return items.length === 2 && items[0].dataset.served;",
+    );
+    let newest = browser.eval("return document.querySelector('#gallery img').alt");
+    assert!(
+        newest.as_str().unwrap().contains("PNG image, 64 × 48"),
+        "{newest}"
+    );
 }
+
+/// Draws a 64×48 PNG on a canvas and drops it on the drop zone as a file.
+const DROP_A_DRAWN_PNG: &str = r#"
+const canvas = document.createElement('canvas');
+canvas.width = 64;
+canvas.height = 48;
+const g = canvas.getContext('2d');
+g.fillStyle = '#0b5fff';
+g.fillRect(0, 0, 64, 48);
+g.fillStyle = '#ffcc00';
+g.fillRect(16, 12, 32, 24);
+canvas.toBlob((blob) => {
+  const files = new DataTransfer();
+  files.items.add(new File([blob], 'drawn.png', { type: 'image/png' }));
+  document.querySelector('#drop-zone').dispatchEvent(
+    new DragEvent('drop', { dataTransfer: files, bubbles: true, cancelable: true }));
+}, 'image/png');
+return true;
+"#;
