@@ -155,6 +155,12 @@ impl HostBuilder {
         self
     }
 
+    /// Adds several command-line arguments.
+    pub fn args<S: Into<String>>(mut self, args: impl IntoIterator<Item = S>) -> Self {
+        self.args.extend(args.into_iter().map(Into::into));
+        self
+    }
+
     /// Sets an environment variable for the host (e.g. `SPIN_VARIABLE_TOKEN`).
     pub fn env(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
         self.env.push((key.into(), value.into()));

@@ -21,6 +21,7 @@ use crate::serve::router::Router;
 use crate::wasm::component::{new_linker, LoadedComponent, Loader};
 use crate::wasm::engine::{new_engine, wt, CompiledCache, EngineOptions, EpochTicker};
 use crate::wasm::instance::{self, InstanceLimits};
+use crate::wasm::pool::{ExecPool, PoolConfig};
 
 /// Host settings (from the command line).
 #[derive(Debug, Clone)]
@@ -34,6 +35,8 @@ pub struct HostConfig {
     pub memory_limit_mib: u64,
     pub timeout: Duration,
     pub max_instances: u32,
+    /// Threads that run guest code, and the wait for them.
+    pub pool: PoolConfig,
     pub region: String,
     /// Overrides `[edge_cache] max_bytes` (0 disables the edge cache).
     pub edge_cache_bytes: Option<u64>,
@@ -43,6 +46,8 @@ pub struct HostConfig {
 pub struct App {
     pub router: Router<Arc<LoadedComponent>>,
     pub limits: InstanceLimits,
+    /// The threads guest code runs on (never the ones serving connections).
+    pub pool: ExecPool,
     pub max_body_bytes: u64,
     pub metrics: Metrics,
     pub region: String,
@@ -161,7 +166,9 @@ impl App {
         let router = Router::new(routes)
             .map_err(|e| anyhow::anyhow!("{}: [[trigger.http]]: {e}", manifest.path.display()))?;
 
+        let pool = ExecPool::new(config.pool).context("cannot start the execution pool")?;
         let mut metrics = Metrics::new();
+        pool.register(metrics.registry_mut());
         crate::kv::stats::storage_metrics().register(metrics.registry_mut());
         collapse.register(metrics.registry_mut());
         edge_cache.register(metrics.registry_mut());
@@ -171,6 +178,7 @@ impl App {
         Ok(Self {
             router,
             limits,
+            pool,
             max_body_bytes: config.max_body_bytes,
             metrics,
             region: config.region.clone(),

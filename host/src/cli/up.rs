@@ -11,6 +11,7 @@ use anyhow::{Context, Result};
 use super::ManifestArg;
 use crate::app::manifest::Manifest;
 use crate::app::{App, HostConfig};
+use crate::wasm::pool::PoolConfig;
 
 #[derive(Debug, clap::Args)]
 pub struct UpArgs {
@@ -43,6 +44,15 @@ pub struct UpArgs {
     /// Instances alive at once; requests beyond get 503.
     #[arg(long, env = "EDGEIMG_MAX_INSTANCES", default_value_t = 256)]
     pub max_instances: u32,
+    /// Threads that run guest code, and instances alive at once (default: the CPU cores).
+    #[arg(long, env = "EDGEIMG_EXEC_THREADS")]
+    pub exec_threads: Option<usize>,
+    /// Requests that may wait for an execution slot; more get 503 at once.
+    #[arg(long, env = "EDGEIMG_QUEUE_DEPTH", default_value_t = 64)]
+    pub queue_depth: usize,
+    /// Longest wait for an execution slot, in milliseconds; then 503.
+    #[arg(long, env = "EDGEIMG_QUEUE_TIMEOUT_MS", default_value_t = 10_000)]
+    pub queue_timeout_ms: u64,
     /// Bytes of responses the edge cache keeps (overrides `[edge_cache] max_bytes`; 0 disables it).
     #[arg(long, env = "EDGEIMG_EDGE_CACHE_BYTES")]
     pub edge_cache_bytes: Option<u64>,
@@ -65,6 +75,13 @@ impl UpArgs {
             memory_limit_mib: self.memory_limit_mib,
             timeout: Duration::from_millis(self.timeout_ms),
             max_instances: self.max_instances,
+            pool: PoolConfig {
+                threads: self
+                    .exec_threads
+                    .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get())),
+                queue_depth: self.queue_depth,
+                max_wait: Duration::from_millis(self.queue_timeout_ms),
+            },
             region: self.region.clone(),
             edge_cache_bytes: self.edge_cache_bytes,
         };
@@ -83,7 +100,7 @@ impl UpArgs {
             // Tests and scripts read this line to find the port.
             println!("edgeimg listening on http://{addr}");
             std::io::stdout().flush()?;
-            tracing::info!(%addr, region = %app.region, "serving {}", manifest.name);
+            tracing::info!(%addr, region = %app.region, exec_threads = app.pool.config().threads, "serving {}", manifest.name);
             let (stop_replication, replication_stopped) = tokio::sync::watch::channel(false);
             if let Some(replication) = &app.replication {
                 replication.start(replication_stopped);

@@ -21,13 +21,19 @@ const MAX_OPEN_STORES: usize = 64;
 pub struct KvAccess {
     registry: Arc<StoreRegistry>,
     allowed: Arc<HashSet<String>>,
+    /// The runtime that serves connections: store operations (network and
+    /// file I/O) run there, so they progress while every execution thread
+    /// computes.
+    io: tokio::runtime::Handle,
 }
 
 impl KvAccess {
+    /// Call from the I/O runtime: its handle is kept for store operations.
     pub fn new(registry: Arc<StoreRegistry>, allowed: impl IntoIterator<Item = String>) -> Self {
         Self {
             registry,
             allowed: Arc::new(allowed.into_iter().collect()),
+            io: tokio::runtime::Handle::current(),
         }
     }
 
@@ -77,6 +83,32 @@ impl KvView<'_> {
     fn store(&self, handle: &Resource<StoreHandle>) -> wasmtime::Result<Arc<dyn Store>> {
         Ok(self.table.get(handle)?.0.clone())
     }
+
+    /// The store behind `handle` and the runtime its operations run on.
+    fn op(&self, handle: &Resource<StoreHandle>) -> wasmtime::Result<(Arc<dyn Store>, Io)> {
+        Ok((self.store(handle)?, Io(self.kv.access.io.clone())))
+    }
+}
+
+/// The I/O runtime, as a store operation sees it.
+struct Io(tokio::runtime::Handle);
+
+impl Io {
+    /// Runs one store operation on the I/O runtime. The instance keeps its
+    /// execution slot meanwhile: its memory stays allocated while it waits,
+    /// and the slots exist to bound that memory.
+    async fn run<T, F>(self, op: F) -> wasmtime::Result<Result<T, wit::Error>>
+    where
+        T: Send + 'static,
+        F: std::future::Future<Output = Result<T, Error>> + Send + 'static,
+    {
+        match self.0.spawn(op).await {
+            Ok(result) => Ok(result.map_err(Into::into)),
+            Err(e) => Ok(Err(
+                Error::Other(format!("store operation failed: {e}")).into()
+            )),
+        }
+    }
 }
 
 impl Host for KvView<'_> {}
@@ -104,12 +136,9 @@ impl HostStore for KvView<'_> {
         this: Resource<StoreHandle>,
         key: String,
     ) -> wasmtime::Result<Result<Option<Vec<u8>>, wit::Error>> {
-        let store = self.store(&this)?;
-        Ok(store
-            .get(&key)
+        let (store, io) = self.op(&this)?;
+        io.run(async move { store.get(&key).await.map(|v| v.map(|b| b.to_vec())) })
             .await
-            .map(|v| v.map(|b| b.to_vec()))
-            .map_err(Into::into))
     }
 
     async fn set(
@@ -118,11 +147,9 @@ impl HostStore for KvView<'_> {
         key: String,
         value: Vec<u8>,
     ) -> wasmtime::Result<Result<(), wit::Error>> {
-        let store = self.store(&this)?;
-        Ok(store
-            .set(&key, Bytes::from(value))
+        let (store, io) = self.op(&this)?;
+        io.run(async move { store.set(&key, Bytes::from(value)).await })
             .await
-            .map_err(Into::into))
     }
 
     async fn delete(
@@ -130,8 +157,8 @@ impl HostStore for KvView<'_> {
         this: Resource<StoreHandle>,
         key: String,
     ) -> wasmtime::Result<Result<(), wit::Error>> {
-        let store = self.store(&this)?;
-        Ok(store.delete(&key).await.map_err(Into::into))
+        let (store, io) = self.op(&this)?;
+        io.run(async move { store.delete(&key).await }).await
     }
 
     async fn exists(
@@ -139,16 +166,16 @@ impl HostStore for KvView<'_> {
         this: Resource<StoreHandle>,
         key: String,
     ) -> wasmtime::Result<Result<bool, wit::Error>> {
-        let store = self.store(&this)?;
-        Ok(store.exists(&key).await.map_err(Into::into))
+        let (store, io) = self.op(&this)?;
+        io.run(async move { store.exists(&key).await }).await
     }
 
     async fn get_keys(
         &mut self,
         this: Resource<StoreHandle>,
     ) -> wasmtime::Result<Result<Vec<String>, wit::Error>> {
-        let store = self.store(&this)?;
-        Ok(store.get_keys().await.map_err(Into::into))
+        let (store, io) = self.op(&this)?;
+        io.run(async move { store.get_keys().await }).await
     }
 
     async fn drop(&mut self, this: Resource<StoreHandle>) -> wasmtime::Result<()> {

@@ -39,7 +39,7 @@ use prometheus_client::metrics::family::Family;
 use prometheus_client::registry::Registry;
 use tokio::sync::oneshot;
 
-use super::request_key::{request_key, RequestKey};
+use super::request_key::{request_key, Purpose, RequestKey, VarySet};
 
 /// Where collapsing applies: `[collapsed_forwarding]` of the runtime config.
 #[derive(Debug, Clone, serde::Deserialize)]
@@ -139,7 +139,7 @@ impl Collapser {
         if req.method() != Method::GET || !self.config.enabled_for(route) {
             return None;
         }
-        request_key(route, full_url, req)
+        request_key(route, full_url, req, Purpose::Collapse)
     }
 
     /// Answers the request of `key` with `invoke`, unless an identical one
@@ -259,13 +259,7 @@ fn shareable(headers: &HeaderMap) -> bool {
                 .to_ascii_lowercase()
         })
         .any(|d| d == "private" || d == "no-store");
-    let vary_beyond_accept = headers
-        .get_all(header::VARY)
-        .iter()
-        .map(|v| v.to_str().unwrap_or("*"))
-        .flat_map(|v| v.split(','))
-        .any(|h| !h.trim().eq_ignore_ascii_case("accept"));
-    !personal && !vary_beyond_accept && !headers.contains_key(header::SET_COOKIE)
+    !personal && VarySet::of(headers).is_some() && !headers.contains_key(header::SET_COOKIE)
 }
 
 impl SharedResponse {

@@ -36,7 +36,7 @@ use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::registry::Registry;
 
-use super::request_key::RequestKey;
+use super::request_key::{RequestKey, VarySet};
 
 /// Response header naming the tags of a cacheable response.
 pub const CACHE_TAG: HeaderName = HeaderName::from_static("cache-tag");
@@ -108,6 +108,43 @@ impl Entry {
     }
 }
 
+/// Headers a 304 repeats from the response it stands for (RFC 9110 15.4.5).
+const NOT_MODIFIED_HEADERS: [HeaderName; 5] = [
+    header::CACHE_CONTROL,
+    header::CONTENT_LOCATION,
+    header::ETAG,
+    header::EXPIRES,
+    header::VARY,
+];
+
+impl Entry {
+    /// Whether `If-None-Match` names this entry's ETag (weak comparison).
+    fn etag_matches(&self, if_none_match: &str) -> bool {
+        let Some(etag) = self.headers.get(header::ETAG).and_then(|v| v.to_str().ok()) else {
+            return false;
+        };
+        let bare = |t: &str| t.trim().trim_start_matches("W/").to_string();
+        if_none_match.trim() == "*" || if_none_match.split(',').any(|t| bare(t) == bare(etag))
+    }
+
+    fn not_modified<E: Send + 'static>(&self) -> Response<UnsyncBoxBody<Bytes, E>> {
+        let mut response = Response::new(empty_body());
+        *response.status_mut() = StatusCode::NOT_MODIFIED;
+        let headers = response.headers_mut();
+        for name in NOT_MODIFIED_HEADERS {
+            for value in self.headers.get_all(&name) {
+                headers.append(name.clone(), value.clone());
+            }
+        }
+        headers.insert(X_CACHE, HeaderValue::from_static("hit"));
+        headers.insert(
+            header::AGE,
+            HeaderValue::from(self.stored.elapsed().as_secs()),
+        );
+        response
+    }
+}
+
 struct ExpireAtMaxAge;
 
 impl moka::Expiry<RequestKey, Arc<Entry>> for ExpireAtMaxAge {
@@ -149,8 +186,12 @@ pub struct Fill {
 /// The host's edge cache.
 pub struct EdgeCache {
     config: EdgeCacheConfig,
-    /// `None` when disabled.
+    /// `None` when disabled. Keys are projected on what the resource's
+    /// responses vary on ([`RequestKey::project`]).
     cache: Option<Cache<RequestKey, Arc<Entry>>>,
+    /// Per resource (route and URL): every header its stored responses
+    /// named in `Vary`, so lookups key on all of them.
+    varies: Cache<(String, String), VarySet>,
     /// Purges hold it for writing, stores for reading: a store sees either the
     /// purge's generation bump (and skips) or lands before the purge's predicate.
     purge_gate: RwLock<()>,
@@ -174,6 +215,7 @@ impl EdgeCache {
         Self {
             config,
             cache,
+            varies: Cache::new(100_000),
             purge_gate: RwLock::new(()),
             generation: AtomicU64::new(0),
             hits: Counter::default(),
@@ -210,7 +252,13 @@ impl EdgeCache {
 
     /// Looks `key` up for a GET or HEAD; `key` is `None` for requests that
     /// must reach the component (see [`super::request_key::request_key`]).
-    pub fn lookup<E: Send + 'static>(&self, method: &Method, key: Option<RequestKey>) -> Lookup<E> {
+    /// An entry whose ETag the request's `If-None-Match` names answers 304.
+    pub fn lookup<E: Send + 'static>(
+        &self,
+        method: &Method,
+        key: Option<RequestKey>,
+        if_none_match: Option<&str>,
+    ) -> Lookup<E> {
         let (Some(cache), Some(key)) = (&self.cache, key) else {
             return Lookup::Miss(None);
         };
@@ -218,8 +266,11 @@ impl EdgeCache {
         if !head && *method != Method::GET {
             return Lookup::Miss(None);
         }
-        if let Some(entry) = cache.get(&key) {
+        if let Some(entry) = cache.get(&self.stored_key(&key)) {
             self.hits.inc();
+            if if_none_match.is_some_and(|inm| entry.etag_matches(inm)) {
+                return Lookup::Hit(entry.not_modified());
+            }
             return Lookup::Hit(entry.to_response(head));
         }
         self.misses.inc();
@@ -230,6 +281,11 @@ impl EdgeCache {
         }))
     }
 
+    /// `key` as entries of its resource are stored.
+    fn stored_key(&self, key: &RequestKey) -> RequestKey {
+        key.project(self.varies.get(&key.resource()).unwrap_or_default())
+    }
+
     /// The entry a [`Fill`] is for, if an identical request stored it since
     /// the lookup (it finished between this request's lookup and its turn to
     /// invoke): answered from the cache rather than invoking again.
@@ -237,7 +293,7 @@ impl EdgeCache {
         &self,
         fill: Option<&Fill>,
     ) -> Option<Response<UnsyncBoxBody<Bytes, E>>> {
-        let entry = self.cache.as_ref()?.get(&fill?.key)?;
+        let entry = self.cache.as_ref()?.get(&self.stored_key(&fill?.key))?;
         self.hits.inc();
         Some(entry.to_response(false))
     }
@@ -260,6 +316,9 @@ impl EdgeCache {
             return response;
         };
         let Some(ttl) = ttl(response.status(), response.headers()) else {
+            return response;
+        };
+        let Some(vary) = VarySet::of(response.headers()) else {
             return response;
         };
         let max = self.config.max_entry_bytes;
@@ -293,7 +352,10 @@ impl EdgeCache {
             };
             let _gate = self.purge_gate.read().unwrap_or_else(|e| e.into_inner());
             if self.generation.load(Ordering::Acquire) == fill.generation {
-                cache.insert(fill.key, Arc::new(entry));
+                let resource = fill.key.resource();
+                let vary = self.varies.get(&resource).unwrap_or_default().union(vary);
+                self.varies.insert(resource, vary);
+                cache.insert(fill.key.project(vary), Arc::new(entry));
                 // Applies the insert (and any eviction it causes) to the size now;
                 // a miss already paid for a component invocation.
                 cache.run_pending_tasks();
@@ -306,7 +368,6 @@ impl EdgeCache {
 
     /// Drops every entry tagged with one of `tags`, and vetoes the stores
     /// of responses produced meanwhile.
-    /// Drops every entry tagged with one of `tags`.
     pub fn purge(&self, tags: Vec<String>) {
         let Some(cache) = &self.cache else { return };
         let _gate = self.purge_gate.write().unwrap_or_else(|e| e.into_inner());
@@ -347,16 +408,10 @@ fn take_tags(headers: &mut HeaderMap, name: &HeaderName) -> Vec<String> {
 
 /// How long a response may be kept, or `None` when it must not be shared.
 fn ttl(status: StatusCode, headers: &HeaderMap) -> Option<Duration> {
-    if status != StatusCode::OK || headers.contains_key(header::SET_COOKIE) {
-        return None;
-    }
-    let vary_beyond_accept = headers
-        .get_all(header::VARY)
-        .iter()
-        .map(|v| v.to_str().unwrap_or("*"))
-        .flat_map(|v| v.split(','))
-        .any(|h| !h.trim().eq_ignore_ascii_case("accept"));
-    if vary_beyond_accept {
+    if status != StatusCode::OK
+        || headers.contains_key(header::SET_COOKIE)
+        || VarySet::of(headers).is_none()
+    {
         return None;
     }
     let (mut public, mut immutable, mut max_age, mut s_maxage) = (false, false, None, None);
@@ -412,7 +467,7 @@ fn bad_gateway<E: Send + 'static>() -> Response<UnsyncBoxBody<Bytes, E>> {
 mod tests {
     use super::*;
     use crate::app::runtime_config::section;
-    use crate::serve::request_key::request_key;
+    use crate::serve::request_key::{request_key, Purpose};
     use http::Request;
     use std::convert::Infallible;
 
@@ -441,7 +496,12 @@ mod tests {
         for (k, v) in req_headers {
             req = req.header(*k, *v);
         }
-        request_key("/resize/...", url, &req.body(()).unwrap())
+        request_key(
+            "/resize/...",
+            url,
+            &req.body(()).unwrap(),
+            Purpose::EdgeCache,
+        )
     }
 
     async fn body(r: Response<Body>) -> Bytes {
@@ -456,7 +516,7 @@ mod tests {
         url: &str,
         made: Response<Body>,
     ) -> (Response<Body>, bool) {
-        match cache.lookup(&method, key(url, &[])) {
+        match cache.lookup(&method, key(url, &[]), None) {
             Lookup::Hit(r) => (r, true),
             Lookup::Miss(fill) => (cache.after_invoke(&method, fill, made).await, false),
         }
@@ -526,13 +586,7 @@ mod tests {
     #[test]
     fn credentials_ranges_and_conditions_bypass() {
         assert!(key("http://h/r", &[]).is_some());
-        for h in [
-            "authorization",
-            "cookie",
-            "range",
-            "if-none-match",
-            "if-modified-since",
-        ] {
+        for h in ["authorization", "cookie", "range", "if-modified-since"] {
             assert!(key("http://h/r", &[(h, "x")]).is_none(), "{h}");
         }
     }
@@ -565,6 +619,104 @@ mod tests {
         assert_eq!(head.headers()["content-length"], "2");
         assert_eq!(body(head).await, "");
         assert_eq!((cache.hits.get(), cache.misses.get()), (2, 1));
+    }
+
+    /// Requests `url` with `req_headers` through the cache.
+    async fn get_with(
+        cache: &EdgeCache,
+        url: &str,
+        req_headers: &[(&str, &str)],
+        made: Response<Body>,
+    ) -> (Response<Body>, bool) {
+        let inm = req_headers
+            .iter()
+            .find(|(n, _)| *n == "if-none-match")
+            .map(|(_, v)| *v);
+        match cache.lookup(&Method::GET, key(url, req_headers), inm) {
+            Lookup::Hit(r) => (r, true),
+            Lookup::Miss(fill) => (cache.after_invoke(&Method::GET, fill, made).await, false),
+        }
+    }
+
+    #[tokio::test]
+    async fn a_conditional_get_of_a_kept_response_is_a_304_from_the_cache() {
+        let cache = EdgeCache::new(EdgeCacheConfig::default());
+        let made = || {
+            response(
+                &[("cache-control", "public, max-age=60"), ("etag", "\"v1\"")],
+                "v1",
+            )
+        };
+        get_with(&cache, "http://h/a", &[], made()).await;
+        let (r, hit) = get_with(&cache, "http://h/a", &[("if-none-match", "\"v1\"")], made()).await;
+        assert!(hit);
+        assert_eq!(r.status(), StatusCode::NOT_MODIFIED);
+        assert_eq!(r.headers()["etag"], "\"v1\"");
+        assert_eq!(body(r).await, "");
+        let (r, hit) = get_with(
+            &cache,
+            "http://h/a",
+            &[("if-none-match", "\"old\"")],
+            made(),
+        )
+        .await;
+        assert!(hit);
+        assert_eq!(r.status(), StatusCode::OK);
+        assert_eq!(body(r).await, "v1");
+    }
+
+    #[tokio::test]
+    async fn responses_that_vary_on_client_hints_are_kept_per_hint_value() {
+        let cache = EdgeCache::new(EdgeCacheConfig::default());
+        let made = |body: &'static str| {
+            response(
+                &[
+                    ("cache-control", "public, max-age=60"),
+                    ("vary", "Accept, Sec-CH-Width"),
+                ],
+                body,
+            )
+        };
+        let w400 = [("sec-ch-width", "400"), ("accept", "image/webp")];
+        let w800 = [("sec-ch-width", "800"), ("accept", "image/webp")];
+        assert!(
+            !get_with(&cache, "http://h/auto", &w400, made("400"))
+                .await
+                .1
+        );
+        assert!(
+            !get_with(&cache, "http://h/auto", &w800, made("800"))
+                .await
+                .1
+        );
+        let (r, hit) = get_with(&cache, "http://h/auto", &w400, made("wrong")).await;
+        assert!(hit);
+        assert_eq!(body(r).await, "400");
+        let (r, hit) = get_with(&cache, "http://h/auto", &w800, made("wrong")).await;
+        assert!(hit);
+        assert_eq!(body(r).await, "800");
+        // A hint the responses do not vary on does not split the entry.
+        let with_dpr = [
+            ("sec-ch-width", "800"),
+            ("accept", "image/webp"),
+            ("sec-ch-dpr", "2"),
+        ];
+        assert!(
+            get_with(&cache, "http://h/auto", &with_dpr, made("wrong"))
+                .await
+                .1
+        );
+        // Nor may a response that varies on something else be kept.
+        let cookie = response(
+            &[("cache-control", "public, max-age=60"), ("vary", "Cookie")],
+            "c",
+        );
+        get_with(&cache, "http://h/c", &[], cookie).await;
+        let again = response(
+            &[("cache-control", "public, max-age=60"), ("vary", "Cookie")],
+            "c",
+        );
+        assert!(!get_with(&cache, "http://h/c", &[], again).await.1);
     }
 
     #[tokio::test]
@@ -624,7 +776,8 @@ mod tests {
     #[tokio::test]
     async fn a_response_made_while_a_purge_ran_is_not_kept() {
         let cache = EdgeCache::new(EdgeCacheConfig::default());
-        let Lookup::<Infallible>::Miss(fill) = cache.lookup(&Method::GET, key("http://h/a", &[]))
+        let Lookup::<Infallible>::Miss(fill) =
+            cache.lookup(&Method::GET, key("http://h/a", &[]), None)
         else {
             panic!("empty cache hit")
         };

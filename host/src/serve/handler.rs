@@ -13,11 +13,12 @@ use hyper::body::Incoming;
 use super::body_limit::LimitedBody;
 use super::edge_cache::Lookup;
 use super::errors::{full_body, json_response, text_response, Body, HostError};
-use super::request_key::request_key;
+use super::request_key::{request_key, Purpose};
 use super::spin_headers::{self, SpinRequestInfo};
 use crate::app::App;
 use crate::replication::wire;
 use crate::wasm::instance::{self, Failure};
+use crate::wasm::pool::Rejected;
 
 impl App {
     /// Answers one request; never fails (errors become JSON responses).
@@ -121,9 +122,15 @@ impl App {
             );
         }
         let method = req.method().clone();
+        let if_none_match = req
+            .headers()
+            .get(header::IF_NONE_MATCH)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string);
+        let key = request_key(&route, &full_url, &req, Purpose::EdgeCache);
         let fill = match self
             .edge_cache
-            .lookup(&method, request_key(&route, &full_url, &req))
+            .lookup(&method, key, if_none_match.as_deref())
         {
             Lookup::Hit(response) => return (route, response),
             Lookup::Miss(fill) => fill,
@@ -135,15 +142,38 @@ impl App {
             (Request::from_parts(parts, body), tripped)
         };
 
-        let (route_ref, component_ref, tripped_ref, method_ref) =
-            (&route, &component, &tripped, &method);
+        let (route_ref, component_ref, tripped_ref, method_ref, path_ref) =
+            (&route, &component, &tripped, &method, path.as_str());
         let invoke = move || async move {
             if let Some(response) = self.edge_cache.recheck(fill.as_ref()) {
                 return response;
             }
+            let slot = match self.pool.admit().await {
+                Ok(slot) => slot,
+                Err(why) => return self.busy(&component_ref.id, route_ref, why),
+            };
+            let waited = slot.waited;
+            let started = Instant::now();
             self.collapse.invoked(route_ref);
-            let result =
-                instance::call(component_ref, self.limits, self.metrics.instantiate(), req).await;
+            let result = instance::call(
+                component_ref,
+                self.limits,
+                self.metrics.instantiate(),
+                &self.pool,
+                slot,
+                req,
+            )
+            .await;
+            tracing::info!(
+                target: "edgeimg::access",
+                component = %component_ref.id,
+                method = %method_ref,
+                path = path_ref,
+                status = result.as_ref().map_or(0, |r| r.status().as_u16()),
+                queued_ms = waited.as_secs_f64() * 1e3,
+                ms = started.elapsed().as_secs_f64() * 1e3,
+                "component call"
+            );
             if tripped_ref.load(Ordering::Relaxed) {
                 tracing::warn!(component = %component_ref.id, route = %route_ref, limit = self.max_body_bytes, "413: streamed request body over the limit");
                 return HostError::body_too_large(self.max_body_bytes).into_response();
@@ -162,6 +192,27 @@ impl App {
             None => invoke().await,
         };
         (route, response)
+    }
+
+    /// `503 busy` with `Retry-After`: no execution slot within the queue's
+    /// bounds.
+    fn busy(&self, component: &str, route: &str, why: Rejected) -> Response<Body> {
+        let waited = match why {
+            Rejected::QueueFull => "the queue is full",
+            Rejected::WaitedTooLong => "no slot freed in time",
+        };
+        tracing::warn!(component, route, reason = waited, "503: no execution slot");
+        let mut response = HostError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "busy",
+            format!("too many requests in flight ({waited}); retry shortly"),
+        )
+        .into_response();
+        response.headers_mut().insert(
+            header::RETRY_AFTER,
+            HeaderValue::from(self.pool.retry_after_secs()),
+        );
+        response
     }
 
     /// The peer API of replication; 404 when this host does not replicate.

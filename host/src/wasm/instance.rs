@@ -17,6 +17,7 @@ use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpView};
 use super::component::LoadedComponent;
 use super::engine::EPOCH_TICK;
 use super::limits::MemoryLimiter;
+use super::pool::{ExecPool, Slot};
 use super::state::{InstanceState, OutboundHooks};
 
 /// The body type of every response the host sends (guest or host made).
@@ -84,11 +85,14 @@ pub async fn warm_up(component: &LoadedComponent, limits: InstanceLimits) -> was
     Ok(())
 }
 
-/// Runs `component` on `request` in a fresh instance.
+/// Runs `component` on `request` in a fresh instance, on the pool's
+/// threads; the instance holds `slot` until it ends.
 pub async fn call<B>(
     component: &LoadedComponent,
     limits: InstanceLimits,
     instantiate_time: Histogram,
+    pool: &ExecPool,
+    slot: Slot,
     request: hyper::Request<B>,
 ) -> Result<http::Response<Body>, Failure>
 where
@@ -117,7 +121,8 @@ where
 
     // The guest keeps running in its own task after it has set the response
     // headers, streaming the body; the store lives until it returns.
-    let task = tokio::spawn(async move {
+    let task = pool.spawn(async move {
+        let _slot = slot;
         let result = async {
             let proxy = pre.instantiate_async(&mut store).await?;
             instantiate_time.observe(started.elapsed().as_secs_f64());

@@ -14,6 +14,7 @@
 //! | `loop` | spins forever |
 //! | `alloc` | allocates and touches `mib` MiB |
 //! | `sleep` | sleeps `ms` milliseconds, then answers |
+//! | `burn` | computes for `ms` milliseconds without a host call that yields |
 //! | `fetch` | sends `GET url` (outbound HTTP) and answers its status or the error |
 //! | `body` | answers the body length (the SDK buffers the whole body) |
 //! | `headers` | `probe` as text/plain with a response header per `set=name:value` (repeatable) |
@@ -62,6 +63,16 @@ fn handle(req: Request) -> Response {
             let ms: u64 = param("ms").and_then(|m| m.parse().ok()).unwrap_or(100);
             std::thread::sleep(std::time::Duration::from_millis(ms));
             json(200, &format!("{{\"slept_ms\":{ms}}}"))
+        }
+        "burn" => {
+            // Computes (never yields to the host) for `ms` milliseconds.
+            let ms: u64 = param("ms").and_then(|m| m.parse().ok()).unwrap_or(100);
+            let until = std::time::Instant::now() + std::time::Duration::from_millis(ms);
+            let mut spins: u64 = 0;
+            while std::time::Instant::now() < until {
+                spins = std::hint::black_box(spins.wrapping_add(1));
+            }
+            json(200, &format!("{{\"burned_ms\":{ms},\"spins\":{spins}}}"))
         }
         "fetch" => {
             let url = param("url").unwrap_or_default();
