@@ -8,7 +8,10 @@
 //!
 //! Environment: `EDGEIMG_CORPUS` (photo dir, default: `scripts/corpus.sh`),
 //! `IMAGING_THUMB_WASM` (the `thumb` example built for wasm32-wasip2),
-//! `BENCH_RUNS` (runs per measurement, default 5). Run via `bench/imaging.sh`.
+//! `BENCH_RUNS` (runs per measurement, default 5), `BENCH_FILES` (comma-separated
+//! subset of the files), `IMAGING_PROFILE=perfmap` (for `perf record`). Build the
+//! `thumb` example for wasm32-wasip2 first:
+//! `cargo build --release --target wasm32-wasip2 -p edgeimg-imaging --example thumb`.
 
 use anyhow::{bail, Context, Result};
 use std::alloc::{GlobalAlloc, Layout, System};
@@ -51,7 +54,11 @@ fn main() -> Result<()> {
         "file", "MP", "native", "wasm", "vips", "native MB", "wasm MB", "vips MB"
     );
     let mut failures = Vec::new();
-    for file in FILES {
+    let only = std::env::var("BENCH_FILES").ok();
+    for file in FILES
+        .into_iter()
+        .filter(|f| only.as_deref().is_none_or(|o| o.split(',').any(|x| x == *f)))
+    {
         let input = corpus.join(file);
         let bytes =
             std::fs::read(&input).with_context(|| format!("reading {}", input.display()))?;
@@ -262,6 +269,10 @@ impl WasmRunner {
             .wasm_function_references(false)
             .wasm_exceptions(false)
             .gc_support(false);
+        // `IMAGING_PROFILE=perfmap`: name JIT code for `perf record` (where the time goes).
+        if std::env::var("IMAGING_PROFILE").as_deref() == Ok("perfmap") {
+            config.profiler(wasmtime::ProfilingStrategy::PerfMap);
+        }
         let engine = Engine::new(&config).map_err(wt)?;
         let start = Instant::now();
         let component = Component::from_file(&engine, wasm)

@@ -7,6 +7,7 @@
 //! Anything unusual (CMYK, 12-bit, arithmetic coding, a broken stream) returns
 //! `None` and the caller uses the general decoder instead.
 
+use super::jpeg_planes::{self, Plane};
 use crate::pipeline::Image;
 
 /// The 1/8-scale RGB image of a progressive JPEG, or `None` if this decoder
@@ -244,80 +245,22 @@ impl Dc {
         for c in &self.components {
             self.quant[c.quant]?;
         }
-        // Subsampled components are interpolated linearly between sample
-        // centres (libjpeg's "fancy" upsampling), so chroma edges stay smooth.
-        let axes: Vec<(Vec<Tap>, Vec<Tap>)> = self
+        let planes: Vec<Plane<'_>> = self
             .components
             .iter()
-            .map(|c| {
-                let cols = (self.width * c.h).div_ceil(hmax).div_ceil(8);
-                let rows = (self.height * c.v).div_ceil(vmax).div_ceil(8);
-                (taps(w, c.h, hmax, cols), taps(h, c.v, vmax, rows))
+            .zip(&planes)
+            .map(|(c, samples)| Plane {
+                samples,
+                stride: c.blocks.0,
+                cols: (self.width * c.h).div_ceil(hmax).div_ceil(8),
+                rows: (self.height * c.v).div_ceil(vmax).div_ceil(8),
+                h: c.h,
+                v: c.v,
             })
             .collect();
-        let sample = |i: usize, x: usize, y: usize| {
-            let stride = self.components[i].blocks.0;
-            let (tx, ty) = (axes[i].0[x], axes[i].1[y]);
-            let at = |col: usize, row: usize| u32::from(planes[i][row * stride + col]);
-            let top = at(tx.0, ty.0) * (tx.2 - tx.3) + at(tx.1, ty.0) * tx.3;
-            let bottom = at(tx.0, ty.1) * (tx.2 - tx.3) + at(tx.1, ty.1) * tx.3;
-            let den = tx.2 * ty.2;
-            ((top * (ty.2 - ty.3) + bottom * ty.3 + den / 2) / den) as u8
-        };
-        let mut data = Vec::with_capacity(w * h * 3);
         let rgb = self.components.len() == 3 && self.adobe_transform == Some(0);
-        for y in 0..h {
-            for x in 0..w {
-                if self.components.len() == 1 {
-                    let v = sample(0, x, y);
-                    data.extend_from_slice(&[v, v, v]);
-                } else if rgb {
-                    data.extend_from_slice(&[sample(0, x, y), sample(1, x, y), sample(2, x, y)]);
-                } else {
-                    data.extend_from_slice(&ycbcr_to_rgb(
-                        sample(0, x, y),
-                        sample(1, x, y),
-                        sample(2, x, y),
-                    ));
-                }
-            }
-        }
-        Some(Image {
-            width: w as u32,
-            height: h as u32,
-            alpha: false,
-            data,
-        })
+        Some(jpeg_planes::to_rgb(&planes, self.max_sampling, (w, h), rgb))
     }
-}
-
-/// Linear interpolation along one axis: (left, right, denominator, weight of right).
-type Tap = (usize, usize, u32, u32);
-
-/// For each of `out` output positions, the two samples of a component with
-/// sampling factor `factor` (of `max`) and `samples` samples that surround it.
-fn taps(out: usize, factor: usize, max: usize, samples: usize) -> Vec<Tap> {
-    let den = 2 * max;
-    (0..out)
-        .map(|x| {
-            // Sample coordinate of the output centre, in 1/den units, minus half a sample.
-            let pos = ((2 * x + 1) * factor) as isize - max as isize;
-            let left = pos.div_euclid(den as isize);
-            let frac = pos.rem_euclid(den as isize) as u32;
-            let clamp = |i: isize| i.clamp(0, samples as isize - 1) as usize;
-            (clamp(left), clamp(left + 1), den as u32, frac)
-        })
-        .collect()
-}
-
-/// JFIF YCbCr → RGB in 16.16 fixed point.
-fn ycbcr_to_rgb(y: u8, cb: u8, cr: u8) -> [u8; 3] {
-    let y = i32::from(y) << 16;
-    let (cb, cr) = (i32::from(cb) - 128, i32::from(cr) - 128);
-    let r = y + 91881 * cr;
-    let g = y - 22554 * cb - 46802 * cr;
-    let b = y + 116130 * cb;
-    [r, g, b].map(|v| ((v + 32768) >> 16).clamp(0, 255) as u8)
 }
 
 /// A canonical Huffman table (JPEG F.2.2.3), decoded bit by bit.
@@ -441,7 +384,7 @@ impl<'a> Bits<'a> {
 
 /// The offset of the first marker after entropy-coded data starting at `from`
 /// (0xFF followed by anything but a stuffed 0x00 or a restart marker).
-fn entropy_end(b: &[u8], from: usize) -> Option<usize> {
+pub(super) fn entropy_end(b: &[u8], from: usize) -> Option<usize> {
     let mut i = from;
     loop {
         i += b.get(i..)?.iter().position(|&x| x == 0xFF)?;

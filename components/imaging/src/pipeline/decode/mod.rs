@@ -5,6 +5,8 @@
 mod gif;
 mod jpeg;
 mod jpeg_dc;
+mod jpeg_planes;
+mod jpeg_scaled;
 mod png;
 mod webp;
 

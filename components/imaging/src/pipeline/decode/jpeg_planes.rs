@@ -1,0 +1,110 @@
+//! The last step of the reduced-scale JPEG decoders: component planes →
+//! RGB, upsampling subsampled chroma linearly between sample centres
+//! (libjpeg's "fancy" upsampling) so chroma edges stay smooth.
+
+use crate::pipeline::Image;
+
+/// One component's samples at the decoded scale.
+pub(super) struct Plane<'a> {
+    pub samples: &'a [u8],
+    /// Samples from one row to the next.
+    pub stride: usize,
+    /// Meaningful samples across and down (the rest is MCU padding).
+    pub cols: usize,
+    pub rows: usize,
+    /// Sampling factors.
+    pub h: usize,
+    pub v: usize,
+}
+
+/// `size` (width, height) RGB pixels from one (grey) or three (YCbCr, or RGB
+/// when `rgb`) planes, with `max` the largest sampling factors.
+pub(super) fn to_rgb(
+    planes: &[Plane<'_>],
+    max: (usize, usize),
+    size: (usize, usize),
+    rgb: bool,
+) -> Image {
+    let (w, h) = size;
+    let axes: Vec<(Vec<Tap>, Vec<Tap>)> = planes
+        .iter()
+        .map(|p| (taps(w, p.h, max.0, p.cols), taps(h, p.v, max.1, p.rows)))
+        .collect();
+    let mut data = Vec::with_capacity(w * h * 3);
+    // Each plane's samples for one output row, interpolated to full width.
+    let mut rows: Vec<Vec<u8>> = planes.iter().map(|_| vec![0; w]).collect();
+    let mut blended = Vec::new();
+    for y in 0..h {
+        for (i, p) in planes.iter().enumerate() {
+            let row = &mut rows[i];
+            if (p.h, p.v) == max {
+                row.copy_from_slice(&p.samples[y * p.stride..y * p.stride + w]);
+                continue;
+            }
+            // Vertically first (once per sample), then across (per pixel).
+            let (top, bottom, den, frac) = axes[i].1[y];
+            let (top, bottom) = (
+                &p.samples[top * p.stride..],
+                &p.samples[bottom * p.stride..],
+            );
+            blended.clear();
+            blended.extend(
+                (0..p.cols).map(|c| u32::from(top[c]) * (den - frac) + u32::from(bottom[c]) * frac),
+            );
+            for (x, out) in row.iter_mut().enumerate() {
+                let (left, right, hden, hfrac) = axes[i].0[x];
+                let all = hden * den;
+                *out = ((blended[left] * (hden - hfrac) + blended[right] * hfrac + all / 2) / all)
+                    as u8;
+            }
+        }
+        match rows.as_slice() {
+            [grey] => data.extend(grey.iter().flat_map(|&v| [v, v, v])),
+            [a, b, c] if rgb => {
+                data.extend(a.iter().zip(b).zip(c).flat_map(|((&r, &g), &b)| [r, g, b]))
+            }
+            [a, b, c] => data.extend(
+                a.iter()
+                    .zip(b)
+                    .zip(c)
+                    .flat_map(|((&y, &cb), &cr)| ycbcr_to_rgb(y, cb, cr)),
+            ),
+            _ => unreachable!("one or three planes"),
+        }
+    }
+    Image {
+        width: w as u32,
+        height: h as u32,
+        alpha: false,
+        data,
+    }
+}
+
+/// Linear interpolation along one axis: (left, right, denominator, weight of right).
+type Tap = (usize, usize, u32, u32);
+
+/// For each of `out` output positions, the two samples of a component with
+/// sampling factor `factor` (of `max`) and `samples` samples that surround it.
+fn taps(out: usize, factor: usize, max: usize, samples: usize) -> Vec<Tap> {
+    let den = 2 * max;
+    (0..out)
+        .map(|x| {
+            // Sample coordinate of the output centre, in 1/den units, minus half a sample.
+            let pos = ((2 * x + 1) * factor) as isize - max as isize;
+            let left = pos.div_euclid(den as isize);
+            let frac = pos.rem_euclid(den as isize) as u32;
+            let clamp = |i: isize| i.clamp(0, samples as isize - 1) as usize;
+            (clamp(left), clamp(left + 1), den as u32, frac)
+        })
+        .collect()
+}
+
+/// JFIF YCbCr → RGB in 16.16 fixed point.
+fn ycbcr_to_rgb(y: u8, cb: u8, cr: u8) -> [u8; 3] {
+    let y = i32::from(y) << 16;
+    let (cb, cr) = (i32::from(cb) - 128, i32::from(cr) - 128);
+    let r = y + 91881 * cr;
+    let g = y - 22554 * cb - 46802 * cr;
+    let b = y + 116130 * cb;
+    [r, g, b].map(|v| ((v + 32768) >> 16).clamp(0, 255) as u8)
+}

@@ -1,0 +1,105 @@
+use super::*;
+use jpeg_encoder::{ColorType, Encoder, SamplingFactor};
+
+fn photo(w: u16, h: u16) -> Vec<u8> {
+    (0..u32::from(h))
+        .flat_map(|y| (0..u32::from(w)).map(move |x| (x, y)))
+        .flat_map(|(x, y)| {
+            [
+                (x * 255 / 300) as u8,
+                (y * 255 / 200) as u8,
+                ((x * 7 + y * 3) % 97 * 2) as u8,
+            ]
+        })
+        .collect()
+}
+
+fn encode(w: u16, h: u16, sampling: SamplingFactor, restart: u16, gray: bool) -> Vec<u8> {
+    let mut out = Vec::new();
+    let mut enc = Encoder::new(&mut out, 90);
+    enc.set_sampling_factor(sampling);
+    if restart > 0 {
+        enc.set_restart_interval(restart);
+    }
+    let px = photo(w, h);
+    if gray {
+        let luma: Vec<u8> = px.chunks(3).map(|p| p[1]).collect();
+        enc.encode(&luma, w, h, ColorType::Luma).unwrap();
+    } else {
+        enc.encode(&px, w, h, ColorType::Rgb).unwrap();
+    }
+    out
+}
+
+/// `jpeg-decoder`'s output at the same scale (libjpeg's reduced IDCTs).
+fn reference(bytes: &[u8], shrink: u16) -> (u32, u32, Vec<u8>) {
+    let mut d = jpeg_decoder::Decoder::new(bytes);
+    d.read_info().unwrap();
+    let info = d.info().unwrap();
+    let (w, h) = d
+        .scale(info.width.div_ceil(shrink), info.height.div_ceil(shrink))
+        .unwrap();
+    let data = d.decode().unwrap();
+    let data = if d.info().unwrap().pixel_format == jpeg_decoder::PixelFormat::L8 {
+        data.iter().flat_map(|&v| [v, v, v]).collect()
+    } else {
+        data
+    };
+    (u32::from(w), u32::from(h), data)
+}
+
+#[test]
+fn matches_the_general_decoder_at_every_scale() {
+    let cases = [
+        (SamplingFactor::R_4_2_0, 0, false),
+        (SamplingFactor::R_4_4_4, 0, false),
+        (SamplingFactor::R_4_2_2, 7, false),
+        (SamplingFactor::R_4_2_0, 3, false),
+        (SamplingFactor::R_4_4_4, 0, true),
+    ];
+    for (sampling, restart, gray) in cases {
+        for (w, h) in [(301, 203), (64, 48), (9, 17)] {
+            let bytes = encode(w, h, sampling, restart, gray);
+            for shrink in [2u32, 4, 8] {
+                let label =
+                    format!("{w}x{h} {sampling:?} restart {restart} gray {gray} 1/{shrink}");
+                let got = decode(&bytes, shrink).unwrap_or_else(|| panic!("{label}: not decoded"));
+                let (rw, rh, want) = reference(&bytes, shrink as u16);
+                assert_eq!((got.width, got.height), (rw, rh), "{label}");
+                let diff: u64 = got
+                    .data
+                    .iter()
+                    .zip(&want)
+                    .map(|(a, b)| u64::from(a.abs_diff(*b)))
+                    .sum();
+                let mean = diff as f64 / want.len() as f64;
+                let worst = got
+                    .data
+                    .iter()
+                    .zip(&want)
+                    .map(|(a, b)| a.abs_diff(*b))
+                    .max()
+                    .unwrap();
+                // Chroma upsampling differs from jpeg-decoder's at scale, so
+                // allow small differences, but never a wrong block.
+                assert!(
+                    mean < 1.5 && worst < 48,
+                    "{label}: mean {mean:.2}, worst {worst}"
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn declines_what_it_does_not_decode() {
+    let mut progressive = Vec::new();
+    let mut enc = Encoder::new(&mut progressive, 90);
+    enc.set_progressive(true);
+    enc.encode(&photo(32, 32), 32, 32, ColorType::Rgb).unwrap();
+    let baseline = encode(32, 32, SamplingFactor::R_4_2_0, 0, false);
+    assert!(decode(&progressive, 4).is_none());
+    assert!(decode(&baseline, 1).is_none());
+    assert!(decode(&baseline, 3).is_none());
+    assert!(decode(&baseline[..baseline.len() / 2], 4).is_none());
+}
