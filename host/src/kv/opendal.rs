@@ -196,6 +196,9 @@ pub struct OpendalStore {
     stats: StoreStats,
     /// The root of an `fs` store, whose directories are synced after writes.
     fs_root: Option<std::path::PathBuf>,
+    /// Directories of an `fs` store known to be durable already: a write
+    /// there syncs only its own directory.
+    durable_dirs: std::sync::Mutex<std::collections::HashSet<std::path::PathBuf>>,
 }
 
 impl OpendalStore {
@@ -209,6 +212,7 @@ impl OpendalStore {
             tier: config.scheme.clone(),
             stats,
             fs_root,
+            durable_dirs: Default::default(),
         })
     }
 
@@ -252,7 +256,7 @@ impl OpendalStore {
             .await
             .map_err(|e| self.failed("set", key, e))?;
         if let Some(root) = &self.fs_root {
-            sync_dirs(root, &path)
+            self.sync_dirs(root, &path)
                 .await
                 .with_context(|| format!("syncing the directory of `{key}`"))?;
         }
@@ -302,22 +306,33 @@ impl OpendalStore {
     }
 }
 
-/// Syncs every directory from `root` down to the one holding `path`.
-async fn sync_dirs(root: &Path, path: &str) -> std::io::Result<()> {
-    let mut dirs = vec![root.to_path_buf()];
-    let mut dir = root.to_path_buf();
-    let segments: Vec<&str> = path.split('/').collect();
-    for segment in &segments[..segments.len().saturating_sub(1)] {
-        dir.push(segment);
-        dirs.push(dir.clone());
-    }
-    tokio::task::spawn_blocking(move || {
-        for dir in dirs.iter().rev() {
-            std::fs::File::open(dir)?.sync_all()?;
+impl OpendalStore {
+    /// Makes the name `path` durable: syncs the directory holding it, and
+    /// the first time a directory is seen, every directory from `root` down
+    /// to it (one of them may have just been created).
+    async fn sync_dirs(&self, root: &Path, path: &str) -> std::io::Result<()> {
+        let mut chain = vec![root.to_path_buf()];
+        let segments: Vec<&str> = path.split('/').collect();
+        for segment in &segments[..segments.len().saturating_sub(1)] {
+            let next = chain.last().unwrap().join(segment);
+            chain.push(next);
+        }
+        let parent = chain.last().unwrap().clone();
+        let known = self.durable_dirs.lock().unwrap().contains(&parent);
+        let dirs = if known { vec![parent] } else { chain };
+        let synced = dirs.clone();
+        tokio::task::spawn_blocking(move || {
+            for dir in dirs.iter().rev() {
+                std::fs::File::open(dir)?.sync_all()?;
+            }
+            Ok::<_, std::io::Error>(())
+        })
+        .await??;
+        if !known {
+            self.durable_dirs.lock().unwrap().extend(synced);
         }
         Ok(())
-    })
-    .await?
+    }
 }
 
 #[async_trait]

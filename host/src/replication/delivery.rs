@@ -89,7 +89,10 @@ impl Replication {
                 breaker.wait().max(Duration::from_millis(50)),
             ));
         }
+        let started = std::time::Instant::now();
+        let changes = batch.len();
         let sent = self.send_batch(peer, batch).await.map_err(Pause::Failed)?;
+        tracing::debug!(peer = %peer.region, changes, sent = sent.changes, took_ms = started.elapsed().as_millis() as u64, "delivered a batch");
         let log = self.log.clone();
         let region = peer.region.clone();
         tokio::task::spawn_blocking(move || log.set_cursor(&region, through))
