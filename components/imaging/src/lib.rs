@@ -14,6 +14,7 @@ mod error;
 mod exif;
 mod format;
 mod geometry;
+mod libwebp;
 mod limits;
 mod negotiate;
 mod options;

@@ -220,12 +220,28 @@ fn every_input_to_every_output() {
 }
 
 #[test]
-fn webp_is_lossy_when_opaque_and_lossless_with_alpha() {
+fn webp_is_lossy_with_a_separate_alpha_plane_when_transparent() {
     let opaque = run(&testimg::encode(Format::Png, 64, 64), "", Format::Webp);
     assert_eq!(&opaque.bytes[12..16], b"VP8 ");
     let rgba = testimg::pixels(64, 64, |x, _| [200, 100, 50, if x < 32 { 0 } else { 255 }]);
     let transparent = run(&testimg::png(64, 64, &rgba), "", Format::Webp);
-    assert_eq!(&transparent.bytes[12..16], b"VP8L");
+    let chunks = |b: &[u8], name: &[u8]| b.windows(4).any(|w| w == name);
+    assert_eq!(&transparent.bytes[12..16], b"VP8X");
+    assert!(chunks(&transparent.bytes, b"ALPH") && chunks(&transparent.bytes, b"VP8 "));
+    let px = pixels(&transparent);
+    let alpha = |x: usize, y: usize| px[(y * 64 + x) * 4 + 3];
+    assert_eq!(
+        (alpha(0, 0), alpha(20, 40), alpha(40, 20), alpha(63, 63)),
+        (0, 0, 255, 255)
+    );
+    let opaque_px = &px[(10 * 64 + 50) * 4..][..3];
+    assert!(
+        opaque_px
+            .iter()
+            .zip([200, 100, 50])
+            .all(|(a, b)| a.abs_diff(b) < 8),
+        "{opaque_px:?}"
+    );
 }
 
 #[test]

@@ -1,6 +1,7 @@
 //! Step: decode to 8-bit RGB(A), in stored orientation. JPEG decodes at the
 //! smallest DCT scale (1/8, 1/4, 1/2) that still covers the planned output,
-//! so a thumbnail never holds the full-size photo.
+//! and WebP scales to the same size while decoding, so a thumbnail never
+//! holds the full-size photo.
 
 mod gif;
 mod jpeg;
@@ -19,13 +20,13 @@ pub(crate) fn decode(bytes: &[u8], job: &Job<'_>) -> Result<Image, Error> {
         Format::Jpeg => jpeg::decode(bytes, job, shrink(job)),
         Format::Png => png::decode(bytes),
         Format::Gif => gif::decode(bytes),
-        Format::Webp => webp::decode(bytes),
+        Format::Webp => webp::decode(bytes, header, shrink(job)),
         Format::Avif => Err(Error::Unsupported {
             reason: "AVIF input is not decoded (no pure-Rust AV1 decoder)".into(),
         }),
     }?;
-    if (image.width, image.height) != (header.width, header.height) && header.format != Format::Jpeg
-    {
+    let scaled = matches!(header.format, Format::Jpeg | Format::Webp);
+    if (image.width, image.height) != (header.width, header.height) && !scaled {
         return Err(Error::decode(
             header.format,
             "frame size differs from header",

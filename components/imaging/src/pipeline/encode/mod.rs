@@ -1,5 +1,5 @@
-//! Step: encode. JPEG (`jpeg-encoder`), PNG (`png`), WebP (lossy
-//! `tiny-webp` when opaque, lossless `image-webp` with transparency), AVIF
+//! Step: encode. JPEG (`jpeg-encoder`), PNG (`png`), WebP (lossy libwebp,
+//! with lossy alpha when transparent), AVIF
 //! (`ravif`) when built with the `avif` feature.
 
 #[cfg(feature = "avif")]
