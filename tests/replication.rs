@@ -505,3 +505,53 @@ fn bad_replication_config_stops_the_host_naming_the_field() {
         assert!(err.contains(expected), "{expected:?} not in:\n{err}");
     }
 }
+
+#[test]
+fn a_rotated_key_is_accepted_alongside_the_new_one_until_dropped() {
+    let new_key = "new-replication-key-0123456789abcdef";
+    let data = TempDir::new("rotate");
+    let rc = data.path().join("rc.toml");
+    std::fs::write(
+        &rc,
+        format!(
+            "[replication]\nkey = \"{new_key}\"\nprevious_key = \"{KEY}\"\n\
+             [[replication.peers]]\nregion = \"us\"\nurl = \"http://127.0.0.1:{}\"\n",
+            free_port()
+        ),
+    )
+    .unwrap();
+    let eu = HostBuilder::new(app_manifest())
+        .arg("--region")
+        .arg("eu")
+        .arg("--runtime-config-file")
+        .arg(rc.to_string_lossy())
+        .start();
+    let path = "/.well-known/edgeimg/status";
+    assert_eq!(
+        peer_request(&eu, "GET", path, b"", now()).status,
+        200,
+        "the previous key"
+    );
+
+    std::fs::write(
+        &rc,
+        format!(
+            "[replication]\nkey = \"{new_key}\"\n[[replication.peers]]\nregion = \"us\"\nurl = \"http://127.0.0.1:1\"\n"
+        ),
+    )
+    .unwrap();
+    let dir = eu.data_dir().to_path_buf();
+    drop(eu);
+    let eu = HostBuilder::new(app_manifest())
+        .data_dir(&dir)
+        .arg("--region")
+        .arg("eu")
+        .arg("--runtime-config-file")
+        .arg(rc.to_string_lossy())
+        .start();
+    assert_eq!(
+        peer_request(&eu, "GET", path, b"", now()).status,
+        401,
+        "dropped"
+    );
+}

@@ -19,6 +19,8 @@ use serde::Deserialize;
 
 /// Environment variable that supplies (or overrides) `key`.
 pub const KEY_ENV: &str = "EDGEIMG_REPLICATION_KEY";
+/// Environment variable that supplies (or overrides) `previous_key`.
+pub const PREVIOUS_KEY_ENV: &str = "EDGEIMG_REPLICATION_PREVIOUS_KEY";
 
 /// The shortest key accepted, in bytes: an HMAC-SHA256 key below the hash
 /// size is weaker than it looks.
@@ -29,6 +31,9 @@ pub const MIN_KEY_BYTES: usize = 32;
 #[serde(default, deny_unknown_fields)]
 pub struct ReplicationSection {
     pub key: Option<String>,
+    /// The key being rotated out: still accepted on requests, never used
+    /// to sign (or EDGEIMG_REPLICATION_PREVIOUS_KEY).
+    pub previous_key: Option<String>,
     pub peers: Vec<PeerEntry>,
     pub siblings: Vec<SiblingEntry>,
     /// Key-value labels whose keys replicate (default `["images"]`).
@@ -76,6 +81,8 @@ pub struct ReplicationConfig {
     /// This host's region (`edgeimg up --region`).
     pub region: String,
     pub key: Vec<u8>,
+    /// Also accepted on received requests, while a new key rolls out.
+    pub previous_key: Option<Vec<u8>>,
     /// Nearest first: pull-through asks them in this order.
     pub peers: Vec<Peer>,
     /// Base URLs of the other hosts of this region.
@@ -116,6 +123,17 @@ impl ReplicationConfig {
                 key.len()
             );
         }
+        let previous_key = std::env::var(PREVIOUS_KEY_ENV)
+            .ok()
+            .filter(|k| !k.is_empty())
+            .or(section.previous_key)
+            .map(String::into_bytes);
+        if previous_key
+            .as_ref()
+            .is_some_and(|k| k.len() < MIN_KEY_BYTES)
+        {
+            bail!("[replication] `previous_key`: shorter than {MIN_KEY_BYTES} bytes");
+        }
         let mut peers: Vec<Peer> = Vec::new();
         for (i, entry) in section.peers.into_iter().enumerate() {
             let at = format!("[[replication.peers]] #{} ({:?})", i + 1, entry.region);
@@ -150,6 +168,7 @@ impl ReplicationConfig {
         Ok(Some(Self {
             region: region.to_string(),
             key,
+            previous_key,
             peers,
             siblings,
             labels,

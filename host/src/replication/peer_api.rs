@@ -10,7 +10,7 @@ use http::{HeaderMap, Method, StatusCode};
 
 use super::apply::Refusal;
 use super::record::is_reserved;
-use super::signing::{unix_now, verify};
+use super::signing::{unix_now, verify, Refused};
 use super::version::Version;
 use super::wire::{self, Applied, Invalidate, KeysPage, Needed, Offer, DELETED, VERSION};
 use super::Replication;
@@ -47,14 +47,21 @@ impl Replication {
         headers: &HeaderMap,
         body: Bytes,
     ) -> PeerResponse {
-        if let Err(refused) = verify(
-            &self.config.key,
-            method.as_str(),
-            path_and_query,
-            headers,
-            &body,
-            unix_now(),
-        ) {
+        let check = |key: &[u8]| {
+            verify(
+                key,
+                method.as_str(),
+                path_and_query,
+                headers,
+                &body,
+                unix_now(),
+            )
+        };
+        let verified = match (check(&self.config.key), &self.config.previous_key) {
+            (Err(Refused::Wrong), Some(previous)) => check(previous),
+            (result, _) => result,
+        };
+        if let Err(refused) = verified {
             tracing::warn!(%method, path = path_and_query, reason = %refused, "401: peer API request refused");
             return PeerResponse::error(StatusCode::UNAUTHORIZED, "unauthorized", refused);
         }
