@@ -46,16 +46,19 @@ enum Origin {
     Remote,
 }
 
+/// A label and a key of it.
+type LabelKey = (String, String);
+
 /// One async mutex per key in use.
 #[derive(Default)]
 pub struct KeyLocks {
-    locks: Mutex<HashMap<(String, String), Arc<tokio::sync::Mutex<()>>>>,
+    locks: Mutex<HashMap<LabelKey, Arc<tokio::sync::Mutex<()>>>>,
 }
 
 /// Holds a key's lock; releases (and forgets an unused lock) on drop.
 pub struct KeyGuard<'a> {
     locks: &'a KeyLocks,
-    id: (String, String),
+    id: LabelKey,
     guard: Option<tokio::sync::OwnedMutexGuard<()>>,
 }
 

@@ -188,10 +188,10 @@ impl Replication {
                 }
                 _ => {}
             }
-            if minutes % 60 == 0 {
+            if minutes.is_multiple_of(60) {
                 self.expire_tombstones().await;
             }
-            if repair_every.is_some_and(|every| minutes % every == 0) {
+            if repair_every.is_some_and(|every| minutes.is_multiple_of(every)) {
                 for peer in &self.config.peers {
                     match self.repair(&peer.region).await {
                         Ok(report) => {

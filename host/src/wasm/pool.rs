@@ -99,12 +99,9 @@ impl ExecPool {
             waiting: AtomicUsize::new(0),
             queue_depth: Gauge::default(),
             busy: Gauge::default(),
-            wait_seconds: Histogram::new(
-                [
-                    0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1.0, 2.5, 5.0, 10.0,
-                ]
-                .into_iter(),
-            ),
+            wait_seconds: Histogram::new([
+                0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1.0, 2.5, 5.0, 10.0,
+            ]),
             rejected: Family::default(),
         })
     }
