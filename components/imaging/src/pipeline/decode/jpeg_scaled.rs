@@ -285,14 +285,25 @@ impl Decoder {
     }
 }
 
-/// For each zig-zag position, its index in the kept `size`×`size`
-/// low-frequency corner, or `u8::MAX` if it is dropped.
-fn keep_table(size: usize) -> [u8; 64] {
-    let mut keep = [u8::MAX; 64];
+/// Which coefficients a scale keeps.
+struct Keep {
+    /// For each zig-zag position, its index in the kept `size`×`size`
+    /// low-frequency corner, or `u8::MAX` if it is dropped.
+    index: [u8; 64],
+    /// The last zig-zag position kept.
+    last: usize,
+}
+
+fn keep_table(size: usize) -> Keep {
+    let mut keep = Keep {
+        index: [u8::MAX; 64],
+        last: 0,
+    };
     for (k, &natural) in ZIGZAG.iter().enumerate() {
         let (row, col) = (usize::from(natural) / 8, usize::from(natural) % 8);
         if row < size && col < size {
-            keep[k] = (row * size + col) as u8;
+            keep.index[k] = (row * size + col) as u8;
+            keep.last = k;
         }
     }
     keep
@@ -304,36 +315,41 @@ fn block_ac(
     bits: &mut Bits<'_>,
     ac: &Huffman,
     quant: &[u16; 64],
-    keep: &[u8; 64],
+    keep: &Keep,
     coefs: &mut [i32; 16],
 ) -> Option<bool> {
     let mut seen = false;
     let mut k = 1;
-    while k < 64 {
+    // While kept coefficients may still come: decode and store them.
+    while k <= keep.last {
         bits.refill();
-        let fast = ac.fast_ac[bits.peek(LOOKUP_BITS) as usize];
-        let value = if fast != 0 {
-            bits.consume((fast & 15) as u32);
-            k += ((fast >> 4) & 15) as usize;
-            fast >> 8
-        } else {
-            let rs = ac.decode(bits)?;
-            let (run, size) = (usize::from(rs >> 4), rs & 15);
-            if size == 0 {
-                if run != 15 {
-                    break;
-                }
-                k += 16;
-                continue;
+        let (run, value) = ac.next_ac(bits)?;
+        if value == 0 {
+            if run != 15 {
+                return Some(seen);
             }
-            k += run;
-            bits.receive_extend(size)?
-        };
-        if k < 64 && keep[k] != u8::MAX {
-            coefs[usize::from(keep[k])] = value * i32::from(quant[k]);
+            k += 16;
+            continue;
+        }
+        k += run;
+        if k < 64 && keep.index[k] != u8::MAX {
+            coefs[usize::from(keep.index[k])] = value * i32::from(quant[k]);
             seen = true;
         }
         k += 1;
+    }
+    // The rest only has to be stepped over.
+    while k < 64 {
+        bits.refill();
+        let (run, value) = ac.next_ac(bits)?;
+        if value == 0 {
+            if run != 15 {
+                break;
+            }
+            k += 16;
+            continue;
+        }
+        k += run + 1;
     }
     (k <= 64).then_some(seen)
 }
@@ -423,7 +439,8 @@ struct Huffman {
     /// (length << 8) | symbol for each `LOOKUP_BITS`-bit prefix; 0 = longer code.
     lookup: Box<[u16; LOOKUP_SIZE]>,
     /// For AC tables: when a prefix holds a whole coefficient (code and its
-    /// extra bits), `value << 8 | run << 4 | bits used`; else 0.
+    /// extra bits), `value << 8 | run << 4 | bits used`, value 0 for end of
+    /// block or 16 zeros; 0 when the prefix does not resolve.
     fast_ac: Box<[i32; LOOKUP_SIZE]>,
     max_code: [i32; 18],
     offset: [i32; 17],
@@ -465,8 +482,12 @@ impl Huffman {
                 let entry = lookup[prefix];
                 let (len, rs) = (u32::from(entry >> 8), entry as u8);
                 let (run, size) = (i32::from(rs >> 4), u32::from(rs & 15));
-                if entry == 0 || size == 0 || len + size > LOOKUP_BITS {
+                if entry == 0 || len + size > LOOKUP_BITS {
                     0
+                } else if size == 0 {
+                    // End of block or a run of 16 zeros: value 0, which no
+                    // coefficient has.
+                    run << 4 | len as i32
                 } else {
                     let extra = (prefix >> (LOOKUP_BITS - len - size)) as i32 & ((1 << size) - 1);
                     extend(extra, size) << 8 | run << 4 | (len + size) as i32
@@ -480,6 +501,20 @@ impl Huffman {
             offset,
             symbols: symbols.to_vec(),
         })
+    }
+
+    /// The next AC (run, value), value 0 for end of block (run 0) or 16
+    /// zeros (run 15); the caller has refilled.
+    #[inline]
+    fn next_ac(&self, bits: &mut Bits<'_>) -> Option<(usize, i32)> {
+        let fast = self.fast_ac[bits.peek(LOOKUP_BITS) as usize];
+        if fast != 0 {
+            bits.consume((fast & 15) as u32);
+            return Some((((fast >> 4) & 15) as usize, fast >> 8));
+        }
+        let rs = self.decode(bits)?;
+        let (run, size) = (usize::from(rs >> 4), rs & 15);
+        Some((run, bits.receive_extend(size)?))
     }
 
     /// The next symbol; the caller has refilled.
