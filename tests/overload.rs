@@ -23,15 +23,6 @@ fn probe() -> Host {
         .start()
 }
 
-/// A metric's value (0 when absent).
-fn metric(host: &Host, name: &str) -> f64 {
-    host.get("/metrics")
-        .text()
-        .lines()
-        .find_map(|l| l.strip_prefix(name).and_then(|v| v.trim().parse().ok()))
-        .unwrap_or(0.0)
-}
-
 fn wait_for(host: &Host, what: &str, check: impl Fn(&Host) -> bool) {
     let deadline = Instant::now() + Duration::from_secs(10);
     while !check(host) {
@@ -56,11 +47,11 @@ fn cheap_requests_never_wait_behind_guests_that_occupy_every_slot() {
             })
             .collect();
         wait_for(&host, "both slots burn", |h| {
-            metric(h, "edgeimg_exec_busy_slots ") == 2.0
+            h.metric("edgeimg_exec_busy_slots") == 2.0
         });
         let queued = s.spawn(|| host.get("/echo?op=burn&ms=10"));
         wait_for(&host, "one request waits", |h| {
-            metric(h, "edgeimg_exec_queue_depth ") == 1.0
+            h.metric("edgeimg_exec_queue_depth") == 1.0
         });
 
         let started = Instant::now();
@@ -100,7 +91,7 @@ fn cheap_requests_never_wait_behind_guests_that_occupy_every_slot() {
         );
     });
     assert_eq!(
-        metric(&host, "edgeimg_exec_rejected_total{reason=\"queue_full\"} "),
+        host.metric("edgeimg_exec_rejected_total{reason=\"queue_full\"}"),
         1.0
     );
     let logs = host.logs();

@@ -78,21 +78,6 @@ fn deployment(s3: Option<&MotoS3>, extra: &str) -> Vec<Region> {
         .collect()
 }
 
-fn upload(host: &Host, bytes: &[u8]) -> String {
-    let r = host.post(
-        "/upload",
-        &[("content-type", "application/octet-stream")],
-        bytes,
-    );
-    assert!(
-        r.status == 201 || r.status == 200,
-        "{} {}",
-        r.status,
-        r.text()
-    );
-    r.json()["id"].as_str().unwrap().to_string()
-}
-
 /// Distinct small PNGs (distinct sizes, so distinct ids).
 fn images(n: usize) -> Vec<Vec<u8>> {
     (0..n)
@@ -169,21 +154,13 @@ fn eventually(secs: u64, what: &str, mut check: impl FnMut() -> bool) {
     }
 }
 
-/// A metric's value on `host` (0 when absent).
-fn metric(host: &Host, name: &str) -> f64 {
-    host.get("/metrics")
-        .text()
-        .lines()
-        .find_map(|l| l.strip_prefix(name).and_then(|v| v.trim().parse().ok()))
-        .unwrap_or(0.0)
+fn backlog(host: &Host, peer: &str) -> f64 {
+    host.metric(&format!("edgeimg_replication_backlog{{peer=\"{peer}\"}}"))
 }
 
-fn backlog(host: &Host, peer: &str) -> f64 {
-    metric(
-        host,
-        &format!("edgeimg_replication_backlog{{peer=\"{peer}\"}} "),
-    )
-}
+/// Peer API requests `host` answered 404 (misses asked of it).
+const PEER_MISSES: &str =
+    "edgeimg_http_requests_total{route=\"/.well-known/edgeimg/\",status=\"404\"}";
 
 #[test]
 fn an_upload_is_served_everywhere_at_once_and_every_region_converges() {
@@ -192,7 +169,7 @@ fn an_upload_is_served_everywhere_at_once_and_every_region_converges() {
     let hosts: Vec<Host> = regions.iter().map(Region::start).collect();
     let (eu, us, ap) = (&hosts[0], &hosts[1], &hosts[2]);
     let photo = corpus("Blinds.jpg");
-    let id = upload(eu, &photo);
+    let id = eu.upload(&photo);
 
     // Right after the upload, before delivery can be relied on: served by
     // pull-through, the original byte for byte and a variant.
@@ -220,7 +197,7 @@ fn an_upload_is_served_everywhere_at_once_and_every_region_converges() {
 fn acknowledged_uploads_survive_kill_9_of_their_region_while_the_others_are_down() {
     let regions = deployment(None, "");
     let eu = regions[0].start();
-    let ids: Vec<String> = images(5).iter().map(|png| upload(&eu, png)).collect();
+    let ids: Vec<String> = images(5).iter().map(|png| eu.upload(png)).collect();
     // SIGKILL right after the 201s: no graceful shutdown, nothing flushed
     // but what was synced before each answer.
     eu.signal("KILL");
@@ -246,7 +223,7 @@ fn a_region_that_was_away_catches_up_when_it_returns() {
     let regions = deployment(None, "");
     let eu = regions[0].start();
     let us = regions[1].start();
-    let ids: Vec<String> = images(4).iter().map(|png| upload(&eu, png)).collect();
+    let ids: Vec<String> = images(4).iter().map(|png| eu.upload(png)).collect();
     eventually(10, "us has them", || ids.iter().all(|id| holds(&us, id)));
     // Each upload is several changes (original, metadata, ...).
     eventually(10, "eu's backlog for ap is visible", || {
@@ -265,7 +242,7 @@ fn a_delete_reaches_every_region_and_the_variants_their_edge_caches_held() {
     let regions = deployment(None, "");
     let hosts: Vec<Host> = regions.iter().map(Region::start).collect();
     let (eu, us, ap) = (&hosts[0], &hosts[1], &hosts[2]);
-    let id = upload(eu, &images(1)[0]);
+    let id = eu.upload(&images(1)[0]);
     eventually(10, "everyone has it", || {
         hosts.iter().all(|h| holds(h, &id))
     });
@@ -302,7 +279,7 @@ fn a_delete_while_a_region_is_away_wins_when_it_returns_and_a_reupload_works_eve
     let eu = regions[0].start();
     let us = regions[1].start();
     let png = images(1).remove(0);
-    let id = upload(&eu, &png);
+    let id = eu.upload(&png);
     eventually(10, "us has it", || holds(&us, &id));
     assert_eq!(us.delete(&format!("/upload/{id}"), &[]).status, 204);
     eventually(10, "eu applied the delete", || {
@@ -352,7 +329,7 @@ fn two_hosts_of_a_region_honour_each_others_deletes_at_once() {
             .start()
     };
     let (a, b) = (start(port_a, &rc_a), start(port_b, &rc_b));
-    let id = upload(&a, &images(1)[0]);
+    let id = a.upload(&images(1)[0]);
     let variant = format!("/resize/width=8,format=png/{id}");
     for path in [format!("/images/{id}"), variant.clone()] {
         assert_eq!(b.get(&path).status, 200);
@@ -434,7 +411,7 @@ fn a_peer_that_accepts_and_never_answers_does_not_slow_uploads() {
         .start();
     let started = Instant::now();
     for png in images(8) {
-        upload(&eu, &png);
+        eu.upload(&png);
     }
     let took = started.elapsed();
     // Any wait on the peer would cost at least one 10 s pull timeout.
@@ -456,11 +433,7 @@ fn when_no_region_has_an_id_the_miss_asks_each_peer_once_and_goes_no_further() {
     let missing = "ab".repeat(32);
     assert_eq!(hosts[0].get(&format!("/images/{missing}")).status, 404);
     for (host, peer) in [(&hosts[1], "us"), (&hosts[2], "ap")] {
-        let asked = metric(
-            host,
-            "edgeimg_http_requests_total{route=\"/.well-known/edgeimg/\",status=\"404\"} ",
-        );
-        assert_eq!(asked, 1.0, "{peer} was asked once");
+        assert_eq!(host.metric(PEER_MISSES), 1.0, "{peer} was asked once");
         let onward = host
             .get("/metrics")
             .text()
@@ -469,22 +442,15 @@ fn when_no_region_has_an_id_the_miss_asks_each_peer_once_and_goes_no_further() {
             .count();
         assert_eq!(onward, 0, "{peer} asked nobody else");
         assert_eq!(
-            metric(
-                &hosts[0],
-                &format!("edgeimg_replication_pulls_total{{peer=\"{peer}\",outcome=\"miss\"}} ")
-            ),
+            hosts[0].metric(&format!(
+                "edgeimg_replication_pulls_total{{peer=\"{peer}\",outcome=\"miss\"}}"
+            )),
             1.0
         );
     }
     // The miss is remembered briefly: asking again costs no peer request.
     assert_eq!(hosts[0].get(&format!("/images/{missing}")).status, 404);
-    assert_eq!(
-        metric(
-            &hosts[1],
-            "edgeimg_http_requests_total{route=\"/.well-known/edgeimg/\",status=\"404\"} "
-        ),
-        1.0
-    );
+    assert_eq!(hosts[1].metric(PEER_MISSES), 1.0);
 }
 
 #[test]

@@ -24,36 +24,16 @@ fn runtime_config(dir: &TempDir, text: &str) -> String {
     path.to_string_lossy().into_owned()
 }
 
-fn upload(host: &Host, bytes: &[u8]) -> String {
-    let r = host.post(
-        "/upload",
-        &[("content-type", "application/octet-stream")],
-        bytes,
-    );
-    assert!(
-        r.status == 201 || r.status == 200,
-        "{} {}",
-        r.status,
-        r.text()
-    );
-    r.json()["id"].as_str().unwrap().to_string()
-}
-
 /// The value of one sample of `/metrics` (0 when absent).
 fn metric(host: &Host, name: &str, labels: &str) -> f64 {
-    let text = host.get("/metrics").text();
-    let prefix = format!("{name}{{{labels}}} ");
-    text.lines()
-        .find_map(|l| l.strip_prefix(&prefix))
-        .map(|v| v.trim().parse().unwrap())
-        .unwrap_or(0.0)
+    host.metric(&format!("{name}{{{labels}}}"))
 }
 
 /// Uploads, restarts the host (same config), and reads everything back.
 fn survives_restart(first: HostBuilder, second: impl FnOnce() -> HostBuilder) {
     let photo = corpus("Aqua.jpg");
     let host = first.start();
-    let id = upload(&host, &photo);
+    let id = host.upload(&photo);
     let meta = host.get(&format!("/images/{id}/meta"));
     assert_eq!(meta.status, 200, "{}", meta.text());
     assert!(host.stop().success());
@@ -104,7 +84,7 @@ fn originals_survive_a_restart_on_s3() {
 fn a_burst_of_identical_cold_resizes_costs_one_transform_and_one_original_read() {
     let host = HostBuilder::new(app_manifest()).start();
     let photo = corpus("Elephants.jpg");
-    let id = upload(&host, &photo);
+    let id = host.upload(&photo);
     let path = format!("/resize/width=320,format=jpeg/{id}");
     let route = r#"route="/resize/...""#;
     let images_fs = r#"store="images",tier="fs""#;
@@ -183,7 +163,7 @@ fn hosts_of_a_region_share_variants_through_redis() {
         .arg("--runtime-config-file")
         .arg(config.clone())
         .start();
-    let id = upload(&a, &corpus("Aqua.jpg"));
+    let id = a.upload(&corpus("Aqua.jpg"));
     let path = format!("/resize/width=100,format=webp/{id}");
     let first = a.get(&path);
     assert_eq!(
@@ -220,7 +200,7 @@ fn a_redis_outage_degrades_to_the_memory_tier() {
         .arg("--edge-cache-bytes")
         .arg("0")
         .start();
-    let id = upload(&host, &corpus("Aqua.jpg"));
+    let id = host.upload(&corpus("Aqua.jpg"));
     let cached = format!("/resize/width=90/{id}");
     assert_eq!(host.get(&cached).status, 200);
 

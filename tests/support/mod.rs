@@ -351,6 +351,33 @@ impl Host {
         self.request("DELETE", path, headers, b"")
     }
 
+    /// Uploads `bytes` (raw body); asserts 201 or 200 and returns the id.
+    pub fn upload(&self, bytes: &[u8]) -> String {
+        let r = self.post(
+            "/upload",
+            &[("content-type", "application/octet-stream")],
+            bytes,
+        );
+        assert!(
+            r.status == 201 || r.status == 200,
+            "upload: {} {}",
+            r.status,
+            r.text()
+        );
+        r.json()["id"].as_str().unwrap().to_string()
+    }
+
+    /// One sample of `/metrics`, named with its labels as exposed (e.g.
+    /// `edgeimg_exec_busy_slots` or `edgeimg_kv_cache_hits_total{store="cache",tier="redis"}`);
+    /// 0 when absent.
+    pub fn metric(&self, sample: &str) -> f64 {
+        let text = self.get("/metrics").text();
+        text.lines()
+            .find_map(|l| l.strip_prefix(sample)?.strip_prefix(' '))
+            .map(|v| v.trim().parse().unwrap())
+            .unwrap_or(0.0)
+    }
+
     /// Sends one request (with `Content-Length`); panics on I/O errors.
     pub fn request(
         &self,
