@@ -1,12 +1,11 @@
 //! Key names in the key-value stores. One place, so every component agrees.
+//!
+//! `images` and `cache` below are the stores `crate::stores` opens; on a
+//! platform with one store both are the same one, and these prefixes (plus
+//! `chunk/` of `crate::chunked`) keep their keys apart.
 
 use crate::ImageId;
 use sha2::{Digest, Sha256};
-
-/// Label of the durable store holding originals and metadata.
-pub const IMAGES: &str = "images";
-/// Label of the bounded store holding encoded variants.
-pub const CACHE: &str = "cache";
 
 /// The original bytes, in `images`.
 pub fn original(id: &ImageId) -> String {

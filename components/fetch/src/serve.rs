@@ -1,9 +1,14 @@
 //! `GET`/`HEAD /images/{id}`, `/images/{id}/meta` and the listing
 //! `/images?limit=&after=`, each with its CORS policy and preflight.
+//!
+//! An original stored in chunks (see `edgeimg_common::chunked`) is streamed
+//! chunk by chunk, whole or for a `Range`, so serving it holds one chunk.
 
 use crate::config::Config;
 use crate::list::list;
 use crate::range::{self, RangeRequest};
+use edgeimg_common::answer::{Answer, ChunkedBody};
+use edgeimg_common::chunked::{ChunkedKv, Stored};
 use edgeimg_common::conditional::none_match;
 use edgeimg_common::kv::Kv;
 use edgeimg_common::meta::Meta;
@@ -15,30 +20,46 @@ use edgeimg_common::{keys, ApiError, ImageId, Reply, RequestParts};
 pub fn handle<K: Kv>(
     parts: &RequestParts,
     config: &Config,
-    open: impl FnOnce() -> Result<K, ApiError>,
-) -> Reply {
+    open: impl FnOnce() -> Result<ChunkedKv<K>, ApiError>,
+) -> Answer<K> {
     let segments = parts.segments();
     let cors = match segments.as_slice() {
         [] => config.list_cors(),
         _ => config.read_cors(),
     };
     let result = match (parts.method.as_str(), segments.as_slice()) {
-        ("OPTIONS", [] | [_] | [_, "meta"]) => return cors.preflight(parts),
-        ("GET" | "HEAD", []) => open().and_then(|images| list(parts, config, &images)),
-        ("GET" | "HEAD", [id]) => ImageId::parse(id).and_then(|id| original(&id, parts, &open()?)),
-        ("GET" | "HEAD", [id, "meta"]) => ImageId::parse(id).and_then(|id| meta(&id, &open()?)),
+        ("OPTIONS", [] | [_] | [_, "meta"]) => return Answer::Whole(cors.preflight(parts)),
+        ("GET" | "HEAD", []) => open()
+            .and_then(|images| list(parts, config, &images))
+            .map(Answer::Whole),
+        ("GET" | "HEAD", [id]) => ImageId::parse(id).and_then(|id| original(&id, parts, open()?)),
+        ("GET" | "HEAD", [id, "meta"]) => ImageId::parse(id)
+            .and_then(|id| meta(&id, &open()?))
+            .map(Answer::Whole),
         (_, [] | [_] | [_, "meta"]) => {
-            return cors.apply(ApiError::method_not_allowed("GET, HEAD, OPTIONS"), parts)
+            return Answer::Whole(
+                cors.apply(ApiError::method_not_allowed("GET, HEAD, OPTIONS"), parts),
+            )
         }
         _ => Err(ApiError::not_found(
             "no such route; use /images, /images/{id} or /images/{id}/meta",
         )),
     };
-    cors.apply(ApiError::respond(result, &parts.method), parts)
+    match result {
+        Ok(Answer::Streamed(head, body)) => Answer::Streamed(cors.apply(head, parts), body),
+        Ok(Answer::Whole(reply)) => {
+            Answer::Whole(cors.apply(ApiError::respond(Ok(reply), &parts.method), parts))
+        }
+        Err(err) => Answer::Whole(cors.apply(ApiError::respond(Err(err), &parts.method), parts)),
+    }
 }
 
 /// The original bytes, honouring `If-None-Match`, `Range` and `If-Range`.
-fn original(id: &ImageId, parts: &RequestParts, images: &impl Kv) -> Result<Reply, ApiError> {
+fn original<K: Kv>(
+    id: &ImageId,
+    parts: &RequestParts,
+    images: ChunkedKv<K>,
+) -> Result<Answer<K>, ApiError> {
     let key = keys::original(id);
     let etag = id.etag();
     let base = |status: u16| {
@@ -52,7 +73,7 @@ fn original(id: &ImageId, parts: &RequestParts, images: &impl Kv) -> Result<Repl
     if none_match(parts.header("if-none-match"), &etag) {
         // Content-addressed: a matching tag is current as long as the image exists.
         return if images.exists(&key)? {
-            Ok(base(304))
+            Ok(Answer::Whole(base(304)))
         } else {
             Err(missing())
         };
@@ -63,38 +84,61 @@ fn original(id: &ImageId, parts: &RequestParts, images: &impl Kv) -> Result<Repl
             .get(&keys::meta(id))?
             .and_then(|m| Meta::from_json(&m))
             .ok_or_else(missing)?;
-        return Ok(base(200)
-            .header("content-type", meta.content_type)
-            .header("content-length", meta.bytes.to_string())
-            .header("x-content-type-options", "nosniff"));
+        return Ok(Answer::Whole(
+            base(200)
+                .header("content-type", meta.content_type)
+                .header("content-length", meta.bytes.to_string())
+                .header("x-content-type-options", "nosniff"),
+        ));
     }
-    let bytes = images.get(&key)?.ok_or_else(missing)?;
-    let content_type = imaging::Format::sniff(&bytes)
+    let stored = images.stored(&key)?.ok_or_else(missing)?;
+    let (len, first) = match &stored {
+        Stored::Whole(bytes) => (bytes.len() as u64, None),
+        Stored::Chunked(manifest) => (manifest.len, Some(images.chunk(manifest, 0)?)),
+    };
+    let head_bytes = match (&stored, &first) {
+        (Stored::Whole(bytes), _) => bytes.as_slice(),
+        (_, Some(first)) => first.as_slice(),
+        _ => &[],
+    };
+    let content_type = imaging::Format::sniff(head_bytes)
         .map(|f| f.content_type())
         .unwrap_or("application/octet-stream");
-    let len = bytes.len() as u64;
     let range_header = match parts.header("if-range") {
         Some(tag) if tag.trim() != etag => None,
         _ => parts.header("range"),
     };
-    let reply = match range::parse(range_header, len) {
-        RangeRequest::Full => base(200).with_body(bytes),
-        RangeRequest::Partial { start, end } => base(206)
-            .header("content-range", format!("bytes {start}-{end}/{len}"))
-            .with_body(bytes[start as usize..=end as usize].to_vec()),
+    let (status, start, end) = match range::parse(range_header, len) {
+        RangeRequest::Full => (200, 0, len.saturating_sub(1)),
+        RangeRequest::Partial { start, end } => (206, start, end),
         RangeRequest::Unsatisfiable => {
-            return Ok(ApiError::new(
-                416,
-                "range_not_satisfiable",
-                format!("the image is {len} bytes"),
-            )
-            .into_reply()
-            .header("content-range", format!("bytes */{len}")))
+            return Ok(Answer::Whole(
+                ApiError::new(
+                    416,
+                    "range_not_satisfiable",
+                    format!("the image is {len} bytes"),
+                )
+                .into_reply()
+                .header("content-range", format!("bytes */{len}")),
+            ))
         }
     };
-    Ok(reply
+    let mut head = base(status)
         .header("content-type", content_type)
-        .header("x-content-type-options", "nosniff"))
+        .header("x-content-type-options", "nosniff");
+    if status == 206 {
+        head = head.header("content-range", format!("bytes {start}-{end}/{len}"));
+    }
+    Ok(match stored {
+        Stored::Whole(bytes) if status == 200 => Answer::Whole(head.with_body(bytes)),
+        Stored::Whole(bytes) => {
+            Answer::Whole(head.with_body(bytes[start as usize..=end as usize].to_vec()))
+        }
+        Stored::Chunked(manifest) => {
+            let body = ChunkedBody::new(images, manifest, start, end, first.map(|f| (0, f)));
+            Answer::Streamed(head.header("content-length", body.len().to_string()), body)
+        }
+    })
 }
 
 /// The stored metadata JSON.
@@ -138,8 +182,10 @@ mod tests {
 
     fn get(images: &MemoryKv, method: &str, path: &str, headers: &[(&str, &str)]) -> Reply {
         handle(&req(method, path, headers), &Config::default(), || {
-            Ok(images)
+            Ok(ChunkedKv::new(images, 0))
         })
+        .into_reply()
+        .unwrap()
     }
 
     #[test]
@@ -224,7 +270,9 @@ mod tests {
         for path in ["/short", "/ABC", "/x/meta", "/%2e%2e"] {
             let r = handle::<MemoryKv>(&req("GET", path, &[]), &Config::default(), || {
                 panic!("storage touched for {path}")
-            });
+            })
+            .into_reply()
+            .unwrap();
             assert_eq!(r.status, 400, "{path}");
             let v: serde_json::Value = serde_json::from_slice(&r.body).unwrap();
             assert_eq!(v["error"]["code"], "bad_id");
@@ -272,6 +320,43 @@ mod tests {
             (pre.status, pre.get("access-control-allow-origin")),
             (204, None)
         );
+    }
+
+    #[test]
+    fn a_chunked_original_streams_whole_and_by_range_with_the_same_headers() {
+        let images = MemoryKv::default();
+        let chunk = edgeimg_common::chunked::MIN_CHUNK_BYTES;
+        let mut png = PNG.to_vec();
+        png.extend((0..2 * chunk + 5).map(|i| (i % 253) as u8));
+        let id = ImageId::of(&png);
+        ChunkedKv::new(&images, chunk)
+            .set(&keys::original(&id), &png)
+            .unwrap();
+        let path = format!("/{id}");
+        let answer = handle(&req("GET", &path, &[]), &Config::default(), || {
+            Ok(ChunkedKv::new(&images, chunk))
+        });
+        assert!(
+            matches!(answer, Answer::Streamed(..)),
+            "a chunked original streams"
+        );
+        let whole = answer.into_reply().unwrap();
+        assert_eq!((whole.status, whole.body == png), (200, true));
+        assert_eq!(whole.get("content-type"), Some("image/png"));
+        assert_eq!(
+            whole.get("content-length"),
+            Some(png.len().to_string().as_str())
+        );
+        assert_eq!(whole.get(CACHE_TAG), Some(id.as_str()));
+
+        let range = format!("bytes={}-{}", chunk - 2, chunk + 1);
+        let part = get(&images, "GET", &path, &[("range", &range)]);
+        assert_eq!(part.status, 206);
+        assert_eq!(part.body, png[chunk as usize - 2..=chunk as usize + 1]);
+        assert_eq!(part.get("content-length"), Some("4"));
+        let total = png.len();
+        let expected = format!("bytes {}-{}/{total}", chunk - 2, chunk + 1);
+        assert_eq!(part.get("content-range"), Some(expected.as_str()));
     }
 
     #[test]

@@ -3,7 +3,8 @@
 use crate::config::Config;
 use crate::{delete, ingest};
 use edgeimg_common::cors::Cors;
-use edgeimg_common::{auth, kv, time, vars, ApiError, Reply, RequestParts};
+use edgeimg_common::stores::Stores;
+use edgeimg_common::{auth, time, vars, ApiError, Reply, RequestParts};
 use futures::StreamExt;
 use spin_sdk::http::{IncomingRequest, Response};
 use spin_sdk::http_component;
@@ -59,7 +60,7 @@ async fn route(
         ("POST", []) => {
             auth::check_bearer(config.token.as_deref(), parts.header("authorization"))?;
             let body = read_body(req, parts, config.max_body_bytes()).await?;
-            let images = kv::open(edgeimg_common::keys::IMAGES)?;
+            let images = Stores::current()?.open_images()?;
             let now = time::now_rfc3339();
             let upload = ingest::Upload {
                 content_type: parts.header("content-type"),
@@ -71,8 +72,8 @@ async fn route(
         ("DELETE", [id]) => {
             auth::check_bearer(config.token.as_deref(), parts.header("authorization"))?;
             edgeimg_common::ImageId::parse(id)?;
-            let images = kv::open(edgeimg_common::keys::IMAGES)?;
-            let cache = kv::open(edgeimg_common::keys::CACHE)?;
+            let stores = Stores::current()?;
+            let (images, cache) = (stores.open_images()?, stores.open_cache()?);
             Ok(delete::delete(id, &images, &cache))
         }
         ("OPTIONS", [] | [_]) => Ok(cors(parts, config).preflight(parts)),
