@@ -9,12 +9,14 @@ use std::time::Duration;
 use anyhow::{bail, Context, Result};
 
 use super::manifest::Manifest;
+use super::platform::Platform;
 use super::runtime_config::RuntimeConfig;
 use super::variables::{resolve_application, ComponentVariables};
 use crate::kv::host::KvAccess;
 use crate::kv::{BackendContext, StoreRegistry};
 use crate::metrics::Metrics;
 use crate::replication::{self, config::ReplicationConfig, config::KEY_ENV, Replication};
+use crate::serve::client_addr::TrustedProxies;
 use crate::serve::collapse::Collapser;
 use crate::serve::edge_cache::{EdgeCache, EdgeCacheConfig};
 use crate::serve::router::Router;
@@ -40,6 +42,8 @@ pub struct HostConfig {
     pub region: String,
     /// Overrides `[edge_cache] max_bytes` (0 disables the edge cache).
     pub edge_cache_bytes: Option<u64>,
+    /// A hosted Spin platform whose limits to apply (`--emulate`).
+    pub platform: Option<Platform>,
 }
 
 /// Everything the request path needs, shared by all connections.
@@ -58,6 +62,8 @@ pub struct App {
     /// Replication with peer regions and this region's other hosts
     /// (`[replication]`), serving the peer API.
     pub replication: Option<Arc<Replication>>,
+    /// Proxies whose `X-Forwarded-For` names the client (`[forwarded]`).
+    pub trusted_proxies: TrustedProxies,
     _epoch: EpochTicker,
 }
 
@@ -65,10 +71,16 @@ impl App {
     pub async fn load(manifest: &Manifest, config: &HostConfig) -> Result<Self> {
         manifest.check_sources_exist()?;
         let runtime_config = RuntimeConfig::load(config.runtime_config_file.as_deref())?;
+        let platform = config.platform.map(Platform::limits);
         let collapse = Collapser::new(runtime_config.section("collapsed_forwarding")?);
+        let trusted_proxies = TrustedProxies::from_section(runtime_config.section("forwarded")?)
+            .with_context(|| runtime_config.describe())?;
         let mut edge_cache_config: EdgeCacheConfig = runtime_config.section("edge_cache")?;
         if let Some(bytes) = config.edge_cache_bytes {
             edge_cache_config.max_bytes = bytes;
+        }
+        if platform.is_some() {
+            edge_cache_config.max_bytes = 0;
         }
         let edge_cache = Arc::new(EdgeCache::new(edge_cache_config));
         let replication_config = ReplicationConfig::from_section(
@@ -86,11 +98,17 @@ impl App {
         let backend_ctx = BackendContext {
             data_dir: data_dir.clone(),
         };
-        let mut registry =
-            StoreRegistry::from_config(&runtime_config.key_value_stores, &backend_ctx)
-                .await
-                .map_err(|e| anyhow::anyhow!("{}: {e:#}", runtime_config.describe()))?;
+        let stores = &runtime_config.key_value_stores;
+        let mut registry = match &platform {
+            Some(limits) => limits.registry(stores, &backend_ctx).await,
+            None => StoreRegistry::from_config(stores, &backend_ctx).await,
+        }
+        .map_err(|e| anyhow::anyhow!("{}: {e:#}", runtime_config.describe()))?;
         let replication = match replication_config {
+            Some(_) if platform.is_some() => bail!(
+                "{}: [replication]: not available under --emulate (a hosted platform has no peers)",
+                runtime_config.describe()
+            ),
             Some(rc) => Some(
                 replication::install(rc, &data_dir, &mut registry, edge_cache.clone())
                     .with_context(|| runtime_config.describe())?,
@@ -112,7 +130,18 @@ impl App {
             }
         }
 
-        let memory = usize::try_from(config.memory_limit_mib << 20)?;
+        let memory_mib = match platform.and_then(|p| p.memory_mib) {
+            Some(mib) => mib.min(config.memory_limit_mib),
+            None => config.memory_limit_mib,
+        };
+        let memory = usize::try_from(memory_mib << 20)?;
+        let timeout = platform.map_or(config.timeout, |p| p.timeout.min(config.timeout));
+        let max_body_bytes = platform.map_or(config.max_body_bytes, |p| {
+            p.max_body_bytes.min(config.max_body_bytes)
+        });
+        if let Some(limits) = &platform {
+            tracing::info!("emulating {}: {}", limits.name, limits.describe());
+        }
         let engine = new_engine(&EngineOptions {
             memory_limit: memory,
             max_instances: config.max_instances,
@@ -125,10 +154,7 @@ impl App {
                 .unwrap_or_else(|| data_dir.join("compiled")),
         )?;
         let linker = new_linker(&engine)?;
-        let limits = InstanceLimits {
-            memory,
-            timeout: config.timeout,
-        };
+        let limits = InstanceLimits { memory, timeout };
         let mut loader = Loader::new(&engine, &linker, &cache, &manifest.path);
         let mut components = std::collections::BTreeMap::new();
         for decl in manifest.components.values() {
@@ -179,12 +205,13 @@ impl App {
             router,
             limits,
             pool,
-            max_body_bytes: config.max_body_bytes,
+            max_body_bytes,
             metrics,
             region: config.region.clone(),
             collapse,
             edge_cache,
             replication,
+            trusted_proxies,
             _epoch: epoch,
         })
     }

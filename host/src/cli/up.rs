@@ -10,6 +10,7 @@ use anyhow::{Context, Result};
 
 use super::ManifestArg;
 use crate::app::manifest::Manifest;
+use crate::app::platform::Platform;
 use crate::app::{App, HostConfig};
 use crate::wasm::pool::PoolConfig;
 
@@ -59,6 +60,11 @@ pub struct UpArgs {
     /// This host's region (edge location).
     #[arg(long, env = "EDGEIMG_REGION", default_value = "local")]
     pub region: String,
+    /// Serve under a hosted Spin platform's documented limits: only the
+    /// `default` key-value label with its key and value caps, its body,
+    /// memory and time caps, no edge cache.
+    #[arg(long, env = "EDGEIMG_EMULATE", value_enum)]
+    pub emulate: Option<Platform>,
 }
 
 impl UpArgs {
@@ -84,6 +90,7 @@ impl UpArgs {
             },
             region: self.region.clone(),
             edge_cache_bytes: self.edge_cache_bytes,
+            platform: self.emulate,
         };
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .enable_all()

@@ -10,9 +10,11 @@
 //! The folder owns every store and what makes them fast: backends (`memory`,
 //! `opendal`, `redis`), the memory tier in front of slower ones (`tiered`:
 //! the `cache` label and the read cache of object stores), collapsing of
-//! concurrent reads (`singleflight`), object-path mapping and metrics.
+//! concurrent reads (`singleflight`), object-path mapping and metrics, and
+//! a hosted platform's caps on keys and values (`capped`, for emulation).
 
 pub mod backends;
+pub mod capped;
 pub mod config;
 pub mod handle;
 pub mod host;

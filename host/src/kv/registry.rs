@@ -29,8 +29,18 @@ impl StoreRegistry {
         tables: &BTreeMap<String, toml::Table>,
         ctx: &BackendContext,
     ) -> Result<Self> {
+        Self::from_config_with_defaults(tables, ctx, &DEFAULT_LABELS).await
+    }
+
+    /// [`StoreRegistry::from_config`] with `defaults` as the labels that
+    /// exist without a table.
+    pub async fn from_config_with_defaults(
+        tables: &BTreeMap<String, toml::Table>,
+        ctx: &BackendContext,
+        defaults: &[&str],
+    ) -> Result<Self> {
         let mut stores: HashMap<String, Arc<dyn Store>> = HashMap::new();
-        for label in DEFAULT_LABELS {
+        for &label in defaults {
             if !tables.contains_key(label) {
                 let store = match backends::embedded_default(label, ctx).await? {
                     Some(store) => store,
@@ -49,6 +59,14 @@ impl StoreRegistry {
             stores,
             regional: HashMap::new(),
         })
+    }
+
+    /// A registry of one store (an emulated platform's).
+    pub fn single(label: &str, store: Arc<dyn Store>) -> Self {
+        Self {
+            stores: HashMap::from([(label.to_string(), store)]),
+            regional: HashMap::new(),
+        }
     }
 
     /// The store of `label`; with `regional`, the view that never asks

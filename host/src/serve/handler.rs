@@ -93,6 +93,7 @@ impl App {
                 return (route, e.into_response());
             }
         }
+        let client = self.trusted_proxies.client(client, req.headers());
         spin_headers::apply(
             req.headers_mut(),
             &SpinRequestInfo {
@@ -167,6 +168,7 @@ impl App {
             tracing::info!(
                 target: "edgeimg::access",
                 component = %component_ref.id,
+                %client,
                 method = %method_ref,
                 path = path_ref,
                 status = result.as_ref().map_or(0, |r| r.status().as_u16()),
