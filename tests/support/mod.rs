@@ -24,6 +24,7 @@
 #![allow(dead_code)]
 
 pub mod image;
+pub mod nginx;
 
 use std::io::{BufRead, BufReader, ErrorKind, Read, Write};
 use std::net::{SocketAddr, TcpStream};
@@ -490,20 +491,54 @@ impl Response {
     }
 }
 
-enum Body<'a> {
+/// A request body: whole (with `Content-Length`) or chunked in pieces.
+pub enum Body<'a> {
     Fixed(&'a [u8]),
     Chunked(&'a [u8], usize),
 }
 
+/// One request to `addr` from source address `from` (another loopback
+/// address, e.g. 127.0.0.7, so a server can tell this client from a proxy
+/// on 127.0.0.1), on a fresh connection.
+pub fn request_from(
+    from: std::net::IpAddr,
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+) -> std::io::Result<Response> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_io()
+        .build()?;
+    let stream = runtime.block_on(async {
+        let socket = tokio::net::TcpSocket::new_v4()?;
+        socket.bind(SocketAddr::new(from, 0))?;
+        socket.connect(addr).await
+    })?;
+    let stream = stream.into_std()?;
+    stream.set_nonblocking(false)?;
+    send_on(stream, addr, method, path, headers, Body::Fixed(b""))
+}
+
 /// One request on a fresh connection (`Connection: close`), read to EOF.
-fn send(
+pub fn send(
     addr: SocketAddr,
     method: &str,
     path: &str,
     headers: &[(&str, &str)],
     body: Body<'_>,
 ) -> std::io::Result<Response> {
-    let mut stream = TcpStream::connect(addr)?;
+    send_on(TcpStream::connect(addr)?, addr, method, path, headers, body)
+}
+
+fn send_on(
+    mut stream: TcpStream,
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: Body<'_>,
+) -> std::io::Result<Response> {
     stream.set_read_timeout(Some(Duration::from_secs(120)))?;
     stream.set_nodelay(true)?;
     let mut head = format!("{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n");
