@@ -2,12 +2,21 @@
 //! 12): deploy/hosted/spin.toml served by `edgeimg up --emulate`, which
 //! offers only the `default` key-value label with values up to 1 MB, 10 MiB
 //! bodies and 128 MiB per instance. The whole API runs with a photo several
-//! times bigger than a value may be.
+//! times bigger than a value may be. And deploy/spinkube: its SpinApp uses
+//! only fields of spin-operator's CRD, and its runtime config serves the app
+//! from Redis.
 
+#[path = "support/services.rs"]
+mod services;
 #[path = "support/mod.rs"]
 mod support;
 
+use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use serde_json::Value;
+use services::RedisServer;
 
 use support::image::dims;
 use support::{app_manifest, built_manifest, corpus, repo_path, Host, HostBuilder, TempDir};
@@ -254,4 +263,261 @@ fn the_hosted_manifest_is_the_app_manifest_with_only_default_granted() {
         assert_eq!(h["build"]["command"], component["build"]["command"], "{id}");
         assert_eq!(h["build"]["workdir"].as_str(), Some("../.."), "{id}");
     }
+}
+
+/// The fields of spin-operator's `SpinApp` (core.spinkube.dev/v1alpha1), as
+/// spinframework/spin-operator api/v1alpha1/spinapp_types.go (commit
+/// 00ab008f) declares them: JSON names and kinds, required ones marked.
+mod crd {
+    pub enum Kind {
+        Str,
+        Int,
+        Bool,
+        /// String keys to strings or numbers (annotations, resource lists).
+        Map,
+        /// Kubernetes core types passed through as is (volumes, metadata).
+        Any,
+        Obj(&'static [Field]),
+        List(&'static Kind),
+    }
+    pub struct Field(pub &'static str, pub Kind, pub Required);
+    #[derive(PartialEq)]
+    pub enum Required {
+        Yes,
+        No,
+    }
+    use Kind::*;
+    use Required::{No, Yes};
+
+    const KEY_SELECTOR: Kind = Obj(&[
+        Field("name", Str, No),
+        Field("key", Str, Yes),
+        Field("optional", Bool, No),
+    ]);
+    const OPTION: Kind = Obj(&[
+        Field("name", Str, Yes),
+        Field("value", Str, No),
+        Field(
+            "valueFrom",
+            Obj(&[
+                Field("configMapKeyRef", KEY_SELECTOR, No),
+                Field("secretKeyRef", KEY_SELECTOR, No),
+            ]),
+            No,
+        ),
+    ]);
+    const STORE: Kind = Obj(&[
+        Field("name", Str, Yes),
+        Field("type", Str, Yes),
+        Field("options", List(&OPTION), No),
+    ]);
+    const PROBE: Kind = Obj(&[
+        Field(
+            "httpGet",
+            Obj(&[
+                Field("path", Str, Yes),
+                Field(
+                    "httpHeaders",
+                    List(&Obj(&[Field("name", Str, Yes), Field("value", Str, Yes)])),
+                    No,
+                ),
+            ]),
+            No,
+        ),
+        Field("initialDelaySeconds", Int, No),
+        Field("timeoutSeconds", Int, No),
+        Field("periodSeconds", Int, No),
+        Field("successThreshold", Int, No),
+        Field("failureThreshold", Int, No),
+    ]);
+    const VARIABLE: Kind = Obj(&[
+        Field("name", Str, Yes),
+        Field("value", Str, No),
+        Field(
+            "valueFrom",
+            Obj(&[
+                Field("configMapKeyRef", KEY_SELECTOR, No),
+                Field("secretKeyRef", KEY_SELECTOR, No),
+                Field("fieldRef", Any, No),
+                Field("resourceFieldRef", Any, No),
+            ]),
+            No,
+        ),
+    ]);
+    const SPEC: Kind = Obj(&[
+        Field("executor", Str, No),
+        Field("image", Str, Yes),
+        Field("imagePullSecrets", List(&Obj(&[Field("name", Str, No)])), No),
+        Field(
+            "checks",
+            Obj(&[Field("readiness", PROBE, No), Field("liveness", PROBE, No)]),
+            No,
+        ),
+        Field("replicas", Int, No),
+        Field("enableAutoscaling", Bool, No),
+        Field(
+            "runtimeConfig",
+            Obj(&[
+                Field("loadFromSecret", Str, No),
+                Field("sqliteDatabases", List(&STORE), No),
+                Field("keyValueStores", List(&STORE), No),
+                Field(
+                    "llmCompute",
+                    Obj(&[Field("type", Str, Yes), Field("options", List(&OPTION), No)]),
+                    No,
+                ),
+            ]),
+            No,
+        ),
+        Field("volumes", List(&Any), No),
+        Field("volumeMounts", List(&Any), No),
+        Field("variables", List(&VARIABLE), No),
+        Field("serviceAnnotations", Map, No),
+        Field("deploymentAnnotations", Map, No),
+        Field("podAnnotations", Map, No),
+        Field("podLabels", Map, No),
+        Field(
+            "resources",
+            Obj(&[Field("limits", Map, No), Field("requests", Map, No)]),
+            No,
+        ),
+        Field("components", List(&Str), No),
+        Field("serviceAccountName", Str, No),
+        Field("invocationLimits", Map, No),
+    ]);
+    pub const SPIN_APP: Kind = Obj(&[
+        Field("apiVersion", Str, Yes),
+        Field("kind", Str, Yes),
+        Field("metadata", Any, Yes),
+        Field("spec", SPEC, Yes),
+    ]);
+
+    /// Every place `value` does not fit `kind`, by JSON path.
+    pub fn check(kind: &Kind, value: &serde_json::Value, path: &str, errors: &mut Vec<String>) {
+        let ok = match (kind, value) {
+            (Str, v) => v.is_string(),
+            (Int, v) => v.is_i64(),
+            (Bool, v) => v.is_boolean(),
+            (Map, v) => v
+                .as_object()
+                .is_some_and(|m| m.values().all(|x| x.is_string() || x.is_number())),
+            (Any, _) => true,
+            (List(item), v) => match v.as_array() {
+                Some(items) => {
+                    for (i, x) in items.iter().enumerate() {
+                        check(item, x, &format!("{path}[{i}]"), errors);
+                    }
+                    true
+                }
+                None => false,
+            },
+            (Obj(fields), v) => match v.as_object() {
+                Some(map) => {
+                    for (name, x) in map {
+                        match fields.iter().find(|f| f.0 == name) {
+                            Some(f) => check(&f.1, x, &format!("{path}.{name}"), errors),
+                            None => errors.push(format!("{path}.{name}: no such field")),
+                        }
+                    }
+                    for f in fields.iter().filter(|f| f.2 == Yes) {
+                        if !map.contains_key(f.0) {
+                            errors.push(format!("{path}.{}: required", f.0));
+                        }
+                    }
+                    true
+                }
+                None => false,
+            },
+        };
+        if !ok {
+            errors.push(format!("{path}: wrong type"));
+        }
+    }
+}
+
+/// A YAML file as JSON, read by Python's PyYAML (which moto, installed by
+/// scripts/install-deps, depends on).
+fn yaml(path: &str) -> Value {
+    let out = Command::new("python3")
+        .args([
+            "-c",
+            "import json, sys, yaml; json.dump(yaml.safe_load(open(sys.argv[1])), sys.stdout)",
+        ])
+        .arg(repo_path(path))
+        .output()
+        .expect("python3");
+    assert!(
+        out.status.success(),
+        "PyYAML could not read {path}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+#[test]
+fn the_spinkube_spinapp_uses_only_fields_of_the_crd_and_names_what_the_app_has() {
+    let app = yaml("deploy/spinkube/spinapp.yaml");
+    let mut errors = Vec::new();
+    crd::check(&crd::SPIN_APP, &app, "", &mut errors);
+    assert!(errors.is_empty(), "not a valid SpinApp: {errors:#?}");
+    assert_eq!(app["apiVersion"], "core.spinkube.dev/v1alpha1");
+    assert_eq!(app["kind"], "SpinApp");
+
+    let manifest: toml::Table =
+        toml::from_str(&std::fs::read_to_string(repo_path("spin.toml")).unwrap()).unwrap();
+    for variable in app["spec"]["variables"].as_array().unwrap() {
+        let name = variable["name"].as_str().unwrap();
+        assert!(
+            manifest["variables"].get(name).is_some(),
+            "spin.toml has no variable {name}"
+        );
+    }
+    assert!(app["spec"]["runtimeConfig"]["loadFromSecret"].is_string());
+    let runtime: toml::Table = toml::from_str(
+        &std::fs::read_to_string(repo_path("deploy/spinkube/runtime-config.toml")).unwrap(),
+    )
+    .unwrap();
+    for label in ["images", "cache"] {
+        assert_eq!(
+            runtime["key_value_store"][label]["type"].as_str(),
+            Some("redis"),
+            "{label}"
+        );
+    }
+}
+
+/// Keys in the Redis at `port` (`DBSIZE`).
+fn redis_keys(port: u16) -> u64 {
+    let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    stream.write_all(b"DBSIZE\r\n").unwrap();
+    let mut reply = [0u8; 32];
+    let n = stream.read(&mut reply).unwrap();
+    let text = std::str::from_utf8(&reply[..n]).unwrap();
+    text.trim().trim_start_matches(':').parse().unwrap()
+}
+
+#[test]
+fn the_spinkube_runtime_config_serves_the_app_from_redis() {
+    let redis = RedisServer::start();
+    let text = std::fs::read_to_string(repo_path("deploy/spinkube/runtime-config.toml")).unwrap();
+    let local = text
+        .replace("redis://edgeimg-images-redis:6379", &redis.url())
+        .replace("redis://edgeimg-cache-redis:6379", &redis.url());
+    assert_eq!(local.matches(&redis.url()).count(), 2, "both labels on Redis");
+    let dir = TempDir::new("spinkube-rc");
+    let rc = dir.path().join("runtime-config.toml");
+    std::fs::write(&rc, local).unwrap();
+    let host = HostBuilder::new(app_manifest())
+        .arg("--runtime-config-file")
+        .arg(rc.to_string_lossy())
+        .start();
+
+    let photo = corpus("Blinds.jpg");
+    let id = host.upload(&photo);
+    assert_eq!(host.get(&format!("/images/{id}")).body, photo);
+    let r = host.get(&format!("/resize/width=100/{id}"));
+    assert_eq!((r.status, dims(&r.body).1), (200, 100));
+    assert!(redis_keys(redis.port) >= 4, "original, metadata, index and variant");
+    assert_eq!(host.delete(&format!("/upload/{id}"), &[]).status, 204);
+    assert_eq!(redis_keys(redis.port), 0, "a delete leaves nothing in Redis");
 }
