@@ -347,7 +347,11 @@ mod crd {
     const SPEC: Kind = Obj(&[
         Field("executor", Str, No),
         Field("image", Str, Yes),
-        Field("imagePullSecrets", List(&Obj(&[Field("name", Str, No)])), No),
+        Field(
+            "imagePullSecrets",
+            List(&Obj(&[Field("name", Str, No)])),
+            No,
+        ),
         Field(
             "checks",
             Obj(&[Field("readiness", PROBE, No), Field("liveness", PROBE, No)]),
@@ -503,7 +507,11 @@ fn the_spinkube_runtime_config_serves_the_app_from_redis() {
     let local = text
         .replace("redis://edgeimg-images-redis:6379", &redis.url())
         .replace("redis://edgeimg-cache-redis:6379", &redis.url());
-    assert_eq!(local.matches(&redis.url()).count(), 2, "both labels on Redis");
+    assert_eq!(
+        local.matches(&redis.url()).count(),
+        2,
+        "both labels on Redis"
+    );
     let dir = TempDir::new("spinkube-rc");
     let rc = dir.path().join("runtime-config.toml");
     std::fs::write(&rc, local).unwrap();
@@ -517,7 +525,14 @@ fn the_spinkube_runtime_config_serves_the_app_from_redis() {
     assert_eq!(host.get(&format!("/images/{id}")).body, photo);
     let r = host.get(&format!("/resize/width=100/{id}"));
     assert_eq!((r.status, dims(&r.body).1), (200, 100));
-    assert!(redis_keys(redis.port) >= 4, "original, metadata, index and variant");
+    assert!(
+        redis_keys(redis.port) >= 4,
+        "original, metadata, index and variant"
+    );
     assert_eq!(host.delete(&format!("/upload/{id}"), &[]).status, 204);
-    assert_eq!(redis_keys(redis.port), 0, "a delete leaves nothing in Redis");
+    assert_eq!(
+        redis_keys(redis.port),
+        0,
+        "a delete leaves nothing in Redis"
+    );
 }
