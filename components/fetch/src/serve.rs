@@ -46,6 +46,10 @@ pub fn handle<K: Kv>(
         )),
     };
     match result {
+        // A HEAD with a Range: the 206's headers, no body read.
+        Ok(Answer::Streamed(head, _)) if parts.method == "HEAD" => {
+            Answer::Whole(cors.apply(head, parts))
+        }
         Ok(Answer::Streamed(head, body)) => Answer::Streamed(cors.apply(head, parts), body),
         Ok(Answer::Whole(reply)) => {
             Answer::Whole(cors.apply(ApiError::respond(Ok(reply), &parts.method), parts))
@@ -357,6 +361,9 @@ mod tests {
         let total = png.len();
         let expected = format!("bytes {}-{}/{total}", chunk - 2, chunk + 1);
         assert_eq!(part.get("content-range"), Some(expected.as_str()));
+        let head = get(&images, "HEAD", &path, &[("range", &range)]);
+        assert_eq!((head.status, head.body.len()), (206, 0));
+        assert_eq!(head.get("content-length"), Some("4"));
     }
 
     #[test]
