@@ -1,6 +1,7 @@
 //! Colour management against LittleCMS, on real inputs: a corpus photo made
-//! Adobe RGB and ProPhoto RGB (colord-data's profiles embedded in JPEG, PNG
-//! and WebP) and CMYK (JPEG with an embedded FOGRA29 profile; Adobe-inverted
+//! Adobe RGB and ProPhoto RGB (colord-data's profiles) and Display P3 (a
+//! profile `moxcms` writes, as no Debian package ships one), embedded in JPEG,
+//! PNG and WebP, and CMYK (JPEG with an embedded FOGRA29 profile; Adobe-inverted
 //! and plain without a profile, which get the bundled FOGRA39 one), by
 //! `tests/colour/make_fixtures.py` (Pillow). Each 320 px thumbnail must match,
 //! in mean colour per channel within 3 levels, the thumbnail of LittleCMS'
@@ -26,7 +27,7 @@ struct Case {
 #[test]
 fn tagged_inputs_render_like_a_colour_managed_reference() {
     let cases = fixtures();
-    assert_eq!(cases.len(), 9, "{cases:?}");
+    assert_eq!(cases.len(), 12, "{cases:?}");
     let mut failures = Vec::new();
     for case in &cases {
         let name = case.input.file_name().unwrap().to_string_lossy();
@@ -99,10 +100,15 @@ fn fixtures() -> Vec<Case> {
     let here = Path::new(env!("CARGO_MANIFEST_DIR"));
     let photo = corpus().join("FreshFlower.jpg");
     let out = std::env::temp_dir().join(format!("edgeimg-colour-{}", std::process::id()));
+    std::fs::create_dir_all(&out).unwrap();
+    let p3 = out.join("DisplayP3.icc");
+    let icc = moxcms::ColorProfile::new_display_p3().encode().unwrap();
+    std::fs::write(&p3, icc).unwrap();
     let status = Command::new("python3")
         .arg(here.join("tests/colour/make_fixtures.py"))
         .arg(&photo)
         .arg(&out)
+        .arg(&p3)
         .status()
         .expect("python3 runs (scripts/install-deps installs Pillow and colord-data)");
     assert!(status.success(), "make_fixtures.py failed");

@@ -3,7 +3,8 @@
 LittleCMS (through Pillow's ImageCms) and real ICC profiles from Debian's
 colord-data, plus a CMYK profile made from Debian's FOGRA29L data.
 
-Usage: make_fixtures.py CORPUS_PHOTO OUT_DIR
+Usage: make_fixtures.py CORPUS_PHOTO OUT_DIR [RGB_PROFILE.icc ...]
+(extra RGB profiles, e.g. a Display P3 one, which no Debian package ships)
 Writes, into OUT_DIR, each case's input file (with its profile embedded), a
 colour-managed sRGB reference (untagged PNG, the input's own decoded pixels
 converted by LittleCMS), the same pixels read as if untagged (to prove a case
@@ -38,10 +39,12 @@ def to_srgb(image, profile_bytes):
     )
 
 
-def rgb_cases(base, out):
+def rgb_cases(base, out, extra):
     cases = []
-    for name in ["AdobeRGB1998", "ProPhotoRGB"]:
-        with open(os.path.join(COLORD, f"{name}.icc"), "rb") as f:
+    profiles = [os.path.join(COLORD, f"{name}.icc") for name in ["AdobeRGB1998", "ProPhotoRGB"]]
+    for path in profiles + extra:
+        name = os.path.splitext(os.path.basename(path))[0]
+        with open(path, "rb") as f:
             icc = f.read()
         profile = ImageCms.ImageCmsProfile(io.BytesIO(icc))
         tagged = ImageCms.profileToProfile(base, SRGB, profile, renderingIntent=INTENT)
@@ -115,11 +118,11 @@ def cmyk_cases(base, out):
 
 
 def main():
-    photo, out = sys.argv[1], sys.argv[2]
+    photo, out, extra = sys.argv[1], sys.argv[2], sys.argv[3:]
     os.makedirs(out, exist_ok=True)
     base = Image.open(photo).convert("RGB")
     base.thumbnail((1280, 1280), Image.Resampling.LANCZOS)
-    cases = rgb_cases(base, out) + cmyk_cases(base, out)
+    cases = rgb_cases(base, out, extra) + cmyk_cases(base, out)
     with open(os.path.join(out, "cases.tsv"), "w") as f:
         for case in cases:
             f.write("\t".join([case["input"], case["reference"], case["untagged"]]) + "\n")
