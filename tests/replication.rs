@@ -470,6 +470,19 @@ fn bad_replication_config_stops_the_host_naming_the_field() {
             .start_err();
         assert!(err.contains(expected), "{expected:?} not in:\n{err}");
     }
+    // Chunked originals (for hosted platforms) cannot pass a peer's hash check.
+    let rc = dir.path().join("rc.toml");
+    std::fs::write(
+        &rc,
+        format!("[replication]\nkey = \"{KEY}\"\n[[replication.peers]]\nregion = \"us\"\nurl = \"http://127.0.0.1:1\"\n"),
+    )
+    .unwrap();
+    let err = HostBuilder::new(app_manifest())
+        .env("SPIN_VARIABLE_KV_CHUNK_BYTES", "983040")
+        .arg("--runtime-config-file")
+        .arg(rc.to_string_lossy())
+        .start_err();
+    assert!(err.contains("kv_chunk_bytes"), "{err}");
 }
 
 #[test]

@@ -109,10 +109,13 @@ impl App {
                 "{}: [replication]: not available under --emulate (a hosted platform has no peers)",
                 runtime_config.describe()
             ),
-            Some(rc) => Some(
-                replication::install(rc, &data_dir, &mut registry, edge_cache.clone())
-                    .with_context(|| runtime_config.describe())?,
-            ),
+            Some(rc) => {
+                refuse_chunked_originals(&app_variables)?;
+                Some(
+                    replication::install(rc, &data_dir, &mut registry, edge_cache.clone())
+                        .with_context(|| runtime_config.describe())?,
+                )
+            }
             None => None,
         };
         let kv = Arc::new(registry);
@@ -215,4 +218,23 @@ impl App {
             _epoch: epoch,
         })
     }
+}
+
+/// Replication checks that an original hashes to its id; a chunked original
+/// (the app's `kv_chunk_bytes` above 0, meant for hosted platforms) is a
+/// manifest that never would, so no upload would reach the peers.
+fn refuse_chunked_originals(
+    app_variables: &std::collections::BTreeMap<String, String>,
+) -> Result<()> {
+    let chunk = app_variables
+        .get("kv_chunk_bytes")
+        .map(String::as_str)
+        .unwrap_or("0");
+    if chunk.trim() != "0" && !chunk.trim().is_empty() {
+        bail!(
+            "[replication] cannot replicate chunked values: the variable `kv_chunk_bytes` is {chunk:?}; \
+             set it to 0 (SPIN_VARIABLE_KV_CHUNK_BYTES=0) where regions replicate"
+        );
+    }
+    Ok(())
 }
