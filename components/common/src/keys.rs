@@ -26,13 +26,15 @@ pub const UPLOAD_INDEX_PREFIX: &str = "idx/";
 const INDEX_TIME_DIGITS: usize = 17;
 
 /// The upload index entry of `id`, uploaded at `created` (RFC 3339 as upload
-/// writes it), in `images`: `idx/{inverted time}/{id}`, value empty.
+/// writes it), in `images`: `idx/{inverted time}-{id}`, value empty.
 ///
 /// One small key per upload, never a shared list: regions replicate key by
 /// key, and concurrent read-modify-writes of one list lose entries. The time
 /// is `created`'s digits (`YYYYMMDDhhmmssmmm`, a missing fraction as `000`),
 /// each replaced by 9 − digit, so ascending key order is newest first, and
-/// the id breaks ties. 89 bytes, far below [`MAX_KEY_LEN`].
+/// the id breaks ties. 89 bytes, far below [`MAX_KEY_LEN`]. One segment
+/// after `idx/`, so a store on a file system keeps the index in one folder
+/// rather than making a folder per upload.
 pub fn upload_index(created: &str, id: &ImageId) -> String {
     let mut digits: Vec<u8> = created
         .bytes()
@@ -41,12 +43,12 @@ pub fn upload_index(created: &str, id: &ImageId) -> String {
         .collect();
     digits.resize(INDEX_TIME_DIGITS, b'0');
     let inverted: String = digits.iter().map(|d| char::from(b'9' - d + b'0')).collect();
-    format!("{UPLOAD_INDEX_PREFIX}{inverted}/{id}")
+    format!("{UPLOAD_INDEX_PREFIX}{inverted}-{id}")
 }
 
 /// The id an upload index key names; `None` for any other key.
 pub fn upload_index_id(key: &str) -> Option<ImageId> {
-    let (time, id) = key.strip_prefix(UPLOAD_INDEX_PREFIX)?.split_once('/')?;
+    let (time, id) = key.strip_prefix(UPLOAD_INDEX_PREFIX)?.split_once('-')?;
     let time_ok = time.len() == INDEX_TIME_DIGITS && time.bytes().all(|b| b.is_ascii_digit());
     time_ok.then(|| ImageId::parse(id).ok()).flatten()
 }
@@ -84,12 +86,12 @@ mod tests {
         let older = upload_index("2026-11-22T12:13:19.007Z", &id);
         let newer = upload_index("2026-11-22T12:13:19.008Z", &id);
         let legacy = upload_index("2026-11-22T12:13:19Z", &id);
-        assert_eq!(older, format!("idx/79738877878680992/{id}"));
+        assert_eq!(older, format!("idx/79738877878680992-{id}"));
         assert!(newer < older && older < legacy);
         assert!(upload_index("2027-01-01T00:00:00.000Z", &id) < newer);
         assert!(older.len() <= MAX_KEY_LEN);
         assert_eq!(upload_index_id(&older), Some(id.clone()));
-        for other in [meta(&id), "idx/1/x".to_string(), format!("idx/{id}")] {
+        for other in [meta(&id), "idx/1-x".to_string(), format!("idx/{id}")] {
             assert_eq!(upload_index_id(&other), None, "{other}");
         }
     }
