@@ -36,13 +36,30 @@ pub(super) fn box_shrink(
         let n_rows = rows.len() as u64;
         for y in rows {
             let row = &data[y * w * c..(y + 1) * w * c];
+            // One block's share of this row in u32 (at most 64 pixels of
+            // 65535 × 255), then into the block's u64 sums.
             for (ox, sum) in sums.chunks_exact_mut(4).enumerate() {
-                for px in row[ox * f * c..((ox + 1) * f).min(w) * c].chunks_exact(c) {
-                    let a = if alpha { u64::from(px[3]) } else { 255 };
-                    for i in 0..3 {
-                        sum[i] += u64::from(lut[usize::from(px[i])]) * a;
+                let span = &row[ox * f * c..((ox + 1) * f).min(w) * c];
+                let mut part = [0u32; 4];
+                if alpha {
+                    for px in span.chunks_exact(4) {
+                        let a = u32::from(px[3]);
+                        part[0] += u32::from(lut[usize::from(px[0])]) * a;
+                        part[1] += u32::from(lut[usize::from(px[1])]) * a;
+                        part[2] += u32::from(lut[usize::from(px[2])]) * a;
+                        part[3] += a;
                     }
-                    sum[3] += a;
+                } else {
+                    for px in span.chunks_exact(3) {
+                        part[0] += u32::from(lut[usize::from(px[0])]);
+                        part[1] += u32::from(lut[usize::from(px[1])]);
+                        part[2] += u32::from(lut[usize::from(px[2])]);
+                    }
+                    let n = (span.len() / 3) as u32;
+                    part = [part[0] * 255, part[1] * 255, part[2] * 255, n * 255];
+                }
+                for (s, p) in sum.iter_mut().zip(part) {
+                    *s += u64::from(p);
                 }
             }
         }
