@@ -459,6 +459,10 @@ impl Huffman {
             offset[len] = k as i32 - code;
             for _ in 0..n {
                 let symbol = *symbols.get(k)?;
+                // More codes than the length allows: not a prefix code.
+                if code >= 1 << len {
+                    return None;
+                }
                 if len <= LOOKUP_BITS as usize {
                     let shift = LOOKUP_BITS as usize - len;
                     let first = (code as usize) << shift;

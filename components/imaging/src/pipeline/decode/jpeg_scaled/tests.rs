@@ -103,3 +103,35 @@ fn declines_what_it_does_not_decode() {
     assert!(decode(&baseline, 3).is_none());
     assert!(decode(&baseline[..baseline.len() / 2], 4).is_none());
 }
+
+#[test]
+fn corrupt_and_truncated_files_never_panic() {
+    let original = encode(96, 64, SamplingFactor::R_4_2_0, 5, false);
+    // A fixed linear congruential sequence: the same cases every run.
+    let mut state = 0x2545_f491_4f6c_dd1du64;
+    let mut next = move || {
+        state = state
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
+        (state >> 33) as usize
+    };
+    for case in 0..400 {
+        let mut bytes = original.clone();
+        if case % 4 == 0 {
+            bytes.truncate(next() % bytes.len());
+        } else {
+            for _ in 0..1 + case % 5 {
+                let at = next() % bytes.len();
+                bytes[at] = next() as u8;
+            }
+        }
+        for shrink in [2, 4, 8] {
+            if let Some(image) = decode(&bytes, shrink) {
+                assert_eq!(
+                    image.data.len(),
+                    image.width as usize * image.height as usize * 3
+                );
+            }
+        }
+    }
+}
