@@ -14,6 +14,7 @@ mod orient;
 mod pad;
 mod resize;
 mod sharpen;
+mod srgb;
 
 pub(crate) use image::Image;
 pub(crate) use orient::Orientation;

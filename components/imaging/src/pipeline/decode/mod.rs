@@ -18,14 +18,14 @@ pub(crate) fn decode(bytes: &[u8], job: &Job<'_>) -> Result<Image, Error> {
     let header = &job.header;
     let image = match header.format {
         Format::Jpeg => jpeg::decode(bytes, job, shrink(job)),
-        Format::Png => png::decode(bytes),
+        Format::Png => png::decode(bytes, box_factor(job)),
         Format::Gif => gif::decode(bytes),
         Format::Webp => webp::decode(bytes, header, shrink(job)),
         Format::Avif => Err(Error::Unsupported {
             reason: "AVIF input is not decoded (no pure-Rust AV1 decoder)".into(),
         }),
     }?;
-    let scaled = matches!(header.format, Format::Jpeg | Format::Webp);
+    let scaled = matches!(header.format, Format::Jpeg | Format::Webp | Format::Png);
     if (image.width, image.height) != (header.width, header.height) && !scaled {
         return Err(Error::decode(
             header.format,
@@ -47,4 +47,14 @@ fn shrink(job: &Job<'_>) -> u32 {
                 && region.height / f64::from(d) >= f64::from(rh)
         })
         .unwrap_or(1)
+}
+
+/// The box factor that leaves at least twice the planned output in each
+/// direction (as libvips' shrink-then-reduce), for decoders that average
+/// blocks while decoding. Capped so a block's sums stay small.
+fn box_factor(job: &Job<'_>) -> u32 {
+    let region = job.plan.region;
+    let (rw, rh) = job.plan.resized;
+    let ratio = (region.width / f64::from(rw)).min(region.height / f64::from(rh));
+    (ratio / 2.0).floor().clamp(1.0, 64.0) as u32
 }

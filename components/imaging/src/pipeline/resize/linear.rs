@@ -1,8 +1,8 @@
 //! 8-bit sRGB ↔ 16-bit linear light (alpha premultiplied), and a box
 //! pre-shrink that averages in linear light straight from the 8-bit pixels.
 
+use crate::pipeline::srgb::tables;
 use fast_image_resize::{self as fr, PixelType};
-use std::sync::OnceLock;
 
 /// Largest box factor: keeps the sums of a block within `u64` comfortably
 /// and the remaining Lanczos pass meaningful.
@@ -132,41 +132,6 @@ pub(super) fn to_srgb(image: &fr::images::Image<'_>, alpha: bool) -> Vec<u8> {
         }
     }
     out
-}
-
-struct Tables {
-    to_linear: [u16; 256],
-    to_srgb: Vec<u8>,
-}
-
-fn tables() -> &'static Tables {
-    static TABLES: OnceLock<Tables> = OnceLock::new();
-    TABLES.get_or_init(|| {
-        let mut to_linear = [0u16; 256];
-        for (i, v) in to_linear.iter_mut().enumerate() {
-            *v = (srgb_to_linear(i as f32 / 255.0) * 65535.0).round() as u16;
-        }
-        let to_srgb = (0..4096)
-            .map(|i| (linear_to_srgb((i as f32 + 0.5) / 4096.0) * 255.0).round() as u8)
-            .collect();
-        Tables { to_linear, to_srgb }
-    })
-}
-
-fn srgb_to_linear(v: f32) -> f32 {
-    if v <= 0.04045 {
-        v / 12.92
-    } else {
-        ((v + 0.055) / 1.055).powf(2.4)
-    }
-}
-
-fn linear_to_srgb(v: f32) -> f32 {
-    if v <= 0.003_130_8 {
-        v * 12.92
-    } else {
-        1.055 * v.powf(1.0 / 2.4) - 0.055
-    }
 }
 
 #[cfg(test)]
