@@ -7,10 +7,10 @@
 //! leaves at least twice the output (as libvips' shrink-then-reduce does),
 //! straight from its 8-bit pixels: Lanczos then runs on the small image.
 //! Sources that stay above [`LINEAR_MAX_PIXELS`] (a large output) are
-//! resampled in sRGB to keep memory bounded, and so are images the decoder
-//! already reduced (JPEG's DCT scaling and WebP's scaled decoding average in
-//! gamma space): what is left is a step under 2×, where linear light changes
-//! little and 8-bit resampling costs half as much.
+//! resampled in sRGB to keep memory bounded, and so are opaque images the
+//! decoder already reduced (JPEG's DCT scaling and WebP's scaled decoding
+//! average in gamma space): what is left is a step under 2×, where linear
+//! light changes little and 8-bit resampling costs half as much.
 
 use super::{Image, Job};
 use crate::Error;
@@ -69,7 +69,9 @@ pub(crate) fn apply(job: &Job<'_>, image: Image) -> Result<Image, Error> {
         });
     }
     let options = lanczos(left, top, width, height);
-    let reduced = kx < 1.0 || ky < 1.0;
+    // Alpha stays in 16-bit premultiplied light even then: 8-bit
+    // premultiplication leaves noisy colour in faint edge pixels.
+    let reduced = (kx < 1.0 || ky < 1.0) && !image.alpha;
     let linear = !reduced && u64::from(image.width) * u64::from(image.height) <= LINEAR_MAX_PIXELS;
     let data = if linear {
         // Premultiplied here (in linear light), so the resizer needs no copy of its own.
