@@ -12,17 +12,15 @@
 # burst no slower than before.
 . "$(dirname "$0")/lib.sh"
 bench_init
-need wrk curl
+need curl
 photo=${1:-$(corpus_dir)/Elephants_5640x3172.jpg}
 burst=${BURST:-48}
 seconds=${PROBE_SECONDS:-4}
 
-# pct NAME URL: wrk for $seconds with 2 connections; prints "p50 p99" in ms.
+# pct NAME URL: 100 requests/s for $seconds (bench/probe.py); prints "p50 p99"
+# in ms. A fixed rate, so probing takes the burst no CPU worth counting.
 pct() {
-  wrk -t1 -c2 -d"${seconds}s" --latency "$2" | awk '
-    function ms(v) { if (v ~ /us$/) return v/1000; if (v ~ /ms$/) return v+0; if (v ~ /s$/) return v*1000; return v }
-    $1 == "50%" { p50 = ms($2) } $1 == "99%" { p99 = ms($2) }
-    END { printf "%.2f %.2f\n", p50, p99 }'
+  python3 "$repo/bench/probe.py" "$2" "$seconds" 100
 }
 
 # measure LABEL BINARY: one host, idle probes, then probes during the burst.
@@ -40,8 +38,8 @@ measure() {
 
   local t0 t1
   t0=$(date +%s%N)
-  seq 1 "$burst" | xargs -P "$burst" -I{} sh -c \
-    "curl -s -o /dev/null -w '%{http_code}\n' '$base/resize/width=\$((300 + {})),format=jpeg/$id'" >"$work/$label.codes" &
+  seq 301 $((300 + burst)) | xargs -P "$burst" -I{} \
+    curl -s -o /dev/null -w '%{http_code}\n' "$base/resize/width={},format=jpeg/$id" >"$work/$label.codes" &
   local burst_pid=$!
   sleep 0.3
   pct healthz "$base/healthz" >"$work/$label.h" &

@@ -15,6 +15,8 @@ fn probe() -> Host {
         .args([
             "--exec-threads",
             "2",
+            "--exec-slots",
+            "2",
             "--queue-depth",
             "1",
             "--queue-timeout-ms",
@@ -26,7 +28,12 @@ fn probe() -> Host {
 fn wait_for(host: &Host, what: &str, check: impl Fn(&Host) -> bool) {
     let deadline = Instant::now() + Duration::from_secs(10);
     while !check(host) {
-        assert!(Instant::now() < deadline, "timed out waiting until {what}");
+        assert!(
+            Instant::now() < deadline,
+            "timed out waiting until {what}; metrics:\n{}\nlog:\n{}",
+            host.get("/metrics").text(),
+            host.logs()
+        );
         std::thread::sleep(Duration::from_millis(10));
     }
 }

@@ -45,9 +45,12 @@ pub struct UpArgs {
     /// Instances alive at once; requests beyond get 503.
     #[arg(long, env = "EDGEIMG_MAX_INSTANCES", default_value_t = 256)]
     pub max_instances: u32,
-    /// Threads that run guest code, and instances alive at once (default: the CPU cores).
+    /// Threads that run guest code (default: the CPU cores).
     #[arg(long, env = "EDGEIMG_EXEC_THREADS")]
     pub exec_threads: Option<usize>,
+    /// Instances alive at once, each holding its decoded image (default: twice the threads).
+    #[arg(long, env = "EDGEIMG_EXEC_SLOTS")]
+    pub exec_slots: Option<usize>,
     /// Requests that may wait for an execution slot; more get 503 at once.
     #[arg(long, env = "EDGEIMG_QUEUE_DEPTH", default_value_t = 64)]
     pub queue_depth: usize,
@@ -73,6 +76,9 @@ impl UpArgs {
         if self.build {
             super::build::build(&manifest)?;
         }
+        let threads = self
+            .exec_threads
+            .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()));
         let config = HostConfig {
             runtime_config_file: self.runtime_config_file.clone(),
             data_dir: self.data_dir.clone(),
@@ -82,9 +88,8 @@ impl UpArgs {
             timeout: Duration::from_millis(self.timeout_ms),
             max_instances: self.max_instances,
             pool: PoolConfig {
-                threads: self
-                    .exec_threads
-                    .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get())),
+                threads,
+                slots: self.exec_slots.unwrap_or(2 * threads),
                 queue_depth: self.queue_depth,
                 max_wait: Duration::from_millis(self.queue_timeout_ms),
             },
@@ -107,7 +112,7 @@ impl UpArgs {
             // Tests and scripts read this line to find the port.
             println!("edgeimg listening on http://{addr}");
             std::io::stdout().flush()?;
-            tracing::info!(%addr, region = %app.region, exec_threads = app.pool.config().threads, "serving {}", manifest.name);
+            tracing::info!(%addr, region = %app.region, exec_threads = app.pool.config().threads, exec_slots = app.pool.config().slots, "serving {}", manifest.name);
             let (stop_replication, replication_stopped) = tokio::sync::watch::channel(false);
             if let Some(replication) = &app.replication {
                 replication.start(replication_stopped);

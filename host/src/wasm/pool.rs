@@ -3,10 +3,11 @@
 //! edge-cache hits, 304s and collapsed followers are never occupied by a
 //! transform.
 //!
-//! A request that needs a component takes a slot (as many slots as pool
-//! threads) for as long as its instance lives; the instance's memory is what
-//! the slots bound, so a burst of big images never holds more decoded
-//! pixels than the pool has threads. Waiting for a slot is first come, first
+//! A request that needs a component takes a slot for as long as its
+//! instance lives; the instance's memory is what the slots bound, so a burst
+//! of big images never holds more decoded pixels than there are slots.
+//! There are more slots than threads (twice as many by default): while one
+//! instance waits for storage, another computes on its thread. Waiting for a slot is first come, first
 //! served, and bounded in depth and in time, as imgproxy's queue is: past
 //! either, the request is answered `503 busy` with `Retry-After` at once
 //! rather than slowly.
@@ -27,8 +28,10 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 /// Sizes of the pool and of the wait in front of it.
 #[derive(Debug, Clone, Copy)]
 pub struct PoolConfig {
-    /// Threads that run guest code, and instances alive at once.
+    /// Threads that run guest code.
     pub threads: usize,
+    /// Instances alive at once.
+    pub slots: usize,
     /// Requests that may wait for a slot; more are refused at once.
     pub queue_depth: usize,
     /// The longest a request waits for a slot.
@@ -87,15 +90,21 @@ pub struct ExecPool {
 impl ExecPool {
     pub fn new(config: PoolConfig) -> std::io::Result<Self> {
         let threads = config.threads.max(1);
+        let slots = config.slots.max(1);
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(threads)
             .thread_name("edgeimg-exec")
+            .on_thread_start(lower_priority)
             .enable_all()
             .build()?;
         Ok(Self {
-            config: PoolConfig { threads, ..config },
+            config: PoolConfig {
+                threads,
+                slots,
+                ..config
+            },
             runtime: Some(runtime),
-            slots: Arc::new(Semaphore::new(threads)),
+            slots: Arc::new(Semaphore::new(slots)),
             waiting: AtomicUsize::new(0),
             queue_depth: Gauge::default(),
             busy: Gauge::default(),
@@ -194,6 +203,29 @@ impl ExecPool {
     }
 }
 
+/// How much the kernel should favour the connection threads over guest
+/// code (a nice value; 0 is the process's own).
+const EXEC_NICENESS: i32 = 10;
+
+/// Lowers the calling thread's scheduling priority, so that when guests
+/// keep every core busy, a connection thread that wakes up (a health check,
+/// a cache hit) runs within a scheduler tick rather than after a time slice
+/// of guest code. Guests still get all the CPU nobody else wants.
+fn lower_priority() {
+    #[cfg(target_os = "linux")]
+    {
+        // SAFETY: gettid and setpriority take no pointers; PRIO_PROCESS
+        // with a thread id changes only that thread on Linux.
+        let failed = unsafe {
+            let tid = libc::gettid();
+            libc::setpriority(libc::PRIO_PROCESS, tid as libc::id_t, EXEC_NICENESS) != 0
+        };
+        if failed {
+            tracing::debug!(error = %std::io::Error::last_os_error(), "could not lower an execution thread's priority");
+        }
+    }
+}
+
 impl Drop for ExecPool {
     fn drop(&mut self) {
         if let Some(runtime) = self.runtime.take() {
@@ -209,6 +241,7 @@ mod tests {
     fn pool(threads: usize, queue_depth: usize, max_wait_ms: u64) -> ExecPool {
         ExecPool::new(PoolConfig {
             threads,
+            slots: threads,
             queue_depth,
             max_wait: Duration::from_millis(max_wait_ms),
         })
