@@ -7,193 +7,82 @@
 //! Anything unusual (CMYK, 12-bit, arithmetic coding, a broken stream) returns
 //! `None` and the caller uses the general decoder instead.
 
-use super::jpeg_planes::{self, Plane};
+use super::jpeg_syntax::{
+    self, extend, next_byte, skip_restart_marker, Codes, Frame, Headers, Restarts,
+};
 use crate::pipeline::Image;
 
 /// The 1/8-scale RGB image of a progressive JPEG, or `None` if this decoder
 /// does not handle the file.
 pub(super) fn decode(b: &[u8]) -> Option<Image> {
-    let mut d = Dc::default();
-    let mut at = 2;
-    loop {
-        if *b.get(at)? != 0xFF {
-            return None;
-        }
-        let marker = *b.get(at + 1)?;
-        if marker == 0xFF {
-            at += 1;
-            continue;
-        }
-        if marker == 0xD9 {
-            return d.finish();
-        }
-        let len = usize::from(u16::from_be_bytes([*b.get(at + 2)?, *b.get(at + 3)?]));
-        let body = b.get(at + 4..at + 2 + len)?;
-        at += 2 + len;
-        match marker {
-            0xC2 => d.frame(body)?,
-            0xC0 | 0xC1 | 0xC3 | 0xC5..=0xCF => return None,
-            0xDB => d.quant(body)?,
-            0xC4 => d.huffman(body)?,
-            0xDD => {
-                d.restart_interval =
-                    usize::from(u16::from_be_bytes([*body.first()?, *body.get(1)?]))
-            }
-            0xEE if body.starts_with(b"Adobe") => d.adobe_transform = Some(*body.get(11)?),
-            0xDA => {
-                let end = entropy_end(b, at)?;
-                d.scan(body, &b[at..end])?;
-                at = end;
-            }
-            _ => {}
-        }
-    }
+    jpeg_syntax::decode(b, Dc::default())
 }
 
 #[derive(Default)]
 struct Dc {
-    width: usize,
-    height: usize,
-    components: Vec<Component>,
-    /// The DC entry of each quantisation table.
-    quant: [Option<u16>; 4],
-    tables: [Option<Huffman>; 4],
-    restart_interval: usize,
-    adobe_transform: Option<u8>,
-    /// Blocks per MCU row/column of an interleaved scan.
-    mcus: (usize, usize),
-    max_sampling: (usize, usize),
+    /// DC Huffman tables.
+    tables: [Option<Codes>; 4],
+    /// Each component's DC coefficients, one a block, `blocks.0` wide.
+    dc: Vec<Vec<i32>>,
+    /// Which components a first DC scan has coded.
+    seen: Vec<bool>,
 }
 
-struct Component {
-    id: u8,
-    h: usize,
-    v: usize,
-    quant: usize,
-    /// Blocks across and down, padded to whole MCUs.
-    blocks: (usize, usize),
-    dc: Vec<i32>,
-    seen: bool,
-}
+impl jpeg_syntax::Decoder for Dc {
+    /// Progressive Huffman frames.
+    fn reads(sof: u8) -> bool {
+        sof == 0xC2
+    }
 
-impl Dc {
-    fn frame(&mut self, f: &[u8]) -> Option<()> {
-        if *f.first()? != 8 || !self.components.is_empty() {
-            return None;
-        }
-        self.height = usize::from(u16::from_be_bytes([*f.get(1)?, *f.get(2)?]));
-        self.width = usize::from(u16::from_be_bytes([*f.get(3)?, *f.get(4)?]));
-        let n = usize::from(*f.get(5)?);
-        if self.width == 0 || self.height == 0 || !(n == 1 || n == 3) {
-            return None;
-        }
-        for i in 0..n {
-            let c = f.get(6 + 3 * i..9 + 3 * i)?;
-            let (h, v) = (usize::from(c[1] >> 4), usize::from(c[1] & 15));
-            if !(1..=4).contains(&h) || !(1..=4).contains(&v) || c[2] > 3 {
-                return None;
-            }
-            self.components.push(Component {
-                id: c[0],
-                h,
-                v,
-                quant: usize::from(c[2]),
-                blocks: (0, 0),
-                dc: Vec::new(),
-                seen: false,
-            });
-        }
-        let hmax = self.components.iter().map(|c| c.h).max()?;
-        let vmax = self.components.iter().map(|c| c.v).max()?;
-        self.max_sampling = (hmax, vmax);
-        self.mcus = (
-            self.width.div_ceil(8 * hmax),
-            self.height.div_ceil(8 * vmax),
-        );
-        for c in &mut self.components {
-            c.blocks = (self.mcus.0 * c.h, self.mcus.1 * c.v);
-            c.dc = vec![0; c.blocks.0 * c.blocks.1];
+    fn frame(&mut self, frame: &Frame) {
+        self.dc = frame
+            .components
+            .iter()
+            .map(|c| vec![0; c.blocks.0 * c.blocks.1])
+            .collect();
+        self.seen = vec![false; frame.components.len()];
+    }
+
+    /// Keeps DC tables; AC tables are never used.
+    fn huffman(&mut self, class: u8, id: usize, counts: &[u8; 16], symbols: &[u8]) -> Option<()> {
+        if class == 0 {
+            *self.tables.get_mut(id)? = Some(Codes::new(counts, symbols)?);
         }
         Some(())
     }
 
-    fn quant(&mut self, mut s: &[u8]) -> Option<()> {
-        while let Some(&pq_tq) = s.first() {
-            let (precision, id) = (pq_tq >> 4, usize::from(pq_tq & 15));
-            let size = if precision == 0 { 64 } else { 128 };
-            let table = s.get(1..1 + size)?;
-            let dc = if precision == 0 {
-                u16::from(table[0])
-            } else {
-                u16::from_be_bytes([table[0], table[1]])
-            };
-            *self.quant.get_mut(id)? = Some(dc);
-            s = &s[1 + size..];
-        }
-        Some(())
-    }
-
-    fn huffman(&mut self, mut s: &[u8]) -> Option<()> {
-        while let Some(&tc_th) = s.first() {
-            let counts: [u8; 16] = s.get(1..17)?.try_into().ok()?;
-            let total: usize = counts.iter().map(|&c| usize::from(c)).sum();
-            let symbols = s.get(17..17 + total)?;
-            if tc_th >> 4 == 0 {
-                *self.tables.get_mut(usize::from(tc_th & 15))? =
-                    Some(Huffman::new(&counts, symbols)?);
-            }
-            s = &s[17 + total..];
-        }
-        Some(())
-    }
-
-    fn scan(&mut self, header: &[u8], data: &[u8]) -> Option<()> {
-        let n = usize::from(*header.first()?);
-        let mut members = Vec::with_capacity(n);
-        for i in 0..n {
-            let id = *header.get(1 + 2 * i)?;
-            let table = usize::from(*header.get(2 + 2 * i)? >> 4);
-            let index = self.components.iter().position(|c| c.id == id)?;
-            members.push((index, table));
-        }
+    fn scan(&mut self, headers: &Headers, header: &[u8], data: &[u8]) -> Option<()> {
+        let members = jpeg_syntax::scan_components(header, headers.components())?;
+        let n = members.len();
         let spectral_start = *header.get(1 + 2 * n)?;
         let approx = *header.get(3 + 2 * n)?;
         let (high, low) = (approx >> 4, u32::from(approx & 15));
         if spectral_start != 0 {
             return Some(());
         }
-        if self.components.is_empty() || low > 13 {
+        let frame = headers.frame.as_ref()?;
+        if low > 13 {
             return None;
         }
-        let mut bits = Bits::new(data);
+        let mut bits = Bits {
+            data,
+            ..Bits::default()
+        };
         let mut predictors = vec![0i32; n];
         // (component, block x, block y) in the order the scan codes them.
         let mut units = Vec::new();
         let single = n == 1;
-        let (mx, my) = if single {
-            let c = &self.components[members[0].0];
-            let w = (self.width * c.h).div_ceil(self.max_sampling.0).div_ceil(8);
-            let h = (self.height * c.v)
-                .div_ceil(self.max_sampling.1)
-                .div_ceil(8);
-            (w, h)
-        } else {
-            self.mcus
-        };
-        let mut until_restart = self.restart_interval;
+        let (mx, my) = frame.scan_units(single.then(|| members[0].0));
+        let mut restarts = Restarts::new(headers.restart_interval);
         for y in 0..my {
             for x in 0..mx {
-                if self.restart_interval > 0 {
-                    if until_restart == 0 {
-                        bits.restart();
-                        predictors.iter_mut().for_each(|p| *p = 0);
-                        until_restart = self.restart_interval;
-                    }
-                    until_restart -= 1;
+                if restarts.due() {
+                    bits.restart();
+                    predictors.iter_mut().for_each(|p| *p = 0);
                 }
                 units.clear();
                 for (slot, &(index, _)) in members.iter().enumerate() {
-                    let c = &self.components[index];
+                    let c = &frame.components[index];
                     if single {
                         units.push((slot, x, y));
                     } else {
@@ -205,113 +94,53 @@ impl Dc {
                     }
                 }
                 for &(slot, bx, by) in &units {
-                    let (index, table) = members[slot];
-                    let c = &mut self.components[index];
-                    let at = by * c.blocks.0 + bx;
+                    let (index, tables) = members[slot];
+                    let at = by * frame.components[index].blocks.0 + bx;
+                    let dc = &mut self.dc[index];
                     if high == 0 {
-                        let huffman = self.tables.get(table)?.as_ref()?;
-                        let size = huffman.decode(&mut bits)?;
+                        let codes = self.tables.get(usize::from(tables >> 4))?.as_ref()?;
+                        let size = bits.symbol(codes)?;
                         predictors[slot] += bits.extend(size)?;
-                        *c.dc.get_mut(at)? = predictors[slot] << low;
+                        *dc.get_mut(at)? = predictors[slot] << low;
                     } else if bits.bit()? == 1 {
-                        *c.dc.get_mut(at)? |= 1 << low;
+                        *dc.get_mut(at)? |= 1 << low;
                     }
                 }
             }
         }
         for &(index, _) in &members {
-            self.components[index].seen |= high == 0;
+            self.seen[index] |= high == 0;
         }
         Some(())
     }
 
-    fn finish(self) -> Option<Image> {
-        if self.components.is_empty() || !self.components.iter().all(|c| c.seen) {
+    fn finish(self, headers: &Headers) -> Option<Image> {
+        let frame = headers.frame.as_ref()?;
+        if !self.seen.iter().all(|&s| s) {
             return None;
         }
-        let (w, h) = (self.width.div_ceil(8), self.height.div_ceil(8));
-        let (hmax, vmax) = self.max_sampling;
         // Each component's 1/8-scale samples: dequantised DC / 8, level-shifted.
-        let planes: Vec<Vec<u8>> = self
+        let planes = frame
             .components
             .iter()
-            .map(|c| {
-                let q = i32::from(self.quant[c.quant].unwrap_or(1));
-                c.dc.iter()
-                    .map(|&dc| ((dc * q + 4).div_euclid(8) + 128).clamp(0, 255) as u8)
-                    .collect()
+            .zip(&self.dc)
+            .map(|(c, dc)| {
+                let q = i32::from(headers.quant[c.quant].as_ref()?[0]);
+                Some(
+                    dc.iter()
+                        .map(|&dc| ((dc * q + 4).div_euclid(8) + 128).clamp(0, 255) as u8)
+                        .collect(),
+                )
             })
-            .collect::<Vec<_>>();
-        for c in &self.components {
-            self.quant[c.quant]?;
-        }
-        let planes: Vec<Plane<'_>> = self
-            .components
-            .iter()
-            .zip(&planes)
-            .map(|(c, samples)| Plane {
-                samples,
-                stride: c.blocks.0,
-                cols: (self.width * c.h).div_ceil(hmax).div_ceil(8),
-                rows: (self.height * c.v).div_ceil(vmax).div_ceil(8),
-                h: c.h,
-                v: c.v,
-            })
-            .collect();
-        let rgb = self.components.len() == 3 && self.adobe_transform == Some(0);
-        Some(jpeg_planes::to_rgb(&planes, self.max_sampling, (w, h), rgb))
+            .collect::<Option<Vec<Vec<u8>>>>()?;
+        headers.to_rgb(&planes, 1)
     }
 }
 
-/// A canonical Huffman table (JPEG F.2.2.3), decoded bit by bit.
-struct Huffman {
-    max_code: [i32; 17],
-    offset: [i32; 17],
-    symbols: Vec<u8>,
-}
-
-impl Huffman {
-    fn new(counts: &[u8; 16], symbols: &[u8]) -> Option<Huffman> {
-        let mut max_code = [-1i32; 17];
-        let mut offset = [0i32; 17];
-        let (mut code, mut k) = (0i32, 0i32);
-        for len in 1..=16 {
-            let n = i32::from(counts[len - 1]);
-            offset[len] = k - code;
-            code += n;
-            k += n;
-            if n > 0 {
-                max_code[len] = code - 1;
-            }
-            if code > 1 << len {
-                return None;
-            }
-            code <<= 1;
-        }
-        Some(Huffman {
-            max_code,
-            offset,
-            symbols: symbols.to_vec(),
-        })
-    }
-
-    fn decode(&self, bits: &mut Bits<'_>) -> Option<u8> {
-        let mut code = 0i32;
-        for len in 1..=16 {
-            code = (code << 1) | i32::from(bits.bit()?);
-            if code <= self.max_code[len] {
-                return self
-                    .symbols
-                    .get(usize::try_from(code + self.offset[len]).ok()?)
-                    .copied();
-            }
-        }
-        None
-    }
-}
-
-/// Entropy-coded bits: 0xFF00 is a literal 0xFF; a marker ends the data
-/// (reads past it give zeros, as decoders do for truncated scans).
+/// Entropy-coded bits, read one at a time: 0xFF00 is a literal 0xFF; a
+/// marker ends the data (reads past it give zeros, as decoders do for
+/// truncated scans).
+#[derive(Default)]
 struct Bits<'a> {
     data: &'a [u8],
     pos: usize,
@@ -319,37 +148,26 @@ struct Bits<'a> {
     left: u8,
 }
 
-impl<'a> Bits<'a> {
-    fn new(data: &'a [u8]) -> Bits<'a> {
-        Bits {
-            data,
-            pos: 0,
-            byte: 0,
-            left: 0,
-        }
-    }
-
+impl Bits<'_> {
     fn bit(&mut self) -> Option<u8> {
         if self.left == 0 {
-            self.byte = self.next_byte();
+            self.byte = next_byte(self.data, &mut self.pos);
             self.left = 8;
         }
         self.left -= 1;
         Some((self.byte >> self.left) & 1)
     }
 
-    fn next_byte(&mut self) -> u8 {
-        match (self.data.get(self.pos), self.data.get(self.pos + 1)) {
-            (Some(0xFF), Some(0x00)) => {
-                self.pos += 2;
-                0xFF
-            }
-            (Some(0xFF), _) | (None, _) => 0,
-            (Some(&b), _) => {
-                self.pos += 1;
-                b
+    /// The next Huffman-coded symbol, read bit by bit.
+    fn symbol(&mut self, codes: &Codes) -> Option<u8> {
+        let mut code = 0i32;
+        for len in 1..=16 {
+            code = (code << 1) | i32::from(self.bit()?);
+            if let Some(symbol) = codes.symbol(len, code) {
+                return Some(symbol);
             }
         }
+        None
     }
 
     /// `size` bits as a signed DC difference (JPEG F.2.2.1 EXTEND).
@@ -364,34 +182,13 @@ impl<'a> Bits<'a> {
         for _ in 0..size {
             v = (v << 1) | i32::from(self.bit()?);
         }
-        Some(if v < 1 << (size - 1) {
-            v - (1 << size) + 1
-        } else {
-            v
-        })
+        Some(extend(v, u32::from(size)))
     }
 
     /// Byte-aligns and steps over a restart marker.
     fn restart(&mut self) {
         self.left = 0;
-        if self.data.get(self.pos) == Some(&0xFF)
-            && matches!(self.data.get(self.pos + 1), Some(0xD0..=0xD7))
-        {
-            self.pos += 2;
-        }
-    }
-}
-
-/// The offset of the first marker after entropy-coded data starting at `from`
-/// (0xFF followed by anything but a stuffed 0x00 or a restart marker).
-pub(super) fn entropy_end(b: &[u8], from: usize) -> Option<usize> {
-    let mut i = from;
-    loop {
-        i += b.get(i..)?.iter().position(|&x| x == 0xFF)?;
-        match *b.get(i + 1)? {
-            0x00 | 0xD0..=0xD7 | 0xFF => i += 1,
-            _ => return Some(i),
-        }
+        skip_restart_marker(self.data, &mut self.pos);
     }
 }
 

@@ -9,8 +9,9 @@
 //! unusual (progressive, CMYK, 12-bit, arithmetic coding, a broken stream)
 //! returns `None` and the caller uses the general decoder.
 
-use super::jpeg_dc::entropy_end;
-use super::jpeg_planes::{self, Plane};
+use super::jpeg_syntax::{
+    self, extend, next_byte, skip_restart_marker, Codes, Frame, Headers, Restarts,
+};
 use crate::pipeline::Image;
 
 /// Natural (row-major) index of each zig-zag position (JPEG Figure A.6).
@@ -31,199 +32,89 @@ pub(super) fn decode(b: &[u8], shrink: u32) -> Option<Image> {
         8 => 1,
         _ => return None,
     };
-    let mut d = Decoder {
-        size,
-        ..Decoder::default()
-    };
-    let mut at = 2;
-    loop {
-        if *b.get(at)? != 0xFF {
-            return None;
-        }
-        let marker = *b.get(at + 1)?;
-        if marker == 0xFF {
-            at += 1;
-            continue;
-        }
-        if marker == 0xD9 {
-            return d.finish();
-        }
-        let len = usize::from(u16::from_be_bytes([*b.get(at + 2)?, *b.get(at + 3)?]));
-        let body = b.get(at + 4..at + 2 + len)?;
-        at += 2 + len;
-        match marker {
-            0xC0 | 0xC1 => d.frame(body)?,
-            0xC2 | 0xC3 | 0xC5..=0xCF => return None,
-            0xDB => d.quant(body)?,
-            0xC4 => d.huffman(body)?,
-            0xDD => {
-                d.restart_interval =
-                    usize::from(u16::from_be_bytes([*body.first()?, *body.get(1)?]))
-            }
-            0xEE if body.starts_with(b"Adobe") => d.adobe_transform = Some(*body.get(11)?),
-            0xDA => {
-                let end = entropy_end(b, at)?;
-                d.scan(body, &b[at..end])?;
-                at = end;
-            }
-            _ => {}
-        }
-    }
+    jpeg_syntax::decode(
+        b,
+        Scaled {
+            size,
+            ..Scaled::default()
+        },
+    )
 }
 
 #[derive(Default)]
-struct Decoder {
+struct Scaled {
     /// Output samples per block side: 8 / shrink.
     size: usize,
-    width: usize,
-    height: usize,
-    components: Vec<Component>,
-    /// Quantisation tables in zig-zag order.
-    quant: [Option<[u16; 64]>; 4],
     dc_tables: [Option<Huffman>; 4],
     ac_tables: [Option<Huffman>; 4],
-    restart_interval: usize,
-    adobe_transform: Option<u8>,
-    mcus: (usize, usize),
-    max_sampling: (usize, usize),
+    /// Each component's decoded samples, `blocks.0 * size` wide.
+    samples: Vec<Vec<u8>>,
+    /// Which components a scan has decoded.
+    seen: Vec<bool>,
 }
 
-struct Component {
-    id: u8,
-    h: usize,
-    v: usize,
-    quant: usize,
-    /// Blocks across and down, padded to whole MCUs.
-    blocks: (usize, usize),
-    /// Decoded samples, `blocks.0 * size` wide.
-    samples: Vec<u8>,
-    seen: bool,
-}
+impl jpeg_syntax::Decoder for Scaled {
+    /// Baseline and extended sequential Huffman frames.
+    fn reads(sof: u8) -> bool {
+        matches!(sof, 0xC0 | 0xC1)
+    }
 
-impl Decoder {
-    fn frame(&mut self, f: &[u8]) -> Option<()> {
-        if *f.first()? != 8 || !self.components.is_empty() {
-            return None;
-        }
-        self.height = usize::from(u16::from_be_bytes([*f.get(1)?, *f.get(2)?]));
-        self.width = usize::from(u16::from_be_bytes([*f.get(3)?, *f.get(4)?]));
-        let n = usize::from(*f.get(5)?);
-        if self.width == 0 || self.height == 0 || !(n == 1 || n == 3) {
-            return None;
-        }
-        for i in 0..n {
-            let c = f.get(6 + 3 * i..9 + 3 * i)?;
-            let (h, v) = (usize::from(c[1] >> 4), usize::from(c[1] & 15));
-            if !(1..=4).contains(&h) || !(1..=4).contains(&v) || c[2] > 3 {
-                return None;
-            }
-            self.components.push(Component {
-                id: c[0],
-                h,
-                v,
-                quant: usize::from(c[2]),
-                blocks: (0, 0),
-                samples: Vec::new(),
-                seen: false,
-            });
-        }
-        let hmax = self.components.iter().map(|c| c.h).max()?;
-        let vmax = self.components.iter().map(|c| c.v).max()?;
-        self.max_sampling = (hmax, vmax);
-        self.mcus = (
-            self.width.div_ceil(8 * hmax),
-            self.height.div_ceil(8 * vmax),
-        );
-        for c in &mut self.components {
-            c.blocks = (self.mcus.0 * c.h, self.mcus.1 * c.v);
-            c.samples = vec![0; c.blocks.0 * c.blocks.1 * self.size * self.size];
+    fn frame(&mut self, frame: &Frame) {
+        let size = self.size;
+        self.samples = frame
+            .components
+            .iter()
+            .map(|c| vec![0; c.blocks.0 * c.blocks.1 * size * size])
+            .collect();
+        self.seen = vec![false; frame.components.len()];
+    }
+
+    fn huffman(&mut self, class: u8, id: usize, counts: &[u8; 16], symbols: &[u8]) -> Option<()> {
+        let table = Some(Huffman::new(counts, symbols)?);
+        match class {
+            0 => *self.dc_tables.get_mut(id)? = table,
+            1 => *self.ac_tables.get_mut(id)? = table,
+            _ => return None,
         }
         Some(())
     }
 
-    fn quant(&mut self, mut s: &[u8]) -> Option<()> {
-        while let Some(&pq_tq) = s.first() {
-            let (precision, id) = (pq_tq >> 4, usize::from(pq_tq & 15));
-            let size = if precision == 0 { 64 } else { 128 };
-            let table = s.get(1..1 + size)?;
-            let mut q = [0u16; 64];
-            for (k, v) in q.iter_mut().enumerate() {
-                *v = if precision == 0 {
-                    u16::from(table[k])
-                } else {
-                    u16::from_be_bytes([table[2 * k], table[2 * k + 1]])
-                };
-            }
-            *self.quant.get_mut(id)? = Some(q);
-            s = &s[1 + size..];
-        }
-        Some(())
-    }
-
-    fn huffman(&mut self, mut s: &[u8]) -> Option<()> {
-        while let Some(&tc_th) = s.first() {
-            let counts: [u8; 16] = s.get(1..17)?.try_into().ok()?;
-            let total: usize = counts.iter().map(|&c| usize::from(c)).sum();
-            let symbols = s.get(17..17 + total)?;
-            let table = Some(Huffman::new(&counts, symbols)?);
-            let id = usize::from(tc_th & 15);
-            match tc_th >> 4 {
-                0 => *self.dc_tables.get_mut(id)? = table,
-                1 => *self.ac_tables.get_mut(id)? = table,
-                _ => return None,
-            }
-            s = &s[17 + total..];
-        }
-        Some(())
-    }
-
-    fn scan(&mut self, header: &[u8], data: &[u8]) -> Option<()> {
-        let n = usize::from(*header.first()?);
-        if self.components.is_empty() || n == 0 {
+    fn scan(&mut self, headers: &Headers, header: &[u8], data: &[u8]) -> Option<()> {
+        let frame = headers.frame.as_ref()?;
+        let members = jpeg_syntax::scan_components(header, &frame.components)?
+            .into_iter()
+            .map(|(index, tables)| {
+                let dc = self.dc_tables.get(usize::from(tables >> 4))?.as_ref()?;
+                let ac = self.ac_tables.get(usize::from(tables & 15))?.as_ref()?;
+                let quant = headers.quant[frame.components[index].quant].as_ref()?;
+                Some((index, dc, ac, quant))
+            })
+            .collect::<Option<Vec<_>>>()?;
+        if members.is_empty() {
             return None;
-        }
-        let mut members = Vec::with_capacity(n);
-        for i in 0..n {
-            let id = *header.get(1 + 2 * i)?;
-            let tables = *header.get(2 + 2 * i)?;
-            let index = self.components.iter().position(|c| c.id == id)?;
-            let c = &self.components[index];
-            let dc = self.dc_tables.get(usize::from(tables >> 4))?.as_ref()?;
-            let ac = self.ac_tables.get(usize::from(tables & 15))?.as_ref()?;
-            let quant = self.quant[c.quant].as_ref()?;
-            members.push((index, dc, ac, quant));
         }
         let size = self.size;
         let keep = keep_table(size);
         let idct = Idct::new(size);
-        let single = n == 1;
-        let (mx, my) = if single {
-            let c = &self.components[members[0].0];
-            let w = (self.width * c.h).div_ceil(self.max_sampling.0).div_ceil(8);
-            let h = (self.height * c.v)
-                .div_ceil(self.max_sampling.1)
-                .div_ceil(8);
-            (w, h)
-        } else {
-            self.mcus
+        let single = members.len() == 1;
+        let (mx, my) = frame.scan_units(single.then_some(members[0].0));
+        let mut bits = Bits {
+            data,
+            ..Bits::default()
         };
-        let mut bits = Bits::new(data);
-        let mut predictors = vec![0i32; n];
-        let mut until_restart = self.restart_interval;
+        let mut predictors = vec![0i32; members.len()];
+        let mut restarts = Restarts::new(headers.restart_interval);
         let mut coefs = [0i32; 16];
         for y in 0..my {
             for x in 0..mx {
-                if self.restart_interval > 0 {
-                    if until_restart == 0 {
-                        bits.restart();
-                        predictors.iter_mut().for_each(|p| *p = 0);
-                        until_restart = self.restart_interval;
-                    }
-                    until_restart -= 1;
+                if restarts.due() {
+                    bits.restart();
+                    predictors.iter_mut().for_each(|p| *p = 0);
                 }
                 for (slot, &(index, dc, ac, quant)) in members.iter().enumerate() {
-                    let c = &mut self.components[index];
+                    let c = &frame.components[index];
                     let (h, v, stride) = (c.h, c.v, c.blocks.0 * size);
+                    let samples = &mut self.samples[index];
                     let (bh, bv) = if single { (1, 1) } else { (h, v) };
                     for by in 0..bv {
                         for bx in 0..bh {
@@ -241,7 +132,7 @@ impl Decoder {
                             coefs[0] = predictors[slot] * i32::from(quant[0]);
                             let ac_seen = block_ac(&mut bits, ac, quant, &keep, &mut coefs)?;
                             let at = row * size * stride + col * size;
-                            let out = c.samples.get_mut(at..at + (size - 1) * stride + size)?;
+                            let out = samples.get_mut(at..at + (size - 1) * stride + size)?;
                             idct.apply(&coefs, ac_seen, out, stride);
                         }
                     }
@@ -249,39 +140,16 @@ impl Decoder {
             }
         }
         for &(index, ..) in &members {
-            self.components[index].seen = true;
+            self.seen[index] = true;
         }
         Some(())
     }
 
-    fn finish(self) -> Option<Image> {
-        if self.components.is_empty() || !self.components.iter().all(|c| c.seen) {
+    fn finish(self, headers: &Headers) -> Option<Image> {
+        if headers.frame.is_none() || !self.seen.iter().all(|&s| s) {
             return None;
         }
-        let size = self.size;
-        let (hmax, vmax) = self.max_sampling;
-        let planes: Vec<Plane<'_>> = self
-            .components
-            .iter()
-            .map(|c| Plane {
-                samples: &c.samples,
-                stride: c.blocks.0 * size,
-                cols: ((self.width * c.h).div_ceil(hmax) * size).div_ceil(8),
-                rows: ((self.height * c.v).div_ceil(vmax) * size).div_ceil(8),
-                h: c.h,
-                v: c.v,
-            })
-            .collect();
-        let rgb = self.components.len() == 3 && self.adobe_transform == Some(0);
-        Some(jpeg_planes::to_rgb(
-            &planes,
-            self.max_sampling,
-            (
-                (self.width * size).div_ceil(8),
-                (self.height * size).div_ceil(8),
-            ),
-            rgb,
-        ))
+        headers.to_rgb(&self.samples, self.size)
     }
 }
 
@@ -423,16 +291,6 @@ fn clamp(v: f32) -> u8 {
     (v + 128.5).clamp(0.0, 255.0) as u8
 }
 
-/// JPEG F.2.2.1 EXTEND: `size` raw bits as a signed value.
-#[inline]
-fn extend(v: i32, size: u32) -> i32 {
-    if v < 1 << (size - 1) {
-        v - (1 << size) + 1
-    } else {
-        v
-    }
-}
-
 /// A canonical Huffman table with a [`LOOKUP_BITS`]-bit lookup for short
 /// codes and JPEG F.2.2.3's max-code search for longer ones.
 struct Huffman {
@@ -442,43 +300,21 @@ struct Huffman {
     /// extra bits), `value << 8 | run << 4 | bits used`, value 0 for end of
     /// block or 16 zeros; 0 when the prefix does not resolve.
     fast_ac: Box<[i32; LOOKUP_SIZE]>,
-    max_code: [i32; 18],
-    offset: [i32; 17],
-    symbols: Vec<u8>,
+    codes: Codes,
 }
 
 impl Huffman {
     fn new(counts: &[u8; 16], symbols: &[u8]) -> Option<Huffman> {
-        let mut max_code = [-1i32; 18];
-        max_code[17] = i32::MAX;
-        let mut offset = [0i32; 17];
+        let codes = Codes::new(counts, symbols)?;
         let mut lookup = Box::new([0u16; LOOKUP_SIZE]);
-        let (mut code, mut k) = (0i32, 0usize);
-        for len in 1..=16 {
-            let n = usize::from(counts[len - 1]);
-            offset[len] = k as i32 - code;
-            for _ in 0..n {
-                let symbol = *symbols.get(k)?;
-                // More codes than the length allows: not a prefix code.
-                if code >= 1 << len {
-                    return None;
-                }
-                if len <= LOOKUP_BITS as usize {
-                    let shift = LOOKUP_BITS as usize - len;
-                    let first = (code as usize) << shift;
-                    let entry = (len as u16) << 8 | u16::from(symbol);
-                    lookup[first..first + (1 << shift)].fill(entry);
-                }
-                code += 1;
-                k += 1;
-            }
-            if n > 0 {
-                max_code[len] = code - 1;
-            }
-            if code > 1 << len {
-                return None;
-            }
-            code <<= 1;
+        for (prefix, entry) in lookup.iter_mut().enumerate() {
+            *entry = (1..=LOOKUP_BITS)
+                .find_map(|len| {
+                    let symbol =
+                        codes.symbol(len as usize, (prefix >> (LOOKUP_BITS - len)) as i32)?;
+                    Some((len as u16) << 8 | u16::from(symbol))
+                })
+                .unwrap_or(0);
         }
         let mut fast_ac = Box::new([0i32; LOOKUP_SIZE]);
         for (prefix, fast) in fast_ac.iter_mut().enumerate() {
@@ -501,9 +337,7 @@ impl Huffman {
         Some(Huffman {
             lookup,
             fast_ac,
-            max_code,
-            offset,
-            symbols: symbols.to_vec(),
+            codes,
         })
     }
 
@@ -531,13 +365,9 @@ impl Huffman {
         }
         let code = bits.peek(16) as i32;
         for len in LOOKUP_BITS as usize + 1..=16 {
-            let c = code >> (16 - len);
-            if c <= self.max_code[len] {
+            if let Some(symbol) = self.codes.symbol(len, code >> (16 - len)) {
                 bits.consume(len as u32);
-                return self
-                    .symbols
-                    .get(usize::try_from(c + self.offset[len]).ok()?)
-                    .copied();
+                return Some(symbol);
             }
         }
         None
@@ -547,6 +377,7 @@ impl Huffman {
 /// Entropy-coded bits, most significant first, buffered 57+ at a time.
 /// 0xFF00 is a literal 0xFF; at a marker the reader feeds zeros without
 /// passing it (as decoders do for truncated scans), until a restart.
+#[derive(Default)]
 struct Bits<'a> {
     data: &'a [u8],
     pos: usize,
@@ -554,16 +385,7 @@ struct Bits<'a> {
     count: u32,
 }
 
-impl<'a> Bits<'a> {
-    fn new(data: &'a [u8]) -> Bits<'a> {
-        Bits {
-            data,
-            pos: 0,
-            acc: 0,
-            count: 0,
-        }
-    }
-
+impl Bits<'_> {
     /// Tops the buffer up to at least 57 bits: whole bytes, eight at a
     /// time while none of them is 0xFF.
     #[inline]
@@ -586,17 +408,7 @@ impl<'a> Bits<'a> {
             }
         }
         while self.count <= 56 {
-            let byte = match self.data.get(self.pos) {
-                Some(0xFF) if self.data.get(self.pos + 1) == Some(&0) => {
-                    self.pos += 2;
-                    0xFF
-                }
-                Some(0xFF) | None => 0,
-                Some(&b) => {
-                    self.pos += 1;
-                    b
-                }
-            };
+            let byte = next_byte(self.data, &mut self.pos);
             self.acc |= u64::from(byte) << (56 - self.count);
             self.count += 8;
         }
@@ -627,22 +439,14 @@ impl<'a> Bits<'a> {
         let n = u32::from(size);
         let v = self.peek(n) as i32;
         self.consume(n);
-        Some(if v < 1 << (n - 1) {
-            v - (1 << n) + 1
-        } else {
-            v
-        })
+        Some(extend(v, n))
     }
 
     /// Drops the buffered bits and steps over a restart marker.
     fn restart(&mut self) {
         self.acc = 0;
         self.count = 0;
-        if self.data.get(self.pos) == Some(&0xFF)
-            && matches!(self.data.get(self.pos + 1), Some(0xD0..=0xD7))
-        {
-            self.pos += 2;
-        }
+        skip_restart_marker(self.data, &mut self.pos);
     }
 }
 
