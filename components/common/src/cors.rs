@@ -148,14 +148,7 @@ mod tests {
     use super::*;
 
     fn req(headers: &[(&str, &str)]) -> RequestParts {
-        RequestParts {
-            method: "GET".into(),
-            headers: headers
-                .iter()
-                .map(|(n, v)| (n.to_string(), v.to_string()))
-                .collect(),
-            ..Default::default()
-        }
+        RequestParts::new("GET", "", headers)
     }
 
     #[test]

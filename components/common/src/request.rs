@@ -82,6 +82,23 @@ impl RequestParts {
     }
 }
 
+#[cfg(any(test, feature = "test-util"))]
+impl RequestParts {
+    /// A request as a handler sees it: `method`, `path` below the route
+    /// prefix and `headers` (names lowercase). For tests (feature `test-util`).
+    pub fn new(method: &str, path: &str, headers: &[(&str, &str)]) -> RequestParts {
+        RequestParts {
+            method: method.into(),
+            path: path.into(),
+            headers: headers
+                .iter()
+                .map(|(n, v)| (n.to_string(), v.to_string()))
+                .collect(),
+            ..Default::default()
+        }
+    }
+}
+
 /// `http://host:port` of an absolute URL.
 fn origin_of(url: &str) -> Option<String> {
     let (scheme, rest) = url.split_once("://")?;

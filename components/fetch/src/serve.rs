@@ -172,22 +172,12 @@ mod tests {
         (images, id)
     }
 
-    fn req(method: &str, path: &str, headers: &[(&str, &str)]) -> RequestParts {
-        RequestParts {
-            method: method.into(),
-            path: path.into(),
-            headers: headers
-                .iter()
-                .map(|(n, v)| (n.to_string(), v.to_string()))
-                .collect(),
-            ..Default::default()
-        }
-    }
-
     fn get(images: &MemoryKv, method: &str, path: &str, headers: &[(&str, &str)]) -> Reply {
-        handle(&req(method, path, headers), &Config::default(), || {
-            Ok(ChunkedKv::new(images, 0))
-        })
+        handle(
+            &RequestParts::new(method, path, headers),
+            &Config::default(),
+            || Ok(ChunkedKv::new(images, 0)),
+        )
         .into_reply()
         .unwrap()
     }
@@ -272,9 +262,11 @@ mod tests {
     #[test]
     fn malformed_ids_are_400_without_opening_storage() {
         for path in ["/short", "/ABC", "/x/meta", "/%2e%2e"] {
-            let r = handle::<MemoryKv>(&req("GET", path, &[]), &Config::default(), || {
-                panic!("storage touched for {path}")
-            })
+            let r = handle::<MemoryKv>(
+                &RequestParts::new("GET", path, &[]),
+                &Config::default(),
+                || panic!("storage touched for {path}"),
+            )
             .into_reply()
             .unwrap();
             assert_eq!(r.status, 400, "{path}");
@@ -337,9 +329,11 @@ mod tests {
             .set(&keys::original(&id), &png)
             .unwrap();
         let path = format!("/{id}");
-        let answer = handle(&req("GET", &path, &[]), &Config::default(), || {
-            Ok(ChunkedKv::new(&images, chunk))
-        });
+        let answer = handle(
+            &RequestParts::new("GET", &path, &[]),
+            &Config::default(),
+            || Ok(ChunkedKv::new(&images, chunk)),
+        );
         assert!(
             matches!(answer, Answer::Streamed(..)),
             "a chunked original streams"

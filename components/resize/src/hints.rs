@@ -170,14 +170,7 @@ mod tests {
     use super::*;
 
     fn parts(headers: &[(&str, &str)]) -> RequestParts {
-        RequestParts {
-            method: "GET".into(),
-            headers: headers
-                .iter()
-                .map(|(n, v)| (n.to_string(), v.to_string()))
-                .collect(),
-            ..Default::default()
-        }
+        RequestParts::new("GET", "", headers)
     }
 
     fn auto_options(written: &str) -> (Options, Auto) {

@@ -177,15 +177,7 @@ mod tests {
     }
 
     fn get(w: &World, config: &Config, path: &str, headers: &[(&str, &str)]) -> Reply {
-        let parts = RequestParts {
-            method: "GET".into(),
-            path: path.into(),
-            headers: headers
-                .iter()
-                .map(|(n, v)| (n.to_string(), v.to_string()))
-                .collect(),
-            ..Default::default()
-        };
+        let parts = RequestParts::new("GET", path, headers);
         handle(&parts, config, || Ok(&w.images), || Ok(&w.cache))
     }
 

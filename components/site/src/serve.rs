@@ -64,15 +64,7 @@ mod tests {
     use super::*;
 
     fn get(method: &str, path: &str, headers: &[(&str, &str)]) -> Reply {
-        handle(&RequestParts {
-            method: method.into(),
-            path: path.into(),
-            headers: headers
-                .iter()
-                .map(|(n, v)| (n.to_string(), v.to_string()))
-                .collect(),
-            ..Default::default()
-        })
+        handle(&RequestParts::new(method, path, headers))
     }
 
     #[test]
