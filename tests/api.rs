@@ -38,18 +38,6 @@ fn upload(host: &Host, bytes: &[u8]) -> Response {
     )
 }
 
-/// Uploads and returns the id, asserting 201 or 200.
-fn stored(host: &Host, bytes: &[u8]) -> String {
-    let r = upload(host, bytes);
-    assert!(
-        matches!(r.status, 200 | 201),
-        "upload: {} {}",
-        r.status,
-        r.text()
-    );
-    r.json()["id"].as_str().unwrap().to_string()
-}
-
 fn get(host: &Host, path: &str, headers: &[(&str, &str)]) -> Response {
     host.request("GET", path, headers, b"")
 }
@@ -205,7 +193,7 @@ fn uploads_real_photos_and_serves_identical_bytes_and_exact_variants() {
 fn uploads_each_format() {
     let host = app();
     let jpeg = corpus("FreshFlower.jpg");
-    let jpeg_id = stored(&host, &jpeg);
+    let jpeg_id = host.upload(&jpeg);
     let webp = get(
         &host,
         &format!("/resize/width=64,format=webp/{jpeg_id}"),
@@ -252,7 +240,7 @@ fn uploads_each_format() {
 #[test]
 fn format_auto_follows_accept_and_caches_per_format() {
     let host = app();
-    let id = stored(&host, &corpus("Aqua.jpg"));
+    let id = host.upload(&corpus("Aqua.jpg"));
     let path = format!("/resize/width=120,format=auto/{id}");
     let cases = [
         (
@@ -295,7 +283,7 @@ fn format_auto_follows_accept_and_caches_per_format() {
 #[test]
 fn second_request_is_a_cache_hit_and_aliases_share_it() {
     let host = app();
-    let id = stored(&host, &corpus("Dune.jpg"));
+    let id = host.upload(&corpus("Dune.jpg"));
     let first = get(&host, &format!("/resize/width=320,format=webp/{id}"), &[]);
     assert_eq!(
         (first.status, first.header("x-cache")),
@@ -323,7 +311,7 @@ fn second_request_is_a_cache_hit_and_aliases_share_it() {
 fn conditional_and_range_requests_on_originals() {
     let host = app();
     let bytes = corpus("Garden.jpg");
-    let id = stored(&host, &bytes);
+    let id = host.upload(&bytes);
     let path = format!("/images/{id}");
     let etag = format!("\"{id}\"");
     let r = get(&host, &path, &[("if-none-match", &etag)]);
@@ -361,7 +349,7 @@ fn conditional_and_range_requests_on_originals() {
 fn delete_removes_original_metadata_and_variants() {
     let host = app();
     let bytes = corpus("LadyBird.jpg");
-    let id = stored(&host, &bytes);
+    let id = host.upload(&bytes);
     let variant = format!("/resize/width=64/{id}");
     assert_eq!(get(&host, &variant, &[]).header("x-cache"), Some("miss"));
     assert_eq!(get(&host, &variant, &[]).header("x-cache"), Some("hit"));
@@ -452,7 +440,7 @@ fn resize_needs_a_signature_when_a_key_is_set_except_for_presets() {
     let host = HostBuilder::new(app_manifest())
         .env("SPIN_VARIABLE_SIGNING_KEY", "k3y")
         .start();
-    let id = stored(&host, &corpus("Aqua.jpg"));
+    let id = host.upload(&corpus("Aqua.jpg"));
     let r = get(&host, &format!("/resize/width=32/{id}"), &[]);
     assert_eq!(
         (r.status, r.error_code().as_str()),
@@ -488,7 +476,7 @@ fn resize_needs_a_signature_when_a_key_is_set_except_for_presets() {
 fn bad_inputs_get_json_errors_with_the_right_status() {
     let host = app();
     let photo = corpus("Storm.jpg");
-    let id = stored(&host, &photo);
+    let id = host.upload(&photo);
     let unknown = hex::encode(Sha256::digest(b"never uploaded"));
     let uploads: [(&str, Vec<u8>, u16, &str); 5] = [
         ("empty body", Vec::new(), 400, "empty_body"),

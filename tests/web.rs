@@ -21,17 +21,6 @@ fn get(host: &Host, path: &str, headers: &[(&str, &str)]) -> Response {
     host.request("GET", path, headers, b"")
 }
 
-fn upload(host: &Host, bytes: &[u8], headers: &[(&str, &str)]) -> String {
-    let r = host.post("/upload", headers, bytes);
-    assert!(
-        matches!(r.status, 200 | 201),
-        "upload: {} {}",
-        r.status,
-        r.text()
-    );
-    r.json()["id"].as_str().unwrap().to_string()
-}
-
 /// A preflight for `method` from `origin`.
 fn preflight(host: &Host, path: &str, origin: &str, method: &str) -> Response {
     host.request(
@@ -82,7 +71,7 @@ fn the_demo_page_is_served_with_its_assets_and_asks_for_client_hints() {
 #[test]
 fn images_variants_and_metadata_are_readable_cross_origin_and_preflights_are_answered() {
     let host = app();
-    let id = upload(&host, &corpus("Garden.jpg"), &[]);
+    let id = host.upload(&corpus("Garden.jpg"));
     let origin = [("origin", "https://shop.example")];
     for path in [
         format!("/images/{id}"),
@@ -154,7 +143,7 @@ fn configured_origins_are_echoed_with_vary_origin_and_upload_origins_may_send_th
         .env("SPIN_VARIABLE_UPLOAD_TOKEN", "s3cret")
         .start();
     let auth = [("authorization", "Bearer s3cret")];
-    let id = upload(&host, &corpus("FreshFlower.jpg"), &auth);
+    let id = host.upload_with(&corpus("FreshFlower.jpg"), &auth);
     let path = format!("/images/{id}");
     let r = get(&host, &path, &[("origin", "https://blog.example")]);
     assert_eq!(
@@ -201,7 +190,7 @@ fn configured_origins_are_echoed_with_vary_origin_and_upload_origins_may_send_th
 #[test]
 fn width_auto_and_dpr_auto_follow_client_hints_and_vary_exactly_on_the_hints_used() {
     let host = app();
-    let id = upload(&host, &corpus("LadyBird.jpg"), &[]);
+    let id = host.upload(&corpus("LadyBird.jpg"));
     let path = format!("/resize/width=auto,format=webp/{id}");
 
     // One URL, different screens: each answer is right for its hint, also
@@ -276,7 +265,7 @@ fn width_auto_and_dpr_auto_follow_client_hints_and_vary_exactly_on_the_hints_use
 #[test]
 fn concurrent_requests_for_one_url_with_different_hints_each_get_their_own_width() {
     let host = app();
-    let id = upload(&host, &corpus("Storm.jpg"), &[]);
+    let id = host.upload(&corpus("Storm.jpg"));
     let path = format!("/resize/width=auto,format=jpeg/{id}");
     let hints = [("300", 320), ("600", 640), ("1000", 1080)];
     let barrier = std::sync::Barrier::new(hints.len() * 4);
@@ -298,7 +287,7 @@ fn concurrent_requests_for_one_url_with_different_hints_each_get_their_own_width
 #[test]
 fn save_data_lowers_the_quality_of_hinted_lossy_images() {
     let host = app();
-    let id = upload(&host, &corpus("Aqua.jpg"), &[]);
+    let id = host.upload(&corpus("Aqua.jpg"));
     let path = format!("/resize/width=auto,format=jpeg/{id}");
     let hint = ("sec-ch-width", "640");
     let full = get(&host, &path, &[hint]);
@@ -316,7 +305,7 @@ fn save_data_lowers_the_quality_of_hinted_lossy_images() {
     let off = HostBuilder::new(app_manifest())
         .env("SPIN_VARIABLE_SAVE_DATA_QUALITY_DROP", "0")
         .start();
-    let id = upload(&off, &corpus("Aqua.jpg"), &[]);
+    let id = off.upload(&corpus("Aqua.jpg"));
     let r = get(
         &off,
         &format!("/resize/width=auto,format=jpeg/{id}"),
@@ -330,10 +319,7 @@ fn save_data_lowers_the_quality_of_hinted_lossy_images() {
 fn the_listing_pages_uploads_newest_first_and_forgets_deleted_ones() {
     let host = app();
     let names = ["Spring.png", "FreshFlower.jpg", "Aqua.jpg"];
-    let ids: Vec<String> = names
-        .iter()
-        .map(|n| upload(&host, &corpus(n), &[]))
-        .collect();
+    let ids: Vec<String> = names.iter().map(|n| host.upload(&corpus(n))).collect();
     let page = |query: &str| {
         let r = get(&host, &format!("/images{query}"), &[]);
         assert_eq!(r.status, 200, "{query}: {}", r.text());
@@ -363,7 +349,7 @@ fn the_listing_pages_uploads_newest_first_and_forgets_deleted_ones() {
     assert_eq!(host.delete(&format!("/upload/{}", ids[1]), &[]).status, 204);
     assert_eq!(listed(&page("")), vec![ids[2].clone(), ids[0].clone()]);
     // Uploading the same bytes again does not list it twice.
-    upload(&host, &corpus("Aqua.jpg"), &[]);
+    host.upload(&corpus("Aqua.jpg"));
     assert_eq!(listed(&page("/")), vec![ids[2].clone(), ids[0].clone()]);
 
     for bad in ["?limit=0", "?limit=500", "?after=garbage"] {
@@ -381,11 +367,7 @@ fn the_listing_needs_the_upload_token_when_one_is_set() {
     let host = HostBuilder::new(app_manifest())
         .env("SPIN_VARIABLE_UPLOAD_TOKEN", "s3cret")
         .start();
-    let id = upload(
-        &host,
-        &corpus("Spring.png"),
-        &[("authorization", "Bearer s3cret")],
-    );
+    let id = host.upload_with(&corpus("Spring.png"), &[("authorization", "Bearer s3cret")]);
     let r = get(&host, "/images", &[]);
     assert_eq!((r.status, r.error_code().as_str()), (401, "unauthorized"));
     assert!(!r.text().contains(&id), "a refused listing reveals no id");

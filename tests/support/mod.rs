@@ -354,11 +354,13 @@ impl Host {
 
     /// Uploads `bytes` (raw body); asserts 201 or 200 and returns the id.
     pub fn upload(&self, bytes: &[u8]) -> String {
-        let r = self.post(
-            "/upload",
-            &[("content-type", "application/octet-stream")],
-            bytes,
-        );
+        self.upload_with(bytes, &[("content-type", "application/octet-stream")])
+    }
+
+    /// Uploads `bytes` (raw body) with `headers`, e.g. a token; asserts 201
+    /// or 200 and returns the id.
+    pub fn upload_with(&self, bytes: &[u8], headers: &[(&str, &str)]) -> String {
+        let r = self.post("/upload", headers, bytes);
         assert!(
             r.status == 201 || r.status == 200,
             "upload: {} {}",
