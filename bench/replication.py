@@ -101,12 +101,14 @@ def metric(base, name):
 
 
 def drain(a, peer):
-    """Once A has delivered something to `peer`, how fast the rest goes:
-    changes and value bytes per second from then until the backlog is 0."""
+    """Once A has delivered its first batch of the backlog to `peer` (the
+    peer just came back; A's breaker may hold it a moment), how fast the rest
+    goes: changes and value bytes per second until the backlog is 0."""
     labels = f'{{peer="{peer}"}}'
     delivered = lambda: metric(a, "edgeimg_replication_delivered_total" + labels) or 0
     sent = lambda: metric(a, "edgeimg_replication_delivered_bytes_total" + labels) or 0
-    while delivered() == 0:
+    before = delivered()
+    while delivered() == before:
         time.sleep(0.005)
     t0, d0, b0 = time.monotonic(), delivered(), sent()
     while metric(a, "edgeimg_replication_backlog" + labels) != 0:
