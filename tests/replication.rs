@@ -85,6 +85,15 @@ fn images(n: usize) -> Vec<Vec<u8>> {
         .collect()
 }
 
+/// An app host of region `eu` whose runtime config is `text`, written under `dir`.
+fn configured(dir: &TempDir, text: &str) -> HostBuilder {
+    let rc = dir.path().join("rc.toml");
+    std::fs::write(&rc, text).unwrap();
+    HostBuilder::new(app_manifest())
+        .args(["--region", "eu", "--runtime-config-file"])
+        .arg(rc.to_string_lossy())
+}
+
 /// A peer API request signed for `signed_path` at `time` and sent to `path`,
 /// with `extra` headers.
 fn signed(
@@ -394,21 +403,14 @@ fn a_peer_that_accepts_and_never_answers_does_not_slow_uploads() {
         }
     });
     let data = TempDir::new("hang-eu");
-    let rc = data.path().join("rc.toml");
-    std::fs::write(
-        &rc,
-        format!(
+    let eu = configured(
+        &data,
+        &format!(
             "[replication]\nkey = \"{KEY}\"\npull_timeout_ms = 10000\ndelivery_timeout_ms = 30000\n\
              [[replication.peers]]\nregion = \"ap\"\nurl = \"http://127.0.0.1:{hang_port}\"\n"
         ),
     )
-    .unwrap();
-    let eu = HostBuilder::new(app_manifest())
-        .arg("--region")
-        .arg("eu")
-        .arg("--runtime-config-file")
-        .arg(rc.to_string_lossy())
-        .start();
+    .start();
     let started = Instant::now();
     for png in images(8) {
         eu.upload(&png);
@@ -458,29 +460,17 @@ fn bad_replication_config_stops_the_host_naming_the_field() {
     let dir = TempDir::new("bad-rc");
     for (text, expected) in [
         ("[replication]\nkey = \"short\"\n[[replication.peers]]\nregion = \"us\"\nurl = \"http://127.0.0.1:1\"\n", "too short"),
-        (&*format!("[replication]\nkey = \"{KEY}\"\n[[replication.peers]]\nregion = \"local\"\nurl = \"http://127.0.0.1:1\"\n"), "own region"),
+        (&*format!("[replication]\nkey = \"{KEY}\"\n[[replication.peers]]\nregion = \"eu\"\nurl = \"http://127.0.0.1:1\"\n"), "own region"),
         (&*format!("[replication]\nkey = \"{KEY}\"\n[[replication.peers]]\nregion = \"us\"\nurl = \"nope\"\n"), "`url`"),
         (&*format!("[replication]\nkey = \"{KEY}\"\npeer = 1\n"), "unknown field"),
     ] {
-        let rc = dir.path().join("rc.toml");
-        std::fs::write(&rc, text).unwrap();
-        let err = HostBuilder::new(app_manifest())
-            .arg("--runtime-config-file")
-            .arg(rc.to_string_lossy())
-            .start_err();
+        let err = configured(&dir, text).start_err();
         assert!(err.contains(expected), "{expected:?} not in:\n{err}");
     }
     // Chunked originals (for hosted platforms) cannot pass a peer's hash check.
-    let rc = dir.path().join("rc.toml");
-    std::fs::write(
-        &rc,
-        format!("[replication]\nkey = \"{KEY}\"\n[[replication.peers]]\nregion = \"us\"\nurl = \"http://127.0.0.1:1\"\n"),
-    )
-    .unwrap();
-    let err = HostBuilder::new(app_manifest())
+    let text = format!("[replication]\nkey = \"{KEY}\"\n[[replication.peers]]\nregion = \"us\"\nurl = \"http://127.0.0.1:1\"\n");
+    let err = configured(&dir, &text)
         .env("SPIN_VARIABLE_KV_CHUNK_BYTES", "983040")
-        .arg("--runtime-config-file")
-        .arg(rc.to_string_lossy())
         .start_err();
     assert!(err.contains("kv_chunk_bytes"), "{err}");
 }
@@ -489,45 +479,19 @@ fn bad_replication_config_stops_the_host_naming_the_field() {
 fn a_rotated_key_is_accepted_alongside_the_new_one_until_dropped() {
     let new_key = "new-replication-key-0123456789abcdef";
     let data = TempDir::new("rotate");
-    let rc = data.path().join("rc.toml");
-    std::fs::write(
-        &rc,
-        format!(
-            "[replication]\nkey = \"{new_key}\"\nprevious_key = \"{KEY}\"\n\
-             [[replication.peers]]\nregion = \"us\"\nurl = \"http://127.0.0.1:{}\"\n",
-            free_port()
-        ),
-    )
-    .unwrap();
-    let eu = HostBuilder::new(app_manifest())
-        .arg("--region")
-        .arg("eu")
-        .arg("--runtime-config-file")
-        .arg(rc.to_string_lossy())
-        .start();
+    let peers = "[[replication.peers]]\nregion = \"us\"\nurl = \"http://127.0.0.1:1\"\n";
     let path = "/.well-known/edgeimg/status";
+    let rolling = format!("[replication]\nkey = \"{new_key}\"\nprevious_key = \"{KEY}\"\n{peers}");
+    let eu = configured(&data, &rolling).start();
     assert_eq!(
         peer_request(&eu, "GET", path, b"", now()).status,
         200,
         "the previous key"
     );
-
-    std::fs::write(
-        &rc,
-        format!(
-            "[replication]\nkey = \"{new_key}\"\n[[replication.peers]]\nregion = \"us\"\nurl = \"http://127.0.0.1:1\"\n"
-        ),
-    )
-    .unwrap();
-    let dir = eu.data_dir().to_path_buf();
     drop(eu);
-    let eu = HostBuilder::new(app_manifest())
-        .data_dir(&dir)
-        .arg("--region")
-        .arg("eu")
-        .arg("--runtime-config-file")
-        .arg(rc.to_string_lossy())
-        .start();
+
+    let rolled = format!("[replication]\nkey = \"{new_key}\"\n{peers}");
+    let eu = configured(&data, &rolled).start();
     assert_eq!(
         peer_request(&eu, "GET", path, b"", now()).status,
         401,

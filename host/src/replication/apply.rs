@@ -14,7 +14,7 @@ use sha2::{Digest, Sha256};
 use super::log::Change;
 use super::record::Record;
 use super::version::Version;
-use super::Replication;
+use super::{LabelStore, Replication};
 use crate::kv::Error;
 
 /// Prefix of originals, whose key names their content hash.
@@ -99,10 +99,7 @@ impl Replication {
     pub async fn local_set(&self, label: &str, key: &str, value: Bytes) -> Result<(), Error> {
         let store = self.label(label)?;
         let _guard = self.locks.lock(label, key).await;
-        if let Some(current) = store.records.get(key).await? {
-            self.clock.observe(&current.version);
-        }
-        let version = self.clock.now();
+        let version = self.next_version(store, key).await?;
         store.inner.set(key, value).await?;
         let record = Record {
             version: version.clone(),
@@ -119,10 +116,7 @@ impl Replication {
     pub async fn local_delete(&self, label: &str, key: &str) -> Result<(), Error> {
         let store = self.label(label)?;
         let _guard = self.locks.lock(label, key).await;
-        if let Some(current) = store.records.get(key).await? {
-            self.clock.observe(&current.version);
-        }
-        let version = self.clock.now();
+        let version = self.next_version(store, key).await?;
         let record = Record {
             version: version.clone(),
             deleted: true,
@@ -132,6 +126,15 @@ impl Replication {
         self.append(change(label, key, version, true)).await?;
         self.changed(label, key, true, Origin::Local);
         Ok(())
+    }
+
+    /// A version newer than `key`'s record, which another host of the
+    /// region may have written with a clock ahead of ours.
+    async fn next_version(&self, store: &LabelStore, key: &str) -> Result<Version, Error> {
+        if let Some(current) = store.records.get(key).await? {
+            self.clock.observe(&current.version);
+        }
+        Ok(self.clock.now())
     }
 
     /// Keeps a received value if `version` is newer than this region's;

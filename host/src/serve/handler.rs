@@ -228,10 +228,17 @@ impl App {
             .path_and_query()
             .map_or(path.clone(), |pq| pq.as_str().to_string());
         let (parts, body) = req.into_parts();
-        let (body, _) = LimitedBody::new(body, self.max_body_bytes);
+        let (body, tripped) = LimitedBody::new(body, self.max_body_bytes);
         let body = match body.collect().await {
             Ok(collected) => collected.to_bytes(),
-            Err(_) => return HostError::body_too_large(self.max_body_bytes).into_response(),
+            Err(_) if tripped.load(Ordering::Relaxed) => {
+                return HostError::body_too_large(self.max_body_bytes).into_response()
+            }
+            Err(e) => {
+                let message = format!("the request body could not be read: {e}");
+                return HostError::new(StatusCode::BAD_REQUEST, "bad_body", message)
+                    .into_response();
+            }
         };
         let answer = replication
             .peer_api(&parts.method, &path_and_query, &parts.headers, body)
