@@ -4,7 +4,9 @@
 // asks for a width not asked before) requested over HTTP from a running
 // `edgeimg up`, beside libvips doing the same work in this process through
 // sharp (cache off, its default thread pool, after a warm-up), interleaved
-// run by run.
+// run by run. Beside each, the SSIM of both thumbnails (the last run's width)
+// against a full-resolution reference: sharp without shrink-on-load,
+// lossless, so a faster decode that loses detail shows as a lower SSIM.
 //
 // Bytes: for JPEG, WebP and AVIF output at quality 80, edgeimg's bytes and
 // SSIM against a lossless reference (edgeimg's own PNG of the same 320 px
@@ -14,6 +16,7 @@
 //
 // Usage: node bench/imaging.mjs ADDR INPUTS.json   (INPUTS: [{name, file, id, kind}])
 // kind: "speed", "bytes" or "both". BENCH_RUNS (default 7) runs per speed case.
+// BENCH_ONLY=speed or bytes runs one half.
 import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 
@@ -39,8 +42,9 @@ async function time(f) {
   return performance.now() - t;
 }
 
+// Flattened onto white, as edgeimg's JPEG output is.
 const vipsThumb = (buf, width) =>
-  sharp(buf).rotate().resize(width).jpeg({ quality: 80 }).toBuffer();
+  sharp(buf).rotate().resize(width).flatten({ background: "#ffffff" }).jpeg({ quality: 80 }).toBuffer();
 
 async function speed(input) {
   const buf = readFileSync(input.file);
@@ -56,9 +60,15 @@ async function speed(input) {
   }
   const [me, mv] = [median(e), median(v)];
   const mp = ((meta.width * meta.height) / 1e6).toFixed(1);
+  const width = 320 - (runs - 1);
+  const full = await sharp(buf, { failOn: "none" }).rotate()
+    .resize(width, null, { fastShrinkOnLoad: false }).flatten({ background: "#ffffff" }).png().toBuffer();
+  const ref = await planes(full);
+  const ours = await ssim(ref, await get(`/resize/width=${width},format=jpeg,quality=80/${input.id}`));
+  const theirs = await ssim(ref, await vipsThumb(buf, width));
   console.log(
-    `${input.name.padEnd(34)} ${mp.padStart(5)} ${me.toFixed(0).padStart(9)} ${mv.toFixed(0).padStart(9)} ` +
-      `${(me / mv).toFixed(2).padStart(10)}x`,
+    `${input.name.padEnd(34)} ${mp.padStart(5)} ${me.toFixed(1).padStart(9)} ${mv.toFixed(1).padStart(9)} ` +
+      `${(me / mv).toFixed(2).padStart(10)}x   ${ours.toFixed(4)} ${theirs.toFixed(4)}`,
   );
 }
 
@@ -150,9 +160,14 @@ async function bytes(input) {
 }
 
 console.log(`sharp ${sharp.versions.sharp}, libvips ${sharp.versions.vips}, libwebp ${sharp.versions.webp}, aom ${sharp.versions.aom}, ${sharp.concurrency()} libvips threads`);
-console.log(`\n320 px JPEG q80, cold variant over HTTP vs libvips in-process; median of ${runs}, ms`);
-console.log(`${"input".padEnd(34)} ${"MP".padStart(5)} ${"edgeimg".padStart(9)} ${"libvips".padStart(9)} ${"ratio".padStart(11)}`);
-for (const input of inputs.filter((i) => i.kind !== "bytes")) await speed(input);
+const only = process.env.BENCH_ONLY;
+if (only !== "bytes") {
+  console.log(`\n320 px JPEG q80, cold variant over HTTP vs libvips in-process; median of ${runs}, ms;`);
+  console.log(`SSIM of each thumbnail against a full-resolution reference`);
+  console.log(`${"input".padEnd(34)} ${"MP".padStart(5)} ${"edgeimg".padStart(9)} ${"libvips".padStart(9)} ${"ratio".padStart(11)}   ${"SSIM ours".padStart(6)} ${"libvips"}`);
+  for (const input of inputs.filter((i) => i.kind !== "bytes")) await speed(input);
+}
+if (only === "speed") process.exit(0);
 console.log(`\n320 px at quality 80: edgeimg bytes and SSIM vs the smallest reference output with SSIM >= ours`);
 console.log(`${"input".padEnd(34)} ${"fmt".padEnd(5)} ${"edgeimg B".padStart(8)} ${"SSIM".padStart(6)}  ${"ref B".padStart(8)} ${"SSIM".padStart(6)} ${"q".padEnd(5)}  ${"ratio".padStart(8)}`);
 for (const input of inputs.filter((i) => i.kind !== "speed")) await bytes(input);

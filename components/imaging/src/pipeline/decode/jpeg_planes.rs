@@ -51,24 +51,35 @@ pub(super) fn to_rgb(
             blended.extend(
                 (0..p.cols).map(|c| u32::from(top[c]) * (den - frac) + u32::from(bottom[c]) * frac),
             );
-            for (x, out) in row.iter_mut().enumerate() {
-                let (left, right, hden, hfrac) = axes[i].0[x];
-                let all = hden * den;
-                *out = ((blended[left] * (hden - hfrac) + blended[right] * hfrac + all / 2) / all)
-                    as u8;
+            let taps = &axes[i].0;
+            let blend = |(left, right, hden, hfrac): Tap| {
+                blended[left] * (hden - hfrac) + blended[right] * hfrac + hden * den / 2
+            };
+            // The denominators are twice the sampling factors: a shift,
+            // unless a factor is 3.
+            let all = taps.first().map_or(1, |t| t.2 * den);
+            if all.is_power_of_two() {
+                let shift = all.trailing_zeros();
+                for (out, &tap) in row.iter_mut().zip(taps) {
+                    *out = (blend(tap) >> shift) as u8;
+                }
+            } else {
+                for (out, &tap) in row.iter_mut().zip(taps) {
+                    *out = (blend(tap) / all) as u8;
+                }
             }
         }
+        let start = data.len();
+        data.resize(start + w * 3, 0);
+        let out = data[start..].chunks_exact_mut(3);
         match rows.as_slice() {
-            [grey] => data.extend(grey.iter().flat_map(|&v| [v, v, v])),
-            [a, b, c] if rgb => {
-                data.extend(a.iter().zip(b).zip(c).flat_map(|((&r, &g), &b)| [r, g, b]))
-            }
-            [a, b, c] => data.extend(
-                a.iter()
-                    .zip(b)
-                    .zip(c)
-                    .flat_map(|((&y, &cb), &cr)| ycbcr_to_rgb(y, cb, cr)),
-            ),
+            [grey] => out.zip(grey).for_each(|(px, &v)| px.fill(v)),
+            [a, b, c] if rgb => out
+                .zip(a.iter().zip(b).zip(c))
+                .for_each(|(px, ((&r, &g), &b))| px.copy_from_slice(&[r, g, b])),
+            [a, b, c] => out
+                .zip(a.iter().zip(b).zip(c))
+                .for_each(|(px, ((&y, &cb), &cr))| px.copy_from_slice(&ycbcr_to_rgb(y, cb, cr))),
             _ => unreachable!("one or three planes"),
         }
     }

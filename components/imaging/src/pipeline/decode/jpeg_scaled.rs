@@ -9,6 +9,7 @@
 //! unusual (progressive, CMYK, 12-bit, arithmetic coding, a broken stream)
 //! returns `None` and the caller uses the general decoder.
 
+use super::jpeg_skip::{BitSource, SkipTable};
 use super::jpeg_syntax::{
     self, extend, next_byte, skip_restart_marker, Codes, Frame, Headers, Restarts,
 };
@@ -206,20 +207,11 @@ fn block_ac(
         }
         k += 1;
     }
-    // The rest only has to be stepped over.
-    while k < 64 {
-        bits.refill();
-        let (run, value) = ac.next_ac(bits)?;
-        if value == 0 {
-            if run != 15 {
-                break;
-            }
-            k += 16;
-            continue;
-        }
-        k += run + 1;
-    }
-    (k <= 64).then_some(seen)
+    // The rest only has to be stepped over (`jpeg_skip.rs`).
+    ac.skip
+        .step_over(&ac.codes, bits, k)
+        .is_some()
+        .then_some(seen)
 }
 
 /// The `size`-point inverse DCT of a block's lowest `size`×`size`
@@ -300,22 +292,19 @@ struct Huffman {
     /// extra bits), `value << 8 | run << 4 | bits used`, value 0 for end of
     /// block or 16 zeros; 0 when the prefix does not resolve.
     fast_ac: Box<[i32; LOOKUP_SIZE]>,
+    /// For AC tables: stepping over coefficients that are dropped.
+    skip: SkipTable,
     codes: Codes,
 }
 
 impl Huffman {
     fn new(counts: &[u8; 16], symbols: &[u8]) -> Option<Huffman> {
         let codes = Codes::new(counts, symbols)?;
-        let mut lookup = Box::new([0u16; LOOKUP_SIZE]);
-        for (prefix, entry) in lookup.iter_mut().enumerate() {
-            *entry = (1..=LOOKUP_BITS)
-                .find_map(|len| {
-                    let symbol =
-                        codes.symbol(len as usize, (prefix >> (LOOKUP_BITS - len)) as i32)?;
-                    Some((len as u16) << 8 | u16::from(symbol))
-                })
-                .unwrap_or(0);
-        }
+        let lookup: Box<[u16; LOOKUP_SIZE]> = codes
+            .prefix_table(LOOKUP_BITS)
+            .into_boxed_slice()
+            .try_into()
+            .ok()?;
         let mut fast_ac = Box::new([0i32; LOOKUP_SIZE]);
         for (prefix, fast) in fast_ac.iter_mut().enumerate() {
             *fast = {
@@ -334,9 +323,11 @@ impl Huffman {
                 }
             };
         }
+        let skip = SkipTable::new(&codes);
         Some(Huffman {
             lookup,
             fast_ac,
+            skip,
             codes,
         })
     }
@@ -371,6 +362,23 @@ impl Huffman {
             }
         }
         None
+    }
+}
+
+impl BitSource for Bits<'_> {
+    #[inline]
+    fn refill(&mut self) {
+        Bits::refill(self);
+    }
+
+    #[inline]
+    fn peek(&self, n: u32) -> u64 {
+        Bits::peek(self, n)
+    }
+
+    #[inline]
+    fn consume(&mut self, n: u32) {
+        Bits::consume(self, n);
     }
 }
 

@@ -238,6 +238,7 @@ fn huffman_tables(
 /// A canonical Huffman code (JPEG C.2, F.2.2.3): the largest code of each
 /// length, and the offset from a code to its symbol.
 pub(super) struct Codes {
+    first_code: [i32; 17],
     max_code: [i32; 17],
     offset: [i32; 17],
     symbols: Vec<u8>,
@@ -246,12 +247,14 @@ pub(super) struct Codes {
 impl Codes {
     /// `None` when the counts do not make a prefix code.
     pub fn new(counts: &[u8; 16], symbols: &[u8]) -> Option<Codes> {
+        let mut first_code = [0i32; 17];
         let mut max_code = [-1i32; 17];
         let mut offset = [0i32; 17];
         let (mut code, mut k) = (0i32, 0i32);
         for len in 1..=16 {
             let n = i32::from(counts[len - 1]);
             offset[len] = k - code;
+            first_code[len] = code;
             code += n;
             k += n;
             if n > 0 {
@@ -263,10 +266,28 @@ impl Codes {
             code <<= 1;
         }
         Some(Codes {
+            first_code,
             max_code,
             offset,
             symbols: symbols.to_vec(),
         })
+    }
+
+    /// `length << 8 | symbol` of the code each `bits`-bit prefix (1..=16)
+    /// starts with; 0 where that code is longer than `bits`.
+    pub fn prefix_table(&self, bits: u32) -> Vec<u16> {
+        let mut table = vec![0u16; 1 << bits];
+        for len in 1..=bits as usize {
+            let spread = bits as usize - len;
+            for code in self.first_code[len]..=self.max_code[len] {
+                let Some(&symbol) = self.symbols.get((code + self.offset[len]) as usize) else {
+                    continue;
+                };
+                let at = (code as usize) << spread;
+                table[at..at + (1 << spread)].fill((len as u16) << 8 | u16::from(symbol));
+            }
+        }
+        table
     }
 
     /// The symbol of the first `len` bits read, `code`, or `None` when the
@@ -352,10 +373,27 @@ pub(super) fn extend(v: i32, size: u32) -> i32 {
 fn entropy_end(b: &[u8], from: usize) -> Option<usize> {
     let mut i = from;
     loop {
-        i += b.get(i..)?.iter().position(|&x| x == 0xFF)?;
+        i += next_ff(b.get(i..)?)?;
         match *b.get(i + 1)? {
             0x00 | 0xD0..=0xD7 | 0xFF => i += 1,
             _ => return Some(i),
         }
     }
+}
+
+/// The offset of the first 0xFF in `b`. Eight bytes at a time while none is
+/// 0xFF: a scan is most of a file, and wasm has no vectorised `memchr`.
+fn next_ff(b: &[u8]) -> Option<usize> {
+    let mut chunks = b.chunks_exact(8);
+    let mut at = 0;
+    for chunk in chunks.by_ref() {
+        let inverted = !u64::from_le_bytes(chunk.try_into().unwrap_or_default());
+        let zero_bytes =
+            inverted.wrapping_sub(0x0101_0101_0101_0101) & !inverted & 0x8080_8080_8080_8080;
+        if zero_bytes != 0 {
+            return Some(at + chunk.iter().position(|&x| x == 0xFF)?);
+        }
+        at += 8;
+    }
+    Some(at + chunks.remainder().iter().position(|&x| x == 0xFF)?)
 }

@@ -8,6 +8,7 @@ mod jpeg;
 mod jpeg_dc;
 mod jpeg_planes;
 mod jpeg_scaled;
+mod jpeg_skip;
 mod jpeg_syntax;
 mod png;
 mod webp;
