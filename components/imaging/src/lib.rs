@@ -15,6 +15,7 @@ mod exif;
 mod format;
 mod geometry;
 mod libwebp;
+mod libwebp_idct;
 mod limits;
 mod negotiate;
 mod options;

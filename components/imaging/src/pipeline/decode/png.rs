@@ -112,7 +112,7 @@ fn add_row<const C: usize>(sums: &mut [u64], row: &[u8], w: usize, f: usize) {
         // A block's share of one row fits u32 (64 pixels of 65535 × 255).
         let mut part = [0u32; 4];
         for px in span.chunks_exact(C) {
-            let a = if C % 2 == 0 {
+            let a = if C == 2 || C == 4 {
                 u32::from(px[C - 1])
             } else {
                 255
