@@ -5,13 +5,15 @@
 #  1. Speed: 320 px JPEG q80 thumbnails of a baseline JPEG (Blinds.jpg,
 #     1920x1200), a progressive one (Elephants_5640x3172.jpg, 17.9 MP), a PNG
 #     (Gulp.png) and a 4096x4096 lossy WebP made from Elephants; median ms
-#     and ratio edgeimg/libvips (target <= 1.0).
+#     and ratio edgeimg/libvips (target <= 1.0), and the SSIM of both
+#     thumbnails against a full-resolution reference.
 #  2. Bytes: JPEG, WebP and AVIF at quality 80 from photos and a mostly
 #     transparent PNG; edgeimg's bytes and SSIM beside the smallest
 #     libjpeg/libwebp/libaom output (through sharp) with no worse SSIM
 #     (target: WebP and AVIF <= 1.15x).
 #
-# Usage: bench/imaging.sh      (BENCH_RUNS=N runs per speed case, default 7)
+# Usage: bench/imaging.sh      (BENCH_RUNS=N runs per speed case, default 7;
+#                               BENCH_ONLY=speed or bytes runs one half)
 #   EDGEIMG   host binary (default target/release/edgeimg; build it and the
 #             components first: cargo build --release -p edgeimg &&
 #             target/release/edgeimg build)
