@@ -5,11 +5,13 @@
 //! nothing to do.
 
 mod blur;
+mod box_average;
 mod colour;
 mod decode;
 mod encode;
 mod flatten;
 mod image;
+mod linear;
 mod orient;
 mod pad;
 mod resize;
@@ -61,10 +63,9 @@ pub(crate) struct Job<'a> {
 
 type Step = fn(&Job<'_>, Image) -> Result<Image, Error>;
 
-/// The steps between decode and encode, in order.
-const STEPS: [Step; 7] = [
-    orient::apply,
-    resize::apply,
+/// The steps after resizing, in order (decode, orient and resize come first:
+/// a decoder may hand over linear light for the resizer, not 8-bit pixels).
+const STEPS: [Step; 5] = [
     colour::apply,
     blur::apply,
     sharpen::apply,
@@ -96,7 +97,8 @@ pub fn transform(
             .and_then(|icc| crate::colour::parse(&icc)),
     };
 
-    let mut image = decode::decode(bytes, &job)?;
+    let decoded = decode::decode(bytes, &job)?;
+    let mut image = resize::apply(&job, orient::apply(&job, decoded)?)?;
     for step in STEPS {
         image = step(&job, image)?;
     }

@@ -3,8 +3,11 @@
 //! All eight are elements of the dihedral group, written as: transpose first
 //! (optional), then mirror left↔right, then mirror top↔bottom.
 
+use super::decode::Decoded;
+use super::linear::Linear;
 use super::{Image, Job};
 use crate::{Error, Flip, Options, Rotate};
+use fast_image_resize as fr;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
 pub(crate) struct Orientation {
@@ -105,20 +108,52 @@ impl Orientation {
     }
 }
 
-pub(crate) fn apply(job: &Job<'_>, image: Image) -> Result<Image, Error> {
-    if job.orientation.is_identity() {
-        return Ok(image);
+pub(crate) fn apply(job: &Job<'_>, decoded: Decoded) -> Result<Decoded, Error> {
+    let t = job.orientation;
+    if t.is_identity() {
+        return Ok(decoded);
     }
-    Ok(reorient(&image, job.orientation))
+    Ok(match decoded {
+        Decoded::Srgb(image) => Decoded::Srgb(reorient(&image, t)),
+        Decoded::Linear(Linear { image, alpha }) => {
+            let pixel_type = image.pixel_type();
+            let (data, (w, h)) = permute(
+                image.buffer(),
+                (image.width(), image.height()),
+                pixel_type.size(),
+                t,
+            );
+            let image = fr::images::Image::from_vec_u8(w, h, data, pixel_type)
+                .map_err(|e| Error::decode(job.header.format, format!("orient: {e}")))?;
+            Decoded::Linear(Linear { image, alpha })
+        }
+    })
 }
 
 pub(crate) fn reorient(image: &Image, t: Orientation) -> Image {
-    let (w, h) = (image.width as usize, image.height as usize);
+    let (data, (width, height)) = permute(&image.data, image.size(), image.channels(), t);
+    Image {
+        width,
+        height,
+        alpha: image.alpha,
+        data,
+    }
+}
+
+/// The pixels of `data` (`size` pixels of `px_bytes` bytes each) moved to
+/// where `t` puts them, and the new size.
+fn permute(
+    data: &[u8],
+    size: (u32, u32),
+    px_bytes: usize,
+    t: Orientation,
+) -> (Vec<u8>, (u32, u32)) {
+    let (w, h) = (size.0 as usize, size.1 as usize);
     let (ow, oh) = if t.transpose { (h, w) } else { (w, h) };
-    let c = image.channels();
-    let mut data = vec![0u8; image.data.len()];
+    let c = px_bytes;
+    let mut out = vec![0u8; data.len()];
     for y in 0..h {
-        let row = &image.data[y * w * c..(y + 1) * w * c];
+        let row = &data[y * w * c..(y + 1) * w * c];
         for (x, px) in row.chunks_exact(c).enumerate() {
             let (mut ox, mut oy) = if t.transpose { (y, x) } else { (x, y) };
             if t.flip_x {
@@ -128,15 +163,10 @@ pub(crate) fn reorient(image: &Image, t: Orientation) -> Image {
                 oy = oh - 1 - oy;
             }
             let at = (oy * ow + ox) * c;
-            data[at..at + c].copy_from_slice(px);
+            out[at..at + c].copy_from_slice(px);
         }
     }
-    Image {
-        width: ow as u32,
-        height: oh as u32,
-        alpha: image.alpha,
-        data,
-    }
+    (out, (ow as u32, oh as u32))
 }
 
 #[cfg(test)]

@@ -2,105 +2,134 @@
 //! wasm simd128), in linear light so fine detail does not darken, with alpha
 //! premultiplied during resampling.
 //!
-//! A source decoded at full size (PNG, GIF) that is more than four times the
-//! output is first box-averaged in linear light by the integer factor that
-//! leaves at least twice the output (as libvips' shrink-then-reduce does),
-//! straight from its 8-bit pixels: Lanczos then runs on the small image.
+//! A source decoded at full size (GIF, an animation's first frame) that is
+//! more than four times the output is first box-averaged in linear light by
+//! the integer factor that leaves at least twice the output (as libvips'
+//! shrink-then-reduce does), straight from its 8-bit pixels: Lanczos then
+//! runs on the small image. A PNG arrives already averaged, in linear light.
 //! Sources that stay above [`LINEAR_MAX_PIXELS`] (a large output) are
 //! resampled in sRGB to keep memory bounded, and so are opaque images the
 //! decoder already reduced (JPEG's DCT scaling and WebP's scaled decoding
 //! average in gamma space): what is left is a step under 2×, where linear
 //! light changes little and 8-bit resampling costs half as much.
 
+use super::box_average::{BoxAverage, MAX_BOX};
+use super::decode::Decoded;
+use super::linear::{to_linear, Linear};
 use super::{Image, Job};
 use crate::Error;
 use fast_image_resize::{self as fr, FilterType, PixelType, ResizeAlg, ResizeOptions, Resizer};
-use linear::{box_shrink, to_linear, to_srgb, MAX_BOX};
-
-mod linear;
 
 /// Largest source (after decode) resampled in 16-bit linear light.
 pub const LINEAR_MAX_PIXELS: u64 = 4_000_000;
 
-pub(crate) fn apply(job: &Job<'_>, image: Image) -> Result<Image, Error> {
+/// The planned crop in the decoded image's pixels: (left, top, width,
+/// height). The decoded image may be smaller than the source the plan
+/// refers to.
+fn region(job: &Job<'_>, (w, h): (u32, u32)) -> (f64, f64, f64, f64) {
     let plan = &job.plan;
-    // The decoded image may be smaller than the source the plan refers to.
-    let kx = f64::from(image.width) / f64::from(job.source.0);
-    let ky = f64::from(image.height) / f64::from(job.source.1);
+    let kx = f64::from(w) / f64::from(job.source.0);
+    let ky = f64::from(h) / f64::from(job.source.1);
     let (left, top) = (plan.region.x * kx, plan.region.y * ky);
     // Scaling can overshoot the decoded size by a rounding error (113 * 15/113
     // = 15.000000000000002), which fast_image_resize rejects: clamp.
-    let width = (plan.region.width * kx).min(f64::from(image.width) - left);
-    let height = (plan.region.height * ky).min(f64::from(image.height) - top);
+    let width = (plan.region.width * kx).min(f64::from(w) - left);
+    let height = (plan.region.height * ky).min(f64::from(h) - top);
+    (left, top, width, height)
+}
+
+fn lanczos((left, top, width, height): (f64, f64, f64, f64)) -> ResizeOptions {
+    ResizeOptions::new()
+        .resize_alg(ResizeAlg::Convolution(FilterType::Lanczos3))
+        .crop(left, top, width, height)
+}
+
+pub(crate) fn apply(job: &Job<'_>, decoded: Decoded) -> Result<Image, Error> {
+    let image = match decoded {
+        Decoded::Linear(linear) => {
+            let crop = region(job, (linear.width(), linear.height()));
+            return resample_linear(job, &linear, crop);
+        }
+        Decoded::Srgb(image) => image,
+    };
+    let (left, top, width, height) = region(job, image.size());
     let whole = left == 0.0
         && top == 0.0
         && width == f64::from(image.width)
         && height == f64::from(image.height);
-    if whole && plan.resized == image.size() {
+    if whole && job.plan.resized == image.size() {
         return Ok(image);
     }
-    let (dw, dh) = plan.resized;
+    let (dw, dh) = job.plan.resized;
     let err = |e: &dyn std::fmt::Display| Error::decode(job.header.format, format!("resize: {e}"));
-    let lanczos = |left: f64, top: f64, width: f64, height: f64| {
-        ResizeOptions::new()
-            .resize_alg(ResizeAlg::Convolution(FilterType::Lanczos3))
-            .crop(left, top, width, height)
-    };
     let factor = ((width / f64::from(dw)).min(height / f64::from(dh)) / 2.0)
         .floor()
         .clamp(1.0, f64::from(MAX_BOX)) as u32;
     let boxed = |v: u32| u64::from(v.div_ceil(factor));
     if factor >= 2 && boxed(image.width) * boxed(image.height) <= LINEAR_MAX_PIXELS {
-        let src = box_shrink(&image.data, image.width, image.height, image.alpha, factor);
-        drop(image.data);
+        let mut average = BoxAverage::new(image.width, image.height, image.channels(), factor);
+        for row in image
+            .data
+            .chunks_exact(image.width as usize * image.channels())
+        {
+            average.add_row(row);
+        }
+        drop(image);
+        let src = average
+            .finish()
+            .ok_or_else(|| err(&"box average: missing rows"))?;
         let f = f64::from(factor);
         let (l, t) = (left / f, top / f);
         let w = (width / f).min(f64::from(src.width()) - l);
         let h = (height / f).min(f64::from(src.height()) - t);
-        let mut dst = fr::images::Image::new(dw, dh, src.pixel_type());
-        Resizer::new()
-            .resize(&src, &mut dst, &lanczos(l, t, w, h).use_alpha(false))
-            .map_err(|e| err(&e))?;
-        return Ok(Image {
-            width: dw,
-            height: dh,
-            alpha: image.alpha,
-            data: to_srgb(&dst, image.alpha),
-        });
+        return resample_linear(job, &src, (l, t, w, h));
     }
-    let options = lanczos(left, top, width, height);
+    let options = lanczos((left, top, width, height));
     // Alpha stays in 16-bit premultiplied light even then: 8-bit
     // premultiplication leaves noisy colour in faint edge pixels.
-    let reduced = (kx < 1.0 || ky < 1.0) && !image.alpha;
+    let reduced = (image.width, image.height) != job.source && !image.alpha;
     let linear = !reduced && u64::from(image.width) * u64::from(image.height) <= LINEAR_MAX_PIXELS;
-    let data = if linear {
+    if linear {
         // Premultiplied here (in linear light), so the resizer needs no copy of its own.
-        let src = to_linear(image.data, image.width, image.height, image.alpha);
-        let mut dst = fr::images::Image::new(dw, dh, src.pixel_type());
-        Resizer::new()
-            .resize(&src, &mut dst, &options.use_alpha(false))
-            .map_err(|e| err(&e))?;
-        drop(src);
-        to_srgb(&dst, image.alpha)
+        return resample_linear(job, &to_linear(image), (left, top, width, height));
+    }
+    let pixel_type = if image.alpha {
+        PixelType::U8x4
     } else {
-        let pixel_type = if image.alpha {
-            PixelType::U8x4
-        } else {
-            PixelType::U8x3
-        };
-        let (w, h) = image.size();
-        let src =
-            fr::images::Image::from_vec_u8(w, h, image.data, pixel_type).map_err(|e| err(&e))?;
-        let mut dst = fr::images::Image::new(dw, dh, pixel_type);
-        Resizer::new()
-            .resize(&src, &mut dst, &options)
-            .map_err(|e| err(&e))?;
-        dst.into_vec()
+        PixelType::U8x3
     };
+    let (w, h) = image.size();
+    let src = fr::images::Image::from_vec_u8(w, h, image.data, pixel_type).map_err(|e| err(&e))?;
+    let mut dst = fr::images::Image::new(dw, dh, pixel_type);
+    Resizer::new()
+        .resize(&src, &mut dst, &options)
+        .map_err(|e| err(&e))?;
     Ok(Image {
         width: dw,
         height: dh,
         alpha: image.alpha,
-        data,
+        data: dst.into_vec(),
     })
+}
+
+/// Lanczos3 over the `crop` of a linear image to the planned size, back to
+/// 8-bit sRGB (straight copy when nothing is to be done).
+fn resample_linear(
+    job: &Job<'_>,
+    src: &Linear,
+    crop: (f64, f64, f64, f64),
+) -> Result<Image, Error> {
+    let (dw, dh) = job.plan.resized;
+    let whole = crop == (0.0, 0.0, f64::from(src.width()), f64::from(src.height()));
+    if whole && (dw, dh) == (src.width(), src.height()) {
+        return Ok(src.to_srgb());
+    }
+    let mut dst = Linear {
+        image: fr::images::Image::new(dw, dh, src.image.pixel_type()),
+        alpha: src.alpha,
+    };
+    Resizer::new()
+        .resize(&src.image, &mut dst.image, &lanczos(crop).use_alpha(false))
+        .map_err(|e| Error::decode(job.header.format, format!("resize: {e}")))?;
+    Ok(dst.to_srgb())
 }

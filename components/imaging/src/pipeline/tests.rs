@@ -31,7 +31,7 @@ fn pixels(out: &Output) -> Vec<u8> {
         source: (header.width, header.height),
         profile: None,
     };
-    let img = decode::decode(&out.bytes, &job).unwrap();
+    let img = decode::decode(&out.bytes, &job).unwrap().into_srgb();
     if img.alpha {
         img.data
     } else {

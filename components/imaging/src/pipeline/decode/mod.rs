@@ -1,7 +1,8 @@
 //! Step: decode to 8-bit RGB(A), in stored orientation. JPEG decodes at the
 //! smallest DCT scale (1/8, 1/4, 1/2) that still covers the planned output,
 //! and WebP scales to the same size while decoding, so a thumbnail never
-//! holds the full-size photo.
+//! holds the full-size photo. A PNG is box-averaged while decoding, into
+//! 16-bit linear light that goes straight to the Lanczos step.
 
 mod gif;
 mod jpeg;
@@ -13,28 +14,57 @@ mod jpeg_syntax;
 mod png;
 mod webp;
 
+use super::box_average::MAX_BOX;
+use super::linear::Linear;
 use super::{Image, Job};
 use crate::{Error, Format};
 
-pub(crate) fn decode(bytes: &[u8], job: &Job<'_>) -> Result<Image, Error> {
+/// What a decoder hands on.
+pub(crate) enum Decoded {
+    /// 8-bit sRGB.
+    Srgb(Image),
+    /// Already reduced in linear light (a PNG box-averaged while decoding).
+    Linear(Linear),
+}
+
+impl Decoded {
+    pub fn size(&self) -> (u32, u32) {
+        match self {
+            Decoded::Srgb(image) => image.size(),
+            Decoded::Linear(linear) => (linear.width(), linear.height()),
+        }
+    }
+
+    /// As 8-bit sRGB, whichever it was.
+    #[cfg(test)]
+    pub fn into_srgb(self) -> Image {
+        match self {
+            Decoded::Srgb(image) => image,
+            Decoded::Linear(linear) => linear.to_srgb(),
+        }
+    }
+}
+
+pub(crate) fn decode(bytes: &[u8], job: &Job<'_>) -> Result<Decoded, Error> {
     let header = &job.header;
-    let image = match header.format {
-        Format::Jpeg => jpeg::decode(bytes, job, shrink(job)),
+    let srgb = |image: Result<Image, Error>| image.map(Decoded::Srgb);
+    let decoded = match header.format {
+        Format::Jpeg => srgb(jpeg::decode(bytes, job, shrink(job))),
         Format::Png => png::decode(bytes, box_factor(job)),
-        Format::Gif => gif::decode(bytes),
-        Format::Webp => webp::decode(bytes, header, shrink(job)),
+        Format::Gif => srgb(gif::decode(bytes)),
+        Format::Webp => srgb(webp::decode(bytes, header, shrink(job))),
         Format::Avif => Err(Error::Unsupported {
             reason: "AVIF input is not decoded (no pure-Rust AV1 decoder)".into(),
         }),
     }?;
     let scaled = matches!(header.format, Format::Jpeg | Format::Webp | Format::Png);
-    if (image.width, image.height) != (header.width, header.height) && !scaled {
+    if decoded.size() != (header.width, header.height) && !scaled {
         return Err(Error::decode(
             header.format,
             "frame size differs from header",
         ));
     }
-    Ok(image)
+    Ok(decoded)
 }
 
 /// The largest power-of-two shrink (≤ 8) after which the planned source region
@@ -58,5 +88,5 @@ fn box_factor(job: &Job<'_>) -> u32 {
     let region = job.plan.region;
     let (rw, rh) = job.plan.resized;
     let ratio = (region.width / f64::from(rw)).min(region.height / f64::from(rh));
-    (ratio / 2.0).floor().clamp(1.0, 64.0) as u32
+    (ratio / 2.0).floor().clamp(1.0, f64::from(MAX_BOX)) as u32
 }

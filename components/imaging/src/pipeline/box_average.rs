@@ -1,0 +1,203 @@
+//! Box averaging in linear light, straight from 8-bit sRGB rows.
+//!
+//! A source decoded at full size (PNG while it is decoded, GIF afterwards)
+//! that is more than four times the output is first averaged over
+//! `factor`×`factor` blocks, in linear light with colour weighted by alpha
+//! (blocks at the right and bottom edges average the pixels they have). Rows
+//! are added as they come, so the full-size image need never be held, and
+//! the result is 16-bit linear light with alpha premultiplied: what the
+//! Lanczos step resamples, with no 8-bit round trip in between.
+
+use super::linear::Linear;
+use super::srgb::tables;
+use fast_image_resize::{self as fr, PixelType};
+
+/// Largest box factor: keeps a block's sums within `u64` comfortably and the
+/// remaining Lanczos pass meaningful.
+pub const MAX_BOX: u32 = 64;
+
+/// Sums blocks of rows of `channels` (1 grey, 2 grey + alpha, 3 RGB, 4
+/// RGBA) 8-bit sRGB samples into a `factor` times smaller [`Linear`] image.
+pub(crate) struct BoxAverage {
+    width: usize,
+    channels: usize,
+    factor: usize,
+    alpha: bool,
+    /// Per block of the current row of blocks: Σ linear × alpha for r, g, b,
+    /// and Σ alpha (alpha 0..=255).
+    sums: Vec<u64>,
+    /// Source rows in the current row of blocks so far.
+    rows: usize,
+    out: fr::images::Image<'static>,
+    /// Rows of blocks written.
+    written: usize,
+}
+
+impl BoxAverage {
+    pub fn new(width: u32, height: u32, channels: usize, factor: u32) -> BoxAverage {
+        let alpha = channels == 2 || channels == 4;
+        let pixel_type = if alpha {
+            PixelType::U16x4
+        } else {
+            PixelType::U16x3
+        };
+        let (w, f) = (width as usize, factor.clamp(1, MAX_BOX) as usize);
+        let (ow, oh) = (w.div_ceil(f), (height as usize).div_ceil(f));
+        BoxAverage {
+            width: w,
+            channels,
+            factor: f,
+            alpha,
+            sums: vec![0; ow * 4],
+            rows: 0,
+            out: fr::images::Image::new(ow as u32, oh as u32, pixel_type),
+            written: 0,
+        }
+    }
+
+    /// Adds the next source row (at least `width × channels` samples).
+    pub fn add_row(&mut self, row: &[u8]) {
+        let (sums, w, f) = (&mut self.sums, self.width, self.factor);
+        match self.channels {
+            1 => add_row::<1>(sums, row, w, f),
+            2 => add_row::<2>(sums, row, w, f),
+            3 => add_row::<3>(sums, row, w, f),
+            _ => add_row::<4>(sums, row, w, f),
+        }
+        self.rows += 1;
+        if self.rows == f {
+            self.emit();
+        }
+    }
+
+    /// The averaged image, or `None` if fewer rows came than the height.
+    pub fn finish(mut self) -> Option<Linear> {
+        if self.rows > 0 {
+            self.emit();
+        }
+        (self.written == self.out.height() as usize).then_some(Linear {
+            image: self.out,
+            alpha: self.alpha,
+        })
+    }
+
+    /// Writes the current row of blocks, premultiplied 16-bit linear, and
+    /// clears the sums.
+    fn emit(&mut self) {
+        let (w, f, c) = (self.width, self.factor, if self.alpha { 4 } else { 3 });
+        let ow = self.out.width() as usize;
+        let Some(out_row) = self
+            .out
+            .buffer_mut()
+            .chunks_exact_mut(ow * c * 2)
+            .nth(self.written)
+        else {
+            return;
+        };
+        for (ox, (sum, dst)) in self
+            .sums
+            .chunks_exact_mut(4)
+            .zip(out_row.chunks_exact_mut(c * 2))
+            .enumerate()
+        {
+            let n = (self.rows * (((ox + 1) * f).min(w) - ox * f)) as u64;
+            for i in 0..3 {
+                let v = (sum[i] / 255 + n / 2) / n;
+                dst[i * 2..i * 2 + 2].copy_from_slice(&(v as u16).to_ne_bytes());
+            }
+            if self.alpha {
+                let a = (sum[3] * 257 + n / 2) / n;
+                dst[6..8].copy_from_slice(&(a as u16).to_ne_bytes());
+            }
+            sum.fill(0);
+        }
+        self.rows = 0;
+        self.written += 1;
+    }
+}
+
+/// Adds one row of `C`-channel pixels to its blocks' sums. Generic over `C`
+/// so the per-pixel loop has no branches.
+fn add_row<const C: usize>(sums: &mut [u64], row: &[u8], w: usize, f: usize) {
+    let lut = &tables().to_linear;
+    let pixels = row[..w * C].chunks(f * C);
+    for (sum, span) in sums.chunks_exact_mut(4).zip(pixels) {
+        // A block's share of one row fits u32 (64 pixels of 65535 × 255).
+        let mut part = [0u32; 4];
+        for px in span.chunks_exact(C) {
+            let a = if C == 2 || C == 4 {
+                u32::from(px[C - 1])
+            } else {
+                255
+            };
+            let rgb = if C >= 3 {
+                [px[0], px[1], px[2]]
+            } else {
+                [px[0]; 3]
+            };
+            for i in 0..3 {
+                part[i] += u32::from(lut[usize::from(rgb[i])]) * a;
+            }
+            part[3] += a;
+        }
+        for (s, p) in sum.iter_mut().zip(part) {
+            *s += u64::from(p);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Straight 8-bit sRGB of `data` (`c` channels) box-averaged by `f`.
+    fn averaged(data: &[u8], w: u32, h: u32, c: usize, f: u32) -> Vec<u8> {
+        let mut boxed = BoxAverage::new(w, h, c, f);
+        for row in data.chunks_exact(w as usize * c) {
+            boxed.add_row(row);
+        }
+        boxed.finish().unwrap().to_srgb().data
+    }
+
+    #[test]
+    fn averages_in_linear_light() {
+        // A black/white checkerboard averages to half the light: sRGB 188, not 128.
+        let board: Vec<u8> = (0..16)
+            .flat_map(|i| [if (i % 4 + i / 4) % 2 == 0 { 0 } else { 255 }; 3])
+            .collect();
+        assert_eq!(averaged(&board, 4, 4, 3, 2), [188; 12]);
+        // A flat colour stays itself, edge blocks included (5 is not a multiple of 2).
+        let flat = [30u8, 140, 220].repeat(25);
+        assert_eq!(averaged(&flat, 5, 5, 3, 2), [30, 140, 220].repeat(9));
+    }
+
+    #[test]
+    fn weights_colour_by_alpha() {
+        // Half the block transparent (with garbage colour), half opaque red:
+        // red at half alpha, the garbage does not bleed in.
+        let px = [
+            [0, 255, 0, 0],
+            [255, 0, 0, 255],
+            [0, 255, 0, 0],
+            [255, 0, 0, 255],
+        ]
+        .concat();
+        assert_eq!(averaged(&px, 2, 2, 4, 2), [255, 0, 0, 128]);
+    }
+
+    #[test]
+    fn grey_becomes_rgb() {
+        assert_eq!(averaged(&[77; 12], 4, 3, 1, 2), [77; 12]);
+        assert_eq!(
+            averaged(&[77, 255].repeat(4), 2, 2, 2, 2),
+            [77, 77, 77, 255]
+        );
+    }
+
+    #[test]
+    fn too_few_rows_is_none() {
+        let mut boxed = BoxAverage::new(4, 4, 3, 2);
+        boxed.add_row(&[0; 12]);
+        assert!(boxed.finish().is_none());
+    }
+}
