@@ -11,7 +11,8 @@
 //! Environment: `EDGEIMG_CORPUS` (photo dir, default: `scripts/corpus.sh`),
 //! `IMAGING_THUMB_WASM` (the `thumb` example built for wasm32-wasip2),
 //! `BENCH_RUNS` (runs per measurement, default 5), `BENCH_FILES` (comma-separated
-//! subset of the files), `IMAGING_PROFILE=perfmap` (for `perf record`). Build the
+//! subset of the files), `IMAGING_PROFILE=perfmap` (for `perf record`),
+//! `IMAGING_EPOCH=1` (epoch checks on, as in the host). Build the
 //! `thumb` example for wasm32-wasip2 first:
 //! `cargo build --release --target wasm32-wasip2 -p edgeimg-imaging --example thumb`.
 
@@ -269,6 +270,11 @@ impl WasmRunner {
             .wasm_function_references(false)
             .wasm_exceptions(false)
             .gc_support(false);
+        // `IMAGING_EPOCH=1`: the host's epoch checks at every loop header and
+        // function entry (its time limit), to see what they cost.
+        if std::env::var_os("IMAGING_EPOCH").is_some() {
+            config.epoch_interruption(true);
+        }
         // `IMAGING_PROFILE=perfmap`: name JIT code for `perf record` (where the time goes).
         if std::env::var("IMAGING_PROFILE").as_deref() == Ok("perfmap") {
             config.profiler(wasmtime::ProfilingStrategy::PerfMap);
@@ -315,6 +321,8 @@ impl WasmRunner {
         };
         let mut store = Store::new(&self.engine, guest);
         store.limiter(|g| &mut g.peak);
+        // Never reached: the engine's epoch is never incremented here.
+        store.set_epoch_deadline(1);
         let command = self.pre.instantiate(&mut store).map_err(wt)?;
         if command
             .wasi_cli_run()
