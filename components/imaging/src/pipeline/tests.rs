@@ -389,3 +389,21 @@ fn reduced_scale_jpeg_with_odd_sides_resizes() {
     let out = run(&jpeg, "width=16,height=16,fit=scale-down", Format::Png);
     assert_eq!((out.width, out.height), (16, 9));
 }
+
+#[test]
+fn rotating_a_png_reduced_while_decoding_keeps_the_quadrants() {
+    // 400×200 to 50 px: the PNG is box-averaged while decoding, so the
+    // rotation and flip apply to its linear-light pixels before resizing.
+    let png = testimg::png(400, 200, &testimg::quadrants(400, 200));
+    let cases: [(&str, (u32, u32), Corners); 4] = [
+        ("width=50", (50, 25), [R, G, B, W]),
+        ("height=50,rotate=90", (25, 50), [B, R, W, G]),
+        ("width=50,rotate=180", (50, 25), [W, B, G, R]),
+        ("height=50,rotate=270,flip=h", (25, 50), [W, G, B, R]),
+    ];
+    for (opts, size, want) in cases {
+        let out = run(&png, opts, Format::Png);
+        assert_eq!((out.width, out.height), size, "{opts}");
+        assert_corners(&out, want, opts);
+    }
+}
