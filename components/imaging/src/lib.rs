@@ -15,7 +15,7 @@ mod exif;
 mod format;
 mod geometry;
 mod libwebp;
-mod libwebp_idct;
+mod libwebp_dsp;
 mod limits;
 mod negotiate;
 mod options;

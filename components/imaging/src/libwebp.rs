@@ -51,7 +51,7 @@ pub(crate) fn decode(bytes: &[u8], size: (u32, u32)) -> Option<Image> {
             stride: i32::try_from(stride).ok()?,
             size: data.len(),
         };
-        crate::libwebp_idct::install();
+        crate::libwebp_dsp::install();
         let status = sys::WebPDecode(bytes.as_ptr(), bytes.len(), &mut config);
         sys::WebPFreeDecBuffer(&mut config.output);
         (status == sys::VP8StatusCode::VP8_STATUS_OK).then_some(Image {

@@ -1,11 +1,7 @@
-//! libwebp's VP8 inverse transform in wasm SIMD.
-//!
-//! libwebp picks its SIMD code at build time for x86 (SSE2) and ARM (NEON)
-//! only; built for wasm32 it runs the scalar C transform, which took ~12% of
-//! a large WebP's decode, 3.8× its SSE2 time. libwebp calls it through the
-//! function pointer `VP8Transform`, set once by `VP8DspInit`, so after that
-//! init this replaces the pointer with the same arithmetic four lanes at a
-//! time (RFC 6386 §14.4, bit-exact: see the tests).
+//! VP8's inverse transform (RFC 6386 §14.4) in wasm SIMD, for libwebp's
+//! `VP8Transform`: the scalar C one took ~12% of a large WebP's decode in
+//! wasm, 3.8× its SSE2 time. The same arithmetic four lanes at a time,
+//! bit-exact (see the tests).
 //!
 //! The algorithm is written once over [`Lanes`]: wasm `v128` in the
 //! components, plain arrays natively, where the tests compare it with a
@@ -77,31 +73,14 @@ unsafe fn transform_one<L: Lanes>(input: *const i16, dst: *mut u8) {
 /// # Safety
 /// libwebp's contract: 16 (32) coefficients and a 4×4 (4×8) block of `dst`.
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
-unsafe extern "C" fn transform_two(input: *const i16, dst: *mut u8, do_two: std::ffi::c_int) {
+pub(super) unsafe extern "C" fn transform_two(
+    input: *const i16,
+    dst: *mut u8,
+    do_two: std::ffi::c_int,
+) {
     transform_one::<std::arch::wasm32::v128>(input, dst);
     if do_two != 0 {
         transform_one::<std::arch::wasm32::v128>(input.add(16), dst.add(4));
-    }
-}
-
-/// Makes libwebp's decoder use the SIMD transform; idempotent, and a no-op
-/// where libwebp has its own SIMD or wasm SIMD is off.
-pub(crate) fn install() {
-    #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
-    {
-        type Idct2 = unsafe extern "C" fn(*const i16, *mut u8, std::ffi::c_int);
-        extern "C" {
-            fn VP8DspInit();
-            static mut VP8Transform: Option<Idct2>;
-        }
-        static ONCE: std::sync::Once = std::sync::Once::new();
-        // SAFETY: VP8DspInit runs its body once (later calls return at its
-        // guard), so the pointer set after it stays; the components are
-        // single-threaded and nothing decodes during this.
-        ONCE.call_once(|| unsafe {
-            VP8DspInit();
-            VP8Transform = Some(transform_two);
-        });
     }
 }
 

@@ -1,0 +1,41 @@
+//! Faster versions of libwebp's decoding kernels for wasm.
+//!
+//! libwebp picks SIMD code at build time for x86 (SSE2) and ARM (NEON) only;
+//! built for wasm32 it runs its scalar C. It calls its kernels through
+//! function pointers that an init function sets once, so after that init
+//! these replace the pointers that cost most in a thumbnail's decode:
+//! - `VP8Transform`, the inverse transform, in wasm SIMD (`idct.rs`);
+//! - `WebPRescalerImportRowShrink`, when a row shrinks by exactly 2, 4 or 8
+//!   (as scaled decoding does for most photo sizes), as fixed-size sums
+//!   (`rescale.rs`), handing any other row back to libwebp's own.
+//!
+//! Both give the same bytes as libwebp's C (their tests compare them with
+//! ports of it; the decoded thumbnails are byte-identical).
+
+mod idct;
+mod rescale;
+
+/// Points libwebp's decoder at these kernels; idempotent, and a no-op where
+/// libwebp has its own SIMD or wasm SIMD is off.
+pub(crate) fn install() {
+    #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+    {
+        type Idct2 = unsafe extern "C" fn(*const i16, *mut u8, std::ffi::c_int);
+        extern "C" {
+            fn VP8DspInit();
+            fn WebPRescalerDspInit();
+            static mut VP8Transform: Option<Idct2>;
+            static mut WebPRescalerImportRowShrink: Option<rescale::ImportRow>;
+        }
+        static ONCE: std::sync::Once = std::sync::Once::new();
+        // SAFETY: each init runs its body once (later calls return at its
+        // guard), so pointers set after it stay; the components are
+        // single-threaded and nothing decodes during this.
+        ONCE.call_once(|| unsafe {
+            VP8DspInit();
+            VP8Transform = Some(idct::transform_two);
+            WebPRescalerDspInit();
+            rescale::install(&raw mut WebPRescalerImportRowShrink);
+        });
+    }
+}
