@@ -101,13 +101,17 @@ impl BoxAverage {
             .enumerate()
         {
             let n = (self.rows * (((ox + 1) * f).min(w) - ox * f)) as u64;
+            // Rounded averages. The dividends fit u32 (at most 64 × 64
+            // pixels of 65535), and 32-bit division is much cheaper than
+            // 64-bit in wasm.
+            let n = n as u32;
+            let average = |total: u64| ((total as u32 + n / 2) / n) as u16;
             for i in 0..3 {
-                let v = (sum[i] / 255 + n / 2) / n;
-                dst[i * 2..i * 2 + 2].copy_from_slice(&(v as u16).to_ne_bytes());
+                let v = average(sum[i] / 255);
+                dst[i * 2..i * 2 + 2].copy_from_slice(&v.to_ne_bytes());
             }
             if self.alpha {
-                let a = (sum[3] * 257 + n / 2) / n;
-                dst[6..8].copy_from_slice(&(a as u16).to_ne_bytes());
+                dst[6..8].copy_from_slice(&average(sum[3] * 257).to_ne_bytes());
             }
             sum.fill(0);
         }
