@@ -5,7 +5,7 @@
 //! one with lossy alpha), and its decoder scales while decoding, so a
 //! thumbnail never holds the full-size RGB image.
 
-use crate::pipeline::Image;
+use crate::pipeline::image::Image;
 use libwebp_sys as sys;
 
 /// Decodes a still WebP to `size` (width, height), scaling during decoding

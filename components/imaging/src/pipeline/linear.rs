@@ -1,8 +1,8 @@
 //! 16-bit linear light with alpha premultiplied: what the Lanczos step
 //! resamples, converted from and back to the 8-bit sRGB the other steps use.
 
+use super::image::Image;
 use super::srgb::tables;
-use super::Image;
 use fast_image_resize::{self as fr, PixelType};
 
 /// Pixels in 16-bit linear light, colour premultiplied by alpha (RGBA) or

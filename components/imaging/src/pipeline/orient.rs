@@ -3,7 +3,7 @@
 //! All eight are elements of the dihedral group, written as: transpose first
 //! (optional), then mirror left↔right, then mirror top↔bottom.
 
-use super::decode::Decoded;
+use super::decoded::Decoded;
 use super::linear::Linear;
 use super::{Image, Job};
 use crate::{Error, Flip, Options, Rotate};

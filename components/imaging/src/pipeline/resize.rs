@@ -14,7 +14,7 @@
 //! light changes little and 8-bit resampling costs half as much.
 
 use super::box_average::{BoxAverage, MAX_BOX};
-use super::decode::Decoded;
+use super::decoded::Decoded;
 use super::linear::{to_linear, Linear};
 use super::{Image, Job};
 use crate::Error;

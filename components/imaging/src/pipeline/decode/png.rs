@@ -7,8 +7,8 @@
 //! thumbnail), and the result is already the linear light the Lanczos step
 //! resamples. Interlaced files are decoded whole.
 
-use super::Decoded;
 use crate::pipeline::box_average::BoxAverage;
+use crate::pipeline::decoded::Decoded;
 use crate::pipeline::Image;
 use crate::{Error, Format};
 use png::{ColorType, Transformations};
