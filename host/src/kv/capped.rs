@@ -35,12 +35,15 @@ impl CappedStore {
     }
 
     fn check_key(&self, key: &str) -> Result<(), Error> {
-        if key.len() > self.caps.max_key_bytes {
+        self.check("key", key.len(), self.caps.max_key_bytes)
+    }
+
+    /// `what` of `len` bytes against the platform's limit of `max`.
+    fn check(&self, what: &str, len: usize, max: usize) -> Result<(), Error> {
+        if len > max {
             return Err(Error::Other(format!(
-                "key of {} bytes exceeds the {} limit of {} bytes",
-                key.len(),
-                self.platform,
-                self.caps.max_key_bytes
+                "{what} of {len} bytes exceeds the {} limit of {max} bytes",
+                self.platform
             )));
         }
         Ok(())
@@ -56,14 +59,7 @@ impl Store for CappedStore {
 
     async fn set(&self, key: &str, value: Bytes) -> Result<(), Error> {
         self.check_key(key)?;
-        if value.len() > self.caps.max_value_bytes {
-            return Err(Error::Other(format!(
-                "value of {} bytes exceeds the {} limit of {} bytes",
-                value.len(),
-                self.platform,
-                self.caps.max_value_bytes
-            )));
-        }
+        self.check("value", value.len(), self.caps.max_value_bytes)?;
         if let Some(max) = self.caps.max_keys {
             if !self.inner.exists(key).await? && self.inner.get_keys().await?.len() >= max {
                 return Err(Error::Other(format!(

@@ -14,7 +14,15 @@ use fast_image_resize::{self as fr, PixelType};
 
 /// Largest box factor: keeps a block's sums within `u64` comfortably and the
 /// remaining Lanczos pass meaningful.
-pub const MAX_BOX: u32 = 64;
+const MAX_BOX: u32 = 64;
+
+/// The box factor for a source `ratio` times the output (the smaller of the
+/// two axes): the largest that leaves at least twice the output, as libvips'
+/// shrink-then-reduce does, so Lanczos still has a step to make; capped so a
+/// block's sums stay small.
+pub fn factor(ratio: f64) -> u32 {
+    (ratio / 2.0).floor().clamp(1.0, f64::from(MAX_BOX)) as u32
+}
 
 /// Sums blocks of rows of `channels` (1 grey, 2 grey + alpha, 3 RGB, 4
 /// RGBA) 8-bit sRGB samples into a `factor` times smaller [`Linear`] image.

@@ -13,7 +13,7 @@
 //! average in gamma space): what is left is a step under 2×, where linear
 //! light changes little and 8-bit resampling costs half as much.
 
-use super::box_average::{BoxAverage, MAX_BOX};
+use super::box_average::{self, BoxAverage};
 use super::decoded::Decoded;
 use super::linear::{to_linear, Linear};
 use super::{Image, Job};
@@ -62,9 +62,7 @@ pub(crate) fn apply(job: &Job<'_>, decoded: Decoded) -> Result<Image, Error> {
     }
     let (dw, dh) = job.plan.resized;
     let err = |e: &dyn std::fmt::Display| Error::decode(job.header.format, format!("resize: {e}"));
-    let factor = ((width / f64::from(dw)).min(height / f64::from(dh)) / 2.0)
-        .floor()
-        .clamp(1.0, f64::from(MAX_BOX)) as u32;
+    let factor = box_average::factor((width / f64::from(dw)).min(height / f64::from(dh)));
     let boxed = |v: u32| u64::from(v.div_ceil(factor));
     if factor >= 2 && boxed(image.width) * boxed(image.height) <= LINEAR_MAX_PIXELS {
         let mut average = BoxAverage::new(image.width, image.height, image.channels(), factor);

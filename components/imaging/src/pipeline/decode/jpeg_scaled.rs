@@ -354,14 +354,9 @@ impl Huffman {
             bits.consume(u32::from(entry >> 8));
             return Some(entry as u8);
         }
-        let code = bits.peek(16) as i32;
-        for len in LOOKUP_BITS as usize + 1..=16 {
-            if let Some(symbol) = self.codes.symbol(len, code >> (16 - len)) {
-                bits.consume(len as u32);
-                return Some(symbol);
-            }
-        }
-        None
+        let (len, symbol) = self.codes.longer(bits.peek(16), LOOKUP_BITS)?;
+        bits.consume(len);
+        Some(symbol)
     }
 }
 

@@ -123,10 +123,8 @@ impl SkipTable {
     /// bits. Out of line so the stepping loop stays small.
     #[inline(never)]
     fn long(codes: &Codes, next16: u64) -> Option<Skip> {
-        (SKIP_BITS as usize + 1..=16).find_map(|len| {
-            let rs = codes.symbol(len, (next16 >> (16 - len)) as i32)?;
-            Some(Skip::one(len as u32, rs))
-        })
+        let (len, rs) = codes.longer(next16, SKIP_BITS)?;
+        Some(Skip::one(len, rs))
     }
 }
 

@@ -290,6 +290,16 @@ impl Codes {
         table
     }
 
+    /// (length, symbol) of the code longer than `bits` that starts `next16`
+    /// (the next 16 bits read), or `None` when none does: the slow path
+    /// behind a `bits`-bit lookup table.
+    pub fn longer(&self, next16: u64, bits: u32) -> Option<(u32, u8)> {
+        (bits as usize + 1..=16).find_map(|len| {
+            let symbol = self.symbol(len, (next16 >> (16 - len)) as i32)?;
+            Some((len as u32, symbol))
+        })
+    }
+
     /// The symbol of the first `len` bits read, `code`, or `None` when the
     /// code is longer. Codes are tried shortest first.
     #[inline]

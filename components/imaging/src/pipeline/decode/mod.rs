@@ -14,7 +14,7 @@ mod jpeg_syntax;
 mod png;
 mod webp;
 
-use super::box_average::MAX_BOX;
+use super::box_average;
 use super::decoded::Decoded;
 use super::{Image, Job};
 use crate::{Error, Format};
@@ -55,12 +55,10 @@ fn shrink(job: &Job<'_>) -> u32 {
         .unwrap_or(1)
 }
 
-/// The box factor that leaves at least twice the planned output in each
-/// direction (as libvips' shrink-then-reduce), for decoders that average
-/// blocks while decoding. Capped so a block's sums stay small.
+/// The box factor for the planned region and output ([`box_average::factor`]),
+/// for decoders that average blocks while decoding.
 fn box_factor(job: &Job<'_>) -> u32 {
     let region = job.plan.region;
     let (rw, rh) = job.plan.resized;
-    let ratio = (region.width / f64::from(rw)).min(region.height / f64::from(rh));
-    (ratio / 2.0).floor().clamp(1.0, f64::from(MAX_BOX)) as u32
+    box_average::factor((region.width / f64::from(rw)).min(region.height / f64::from(rh)))
 }
