@@ -3,7 +3,7 @@
 //! All eight are elements of the dihedral group, written as: transpose first
 //! (optional), then mirror left↔right, then mirror top↔bottom.
 
-use super::decoded::Decoded;
+use super::decoded::{Decoded, Extent, Pixels};
 use super::linear::Linear;
 use super::{Image, Job};
 use crate::{Error, Flip, Options, Rotate};
@@ -113,9 +113,10 @@ pub(crate) fn apply(job: &Job<'_>, decoded: Decoded) -> Result<Decoded, Error> {
     if t.is_identity() {
         return Ok(decoded);
     }
-    Ok(match decoded {
-        Decoded::Srgb(image) => Decoded::Srgb(reorient(&image, t)),
-        Decoded::Linear(Linear { image, alpha }) => {
+    let extent = reorient_extent(decoded.extent, decoded.size(), t);
+    let pixels = match decoded.pixels {
+        Pixels::Srgb(image) => Pixels::Srgb(reorient(&image, t)),
+        Pixels::Linear(Linear { image, alpha }) => {
             let pixel_type = image.pixel_type();
             let (data, (w, h)) = permute(
                 image.buffer(),
@@ -125,9 +126,33 @@ pub(crate) fn apply(job: &Job<'_>, decoded: Decoded) -> Result<Decoded, Error> {
             );
             let image = fr::images::Image::from_vec_u8(w, h, data, pixel_type)
                 .map_err(|e| Error::decode(job.header.format, format!("orient: {e}")))?;
-            Decoded::Linear(Linear { image, alpha })
+            Pixels::Linear(Linear { image, alpha })
         }
-    })
+    };
+    Ok(Decoded { pixels, extent })
+}
+
+/// Where `extent` of a `size` grid lies once `t` has moved the pixels (a
+/// mirror puts a short last block first).
+fn reorient_extent(e: Extent, size: (u32, u32), t: Orientation) -> Extent {
+    let mut e = if t.transpose {
+        Extent {
+            left: e.top,
+            top: e.left,
+            width: e.height,
+            height: e.width,
+        }
+    } else {
+        e
+    };
+    let (w, h) = t.apply_size(size);
+    if t.flip_x {
+        e.left = f64::from(w) - e.left - e.width;
+    }
+    if t.flip_y {
+        e.top = f64::from(h) - e.top - e.height;
+    }
+    e
 }
 
 pub(crate) fn reorient(image: &Image, t: Orientation) -> Image {

@@ -14,7 +14,7 @@
 //! light changes little and 8-bit resampling costs half as much.
 
 use super::box_average::{self, BoxAverage};
-use super::decoded::Decoded;
+use super::decoded::{Decoded, Extent, Pixels};
 use super::linear::{to_linear, Linear};
 use super::{Image, Job};
 use crate::Error;
@@ -25,12 +25,15 @@ pub const LINEAR_MAX_PIXELS: u64 = 4_000_000;
 
 /// The planned crop in the decoded image's pixels: (left, top, width,
 /// height). The decoded image may be smaller than the source the plan
-/// refers to.
-fn region(job: &Job<'_>, (w, h): (u32, u32)) -> (f64, f64, f64, f64) {
+/// refers to, and show it in only its `extent`.
+fn region(job: &Job<'_>, extent: Extent, (w, h): (u32, u32)) -> (f64, f64, f64, f64) {
     let plan = &job.plan;
-    let kx = f64::from(w) / f64::from(job.source.0);
-    let ky = f64::from(h) / f64::from(job.source.1);
-    let (left, top) = (plan.region.x * kx, plan.region.y * ky);
+    let kx = extent.width / f64::from(job.source.0);
+    let ky = extent.height / f64::from(job.source.1);
+    let (left, top) = (
+        extent.left + plan.region.x * kx,
+        extent.top + plan.region.y * ky,
+    );
     // Scaling can overshoot the decoded size by a rounding error (113 * 15/113
     // = 15.000000000000002), which fast_image_resize rejects: clamp.
     let width = (plan.region.width * kx).min(f64::from(w) - left);
@@ -45,14 +48,12 @@ fn lanczos((left, top, width, height): (f64, f64, f64, f64)) -> ResizeOptions {
 }
 
 pub(crate) fn apply(job: &Job<'_>, decoded: Decoded) -> Result<Image, Error> {
-    let image = match decoded {
-        Decoded::Linear(linear) => {
-            let crop = region(job, (linear.width(), linear.height()));
-            return resample_linear(job, &linear, crop);
-        }
-        Decoded::Srgb(image) => image,
+    let crop = region(job, decoded.extent, decoded.size());
+    let image = match decoded.pixels {
+        Pixels::Linear(linear) => return resample_linear(job, &linear, crop),
+        Pixels::Srgb(image) => image,
     };
-    let (left, top, width, height) = region(job, image.size());
+    let (left, top, width, height) = crop;
     let whole = left == 0.0
         && top == 0.0
         && width == f64::from(image.width)

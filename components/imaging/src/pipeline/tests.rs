@@ -407,3 +407,77 @@ fn rotating_a_png_reduced_while_decoding_keeps_the_quadrants() {
         assert_corners(&out, want, opts);
     }
 }
+
+#[test]
+fn reduced_decodes_keep_the_geometry_of_sides_that_are_not_whole_blocks() {
+    // 321×257 is 40⅛ × 32⅛ blocks of 8: decoded at 1/8 (a progressive JPEG's
+    // DC scans), 1/4 (a baseline JPEG's DCT scaling) or box-averaged (a PNG),
+    // the last block of each side covers one source pixel. Red rises left to
+    // right and green top to bottom, so every output pixel's colour tells
+    // where in the source it was taken from.
+    let (w, h) = (321u32, 257u32);
+    let ramp = |p: f64, n: u32| (p - 0.5) * 255.0 / f64::from(n - 1);
+    let rgba = testimg::pixels(w, h, |x, y| {
+        [
+            ramp(f64::from(x) + 0.5, w).round() as u8,
+            ramp(f64::from(y) + 0.5, h).round() as u8,
+            128,
+            255,
+        ]
+    });
+    let jpeg = |progressive: bool| {
+        let mut out = Vec::new();
+        let mut enc = jpeg_encoder::Encoder::new(&mut out, 100);
+        enc.set_sampling_factor(jpeg_encoder::SamplingFactor::R_4_4_4);
+        enc.set_progressive(progressive);
+        let rgb: Vec<u8> = rgba.chunks(4).flat_map(|p| [p[0], p[1], p[2]]).collect();
+        enc.encode(&rgb, w as u16, h as u16, jpeg_encoder::ColorType::Rgb)
+            .unwrap();
+        out
+    };
+    let inputs = [
+        // JPEG's 8-bit YCbCr round trip alone is off by up to ~2 levels;
+        // stretching over the whole last block was off by up to 7.
+        ("progressive JPEG", jpeg(true), 40, 3.0),
+        ("baseline JPEG", jpeg(false), 80, 3.0),
+        // Lossless: within 0.6 (0.9 rotated); stretched, 1.2.
+        ("PNG", testimg::png(w, h, &rgba), 80, 1.0),
+    ];
+    // Output pixel centre (u, v), in the oriented source, back to the stored image.
+    type Back = fn(f64, f64, f64, f64) -> (f64, f64);
+    let orientations: [(&str, Back); 4] = [
+        ("", |u, v, _, _| (u, v)),
+        ("flip=h", |u, v, w, _| (w - u, v)),
+        ("flip=v", |u, v, _, h| (u, h - v)),
+        ("rotate=90", |u, v, _, h| (v, h - u)),
+    ];
+    for (name, bytes, size, tolerance) in &inputs {
+        for (orient, back) in orientations {
+            let opts = format!("width={size},{orient}");
+            let out = run(bytes, &opts, Format::Png);
+            let px = pixels(&out);
+            let (ow, oh) = if orient.starts_with("rotate") {
+                (h, w)
+            } else {
+                (w, h)
+            };
+            let mut worst = 0f64;
+            // Lanczos lobes reach past the edge: judge the interior.
+            for y in 3..out.height - 3 {
+                for x in 3..out.width - 3 {
+                    let u = (f64::from(x) + 0.5) * f64::from(ow) / f64::from(out.width);
+                    let v = (f64::from(y) + 0.5) * f64::from(oh) / f64::from(out.height);
+                    let (s, t) = back(u, v, f64::from(w), f64::from(h));
+                    let got = at(&out, &px, x, y);
+                    worst = worst
+                        .max((f64::from(got[0]) - ramp(s, w)).abs())
+                        .max((f64::from(got[1]) - ramp(t, h)).abs());
+                }
+            }
+            assert!(
+                worst <= *tolerance,
+                "{name} {opts}: off by up to {worst:.1} levels"
+            );
+        }
+    }
+}

@@ -16,23 +16,30 @@ mod webp;
 
 use super::box_average;
 use super::decoded::Decoded;
-use super::{Image, Job};
+use super::Job;
 use crate::{Error, Format};
 
 pub(crate) fn decode(bytes: &[u8], job: &Job<'_>) -> Result<Decoded, Error> {
     let header = &job.header;
-    let srgb = |image: Result<Image, Error>| image.map(Decoded::Srgb);
+    let stored = (header.width, header.height);
     let decoded = match header.format {
-        Format::Jpeg => srgb(jpeg::decode(bytes, job, shrink(job))),
-        Format::Png => png::decode(bytes, box_factor(job)),
-        Format::Gif => srgb(gif::decode(bytes)),
-        Format::Webp => srgb(webp::decode(bytes, header, shrink(job))),
+        Format::Jpeg => {
+            let d = shrink(job);
+            jpeg::decode(bytes, job, d).map(|image| Decoded::from(image).in_blocks_of(d, stored))
+        }
+        Format::Png => {
+            let d = box_factor(job);
+            png::decode(bytes, d).map(|decoded| decoded.in_blocks_of(d, stored))
+        }
+        Format::Gif => gif::decode(bytes).map(Decoded::from),
+        // libwebp rescales the whole source onto exactly the size it is asked for.
+        Format::Webp => webp::decode(bytes, header, shrink(job)).map(Decoded::from),
         Format::Avif => Err(Error::Unsupported {
             reason: "AVIF input is not decoded (no pure-Rust AV1 decoder)".into(),
         }),
     }?;
     let scaled = matches!(header.format, Format::Jpeg | Format::Webp | Format::Png);
-    if decoded.size() != (header.width, header.height) && !scaled {
+    if decoded.size() != stored && !scaled {
         return Err(Error::decode(
             header.format,
             "frame size differs from header",

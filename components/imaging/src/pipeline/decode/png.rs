@@ -22,7 +22,7 @@ pub(super) fn decode(bytes: &[u8], factor: u32) -> Result<Decoded, Error> {
     decoder.ignore_checksums(true);
     let mut reader = decoder.read_info().map_err(err)?;
     if factor >= 2 && !reader.info().interlaced {
-        return boxed(reader, factor).map(Decoded::Linear);
+        return boxed(reader, factor).map(Decoded::from);
     }
     let size = reader
         .output_buffer_size()
@@ -31,7 +31,7 @@ pub(super) fn decode(bytes: &[u8], factor: u32) -> Result<Decoded, Error> {
     let frame = reader.next_frame(&mut data).map_err(err)?;
     data.truncate(frame.buffer_size());
     let (width, height) = (frame.width, frame.height);
-    Ok(Decoded::Srgb(match frame.color_type {
+    Ok(Decoded::from(match frame.color_type {
         ColorType::Rgb => Image {
             width,
             height,
