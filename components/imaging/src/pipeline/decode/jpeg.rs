@@ -16,6 +16,9 @@ pub(super) fn decode(bytes: &[u8], job: &Job<'_>, shrink: u32) -> Result<Image, 
     if let Some(image) = super::jpeg_scaled::decode(bytes, shrink) {
         return Ok(image);
     }
+    if let Some(image) = super::jpeg_progressive::decode(bytes, shrink) {
+        return Ok(image);
+    }
     let mut decoder = Decoder::new(bytes);
     decoder.read_info().map_err(err)?;
     if shrink > 1 {

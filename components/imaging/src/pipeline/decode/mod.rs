@@ -7,7 +7,10 @@
 mod gif;
 mod jpeg;
 mod jpeg_dc;
+mod jpeg_huffman;
+mod jpeg_idct;
 mod jpeg_planes;
+mod jpeg_progressive;
 mod jpeg_scaled;
 mod jpeg_skip;
 mod jpeg_syntax;

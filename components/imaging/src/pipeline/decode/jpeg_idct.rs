@@ -1,0 +1,106 @@
+//! What the reduced-scale JPEG decoders share after entropy decoding: which
+//! coefficients a scale keeps, and the reduced-size inverse DCT.
+
+/// Natural (row-major) index of each zig-zag position (JPEG Figure A.6).
+pub(super) const ZIGZAG: [u8; 64] = [
+    0, 1, 8, 16, 9, 2, 3, 10, 17, 24, 32, 25, 18, 11, 4, 5, 12, 19, 26, 33, 40, 48, 41, 34, 27, 20,
+    13, 6, 7, 14, 21, 28, 35, 42, 49, 56, 57, 50, 43, 36, 29, 22, 15, 23, 30, 37, 44, 51, 58, 59,
+    52, 45, 38, 31, 39, 46, 53, 60, 61, 54, 47, 55, 62, 63,
+];
+
+/// Which coefficients a scale keeps.
+pub(super) struct Keep {
+    /// For each zig-zag position, its index in the kept `size`×`size`
+    /// low-frequency corner, or `u8::MAX` if it is dropped.
+    pub index: [u8; 64],
+    /// The last zig-zag position kept.
+    pub last: usize,
+    /// Zig-zag positions `0..=last` as a mask (bit k for position k).
+    pub corner: u64,
+}
+
+pub(super) fn keep_table(size: usize) -> Keep {
+    let mut keep = Keep {
+        index: [u8::MAX; 64],
+        last: 0,
+        corner: 1,
+    };
+    for (k, &natural) in ZIGZAG.iter().enumerate() {
+        let (row, col) = (usize::from(natural) / 8, usize::from(natural) % 8);
+        if row < size && col < size {
+            keep.index[k] = (row * size + col) as u8;
+            keep.last = k;
+        }
+    }
+    keep.corner = u64::MAX >> (63 - keep.last);
+    keep
+}
+
+/// The `size`-point inverse DCT of a block's lowest `size`×`size`
+/// coefficients: `f(i, j) = 1/4 Σ c(u) c(v) F(u, v) cos((2i+1)uπ/2n) cos((2j+1)vπ/2n)`
+/// with `n = size`, which for `size` 1 is the DC term / 8 (JPEG's scaled
+/// decoding, as libjpeg's reduced-size IDCTs compute it).
+pub(super) struct Idct {
+    size: usize,
+    /// basis[i * size + u] = c(u) cos((2i+1)uπ/2n) / 2
+    basis: [f32; 16],
+}
+
+impl Idct {
+    pub fn new(size: usize) -> Idct {
+        let mut basis = [0.0; 16];
+        for i in 0..size {
+            for u in 0..size {
+                let c = if u == 0 {
+                    std::f32::consts::FRAC_1_SQRT_2
+                } else {
+                    1.0
+                };
+                let angle = ((2 * i + 1) * u) as f32 * std::f32::consts::PI / (2 * size) as f32;
+                basis[i * size + u] = c * angle.cos() / 2.0;
+            }
+        }
+        Idct { size, basis }
+    }
+
+    /// Writes the level-shifted, clamped pixels to `out` (rows `stride` apart).
+    pub fn apply(&self, coefs: &[i32; 16], ac: bool, out: &mut [u8], stride: usize) {
+        let n = self.size;
+        if !ac {
+            let v = clamp(coefs[0] as f32 / 8.0);
+            for row in 0..n {
+                out[row * stride..row * stride + n].fill(v);
+            }
+            return;
+        }
+        if n == 2 {
+            // Every 2-point basis value is ±1/(2√2), so the 2×2 IDCT is sums.
+            let [a, b, c, d] = [coefs[0], coefs[1], coefs[2], coefs[3]];
+            let px = |v: i32| ((v + 4) >> 3).wrapping_add(128).clamp(0, 255) as u8;
+            out[0] = px(a + b + c + d);
+            out[1] = px(a - b + c - d);
+            out[stride] = px(a + b - c - d);
+            out[stride + 1] = px(a - b - c + d);
+            return;
+        }
+        // Rows (over u, per v), then columns (over v, per output j).
+        let mut tmp = [0.0f32; 16];
+        for v in 0..n {
+            for i in 0..n {
+                tmp[v * n + i] = (0..n)
+                    .map(|u| self.basis[i * n + u] * coefs[v * n + u] as f32)
+                    .sum();
+            }
+        }
+        for j in 0..n {
+            for i in 0..n {
+                let s: f32 = (0..n).map(|v| self.basis[j * n + v] * tmp[v * n + i]).sum();
+                out[j * stride + i] = clamp(s);
+            }
+        }
+    }
+}
+
+fn clamp(v: f32) -> u8 {
+    (v + 128.5).clamp(0.0, 255.0) as u8
+}
