@@ -16,8 +16,9 @@ pub(super) struct Huffman {
     /// extra bits), `value << 8 | run << 4 | bits used`, value 0 for end of
     /// block or 16 zeros; 0 when the prefix does not resolve.
     fast_ac: Box<[i32; LOOKUP_SIZE]>,
-    /// For AC tables: stepping over coefficients that are dropped.
-    pub skip: SkipTable,
+    /// For a baseline decoder's AC tables ([`Huffman::with_skip`]): stepping
+    /// over coefficients that are dropped.
+    pub skip: Option<SkipTable>,
     pub codes: Codes,
 }
 
@@ -47,13 +48,19 @@ impl Huffman {
                 }
             };
         }
-        let skip = SkipTable::new(&codes);
         Some(Huffman {
             lookup,
             fast_ac,
-            skip,
+            skip: None,
             codes,
         })
+    }
+
+    /// With the table that steps over dropped coefficients (a baseline
+    /// scan's AC table; building it costs more than the rest).
+    pub fn with_skip(mut self) -> Huffman {
+        self.skip = Some(SkipTable::new(&self.codes));
+        self
     }
 
     /// The next AC (run, value), value 0 for end of block (run 0) or 16

@@ -61,10 +61,10 @@ impl jpeg_syntax::Decoder for Scaled {
     }
 
     fn huffman(&mut self, class: u8, id: usize, counts: &[u8; 16], symbols: &[u8]) -> Option<()> {
-        let table = Some(Huffman::new(counts, symbols)?);
+        let table = Huffman::new(counts, symbols)?;
         match class {
-            0 => *self.dc_tables.get_mut(id)? = table,
-            1 => *self.ac_tables.get_mut(id)? = table,
+            0 => *self.dc_tables.get_mut(id)? = Some(table),
+            1 => *self.ac_tables.get_mut(id)? = Some(table.with_skip()),
             _ => return None,
         }
         Some(())
@@ -172,6 +172,7 @@ fn block_ac(
     }
     // The rest only has to be stepped over (`jpeg_skip.rs`).
     ac.skip
+        .as_ref()?
         .step_over(&ac.codes, bits, k)
         .is_some()
         .then_some(seen)
