@@ -52,6 +52,12 @@ pub(super) fn to_rgb(
                 (0..p.cols).map(|c| u32::from(top[c]) * (den - frac) + u32::from(bottom[c]) * frac),
             );
             let taps = &axes[i].0;
+            if p.h * 2 == max.0 && den.is_power_of_two() {
+                // Half-width chroma (4:2:0, 4:2:2): weights 3:1 and 1:3 in
+                // turn, out of 4, times the vertical `den`.
+                upsample_twice(&blended, row, 2 * den, (4 * den).trailing_zeros());
+                continue;
+            }
             let blend = |(left, right, hden, hfrac): Tap| {
                 blended[left] * (hden - hfrac) + blended[right] * hfrac + hden * den / 2
             };
@@ -88,6 +94,24 @@ pub(super) fn to_rgb(
         height: h as u32,
         alpha: false,
         data,
+    }
+}
+
+/// `row` from `half`-width samples: each output between the two nearest
+/// samples, weighted 3:1 by distance (what [`taps`] gives for a factor of 2,
+/// without its table), rounded and shifted down by `shift`.
+fn upsample_twice(samples: &[u32], row: &mut [u8], round: u32, shift: u32) {
+    let last = samples.len() - 1;
+    let Some((first, rest)) = row.split_first_mut() else {
+        return;
+    };
+    *first = ((4 * samples[0] + round) >> shift) as u8;
+    for (i, pair) in rest.chunks_mut(2).enumerate() {
+        let (a, b) = (samples[i.min(last)], samples[(i + 1).min(last)]);
+        pair[0] = ((3 * a + b + round) >> shift) as u8;
+        if let Some(second) = pair.get_mut(1) {
+            *second = ((a + 3 * b + round) >> shift) as u8;
+        }
     }
 }
 
