@@ -143,3 +143,31 @@ fn ycbcr_to_rgb(y: u8, cb: u8, cr: u8) -> [u8; 3] {
     let b = y + 116130 * cb;
     [r, g, b].map(|v| ((v + 32768) >> 16).clamp(0, 255) as u8)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn halving_chroma_matches_the_general_taps() {
+        // Vertically blended samples (at most 255 * den), as `to_rgb` makes them.
+        for (max, den) in [(2, 2), (2, 4), (4, 4), (4, 8)] {
+            for (w, cols) in [(1, 1), (2, 1), (7, 4), (8, 4), (479, 240), (480, 240)] {
+                let samples: Vec<u32> = (0..cols as u32)
+                    .map(|i| (i * 97 + 13) % 256 * den)
+                    .collect();
+                let taps = taps(w, max / 2, max, cols);
+                let all = taps[0].2 * den;
+                let want: Vec<u8> = taps
+                    .iter()
+                    .map(|&(l, r, hden, f)| {
+                        ((samples[l] * (hden - f) + samples[r] * f + all / 2) / all) as u8
+                    })
+                    .collect();
+                let mut got = vec![0; w];
+                upsample_twice(&samples, &mut got, 2 * den, (4 * den).trailing_zeros());
+                assert_eq!(got, want, "max {max}, den {den}, {w} from {cols}");
+            }
+        }
+    }
+}
