@@ -1,8 +1,9 @@
 //! Step: decode to 8-bit RGB(A), in stored orientation. JPEG decodes at the
 //! smallest DCT scale (1/8, 1/4, 1/2) that still covers the planned output,
 //! and WebP scales to the same size while decoding, so a thumbnail never
-//! holds the full-size photo. A PNG is box-averaged while decoding, into
-//! 16-bit linear light that goes straight to the Lanczos step.
+//! holds the full-size photo. A PNG, or a GIF's first frame, is box-averaged
+//! while decoding, into 16-bit linear light that goes straight to the
+//! Lanczos step.
 
 mod gif;
 mod jpeg;
@@ -34,14 +35,20 @@ pub(crate) fn decode(bytes: &[u8], job: &Job<'_>) -> Result<Decoded, Error> {
             let d = box_factor(job);
             png::decode(bytes, d).map(|decoded| decoded.in_blocks_of(d, stored))
         }
-        Format::Gif => gif::decode(bytes).map(Decoded::from),
+        Format::Gif => {
+            let d = box_factor(job);
+            gif::decode(bytes, d).map(|decoded| decoded.in_blocks_of(d, stored))
+        }
         // libwebp rescales the whole source onto exactly the size it is asked for.
         Format::Webp => webp::decode(bytes, header, shrink(job)).map(Decoded::from),
         Format::Avif => Err(Error::Unsupported {
             reason: "AVIF input is not decoded (no pure-Rust AV1 decoder)".into(),
         }),
     }?;
-    let scaled = matches!(header.format, Format::Jpeg | Format::Webp | Format::Png);
+    let scaled = matches!(
+        header.format,
+        Format::Jpeg | Format::Webp | Format::Png | Format::Gif
+    );
     if decoded.size() != stored && !scaled {
         return Err(Error::decode(
             header.format,
