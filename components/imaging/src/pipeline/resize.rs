@@ -3,12 +3,11 @@
 //! premultiplied during resampling.
 //!
 //! A source decoded at full size (an interlaced GIF, an animated WebP's
-//! first frame) that is
-//! more than four times the output is first box-averaged in linear light by
-//! the integer factor that leaves at least twice the output (as libvips'
-//! shrink-then-reduce does), straight from its 8-bit pixels: Lanczos then
-//! runs on the small image. A PNG or GIF arrives already averaged, in linear
-//! light.
+//! first frame) that is more than four times the output is first
+//! box-averaged in linear light by the integer factor that leaves at least
+//! twice the output (as libvips' shrink-then-reduce does), straight from its
+//! 8-bit pixels: Lanczos then runs on the small image. A PNG or GIF arrives
+//! already averaged, in linear light.
 //! Sources that stay above [`LINEAR_MAX_PIXELS`] (a large output) are
 //! resampled in sRGB to keep memory bounded, and so are opaque images the
 //! decoder already reduced (JPEG's DCT scaling and WebP's scaled decoding
