@@ -15,6 +15,8 @@ mod jpeg_progressive;
 mod jpeg_scaled;
 mod jpeg_skip;
 mod jpeg_syntax;
+#[cfg(test)]
+mod jpeg_test_support;
 mod png;
 mod webp;
 

@@ -1,3 +1,4 @@
+use super::super::jpeg_test_support::{differences, reference};
 use super::*;
 use jpeg_encoder::{ColorType, Encoder, SamplingFactor};
 
@@ -26,16 +27,6 @@ fn encode(w: u16, h: u16, sampling: SamplingFactor, progressive: bool, restart: 
     out
 }
 
-fn reference(bytes: &[u8]) -> (u16, u16, Vec<u8>) {
-    let mut d = jpeg_decoder::Decoder::new(bytes);
-    d.read_info().unwrap();
-    let info = d.info().unwrap();
-    let (w, h) = d
-        .scale(info.width.div_ceil(8), info.height.div_ceil(8))
-        .unwrap();
-    (w, h, d.decode().unwrap())
-}
-
 #[test]
 fn matches_the_general_decoder_at_one_eighth() {
     let cases = [
@@ -49,16 +40,9 @@ fn matches_the_general_decoder_at_one_eighth() {
         let bytes = encode(w, h, sampling, true, restart);
         let ours = decode(&bytes)
             .unwrap_or_else(|| panic!("{w}x{h} {sampling:?} rst {restart}: not decoded"));
-        let (rw, rh, theirs) = reference(&bytes);
-        assert_eq!((ours.width, ours.height), (u32::from(rw), u32::from(rh)));
-        let diff: Vec<u8> = ours
-            .data
-            .iter()
-            .zip(&theirs)
-            .map(|(a, b)| a.abs_diff(*b))
-            .collect();
-        let mean = diff.iter().map(|&d| f64::from(d)).sum::<f64>() / diff.len() as f64;
-        let max = diff.iter().max().copied().unwrap_or(0);
+        let (rw, rh, theirs) = reference(&bytes, 8);
+        assert_eq!((ours.width, ours.height), (rw, rh));
+        let (mean, max) = differences(&ours.data, &theirs);
         // Rounding differs by a level or two; the content is the same.
         assert!(
             mean < 1.5 && max <= 4,

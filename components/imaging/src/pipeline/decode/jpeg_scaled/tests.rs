@@ -1,3 +1,4 @@
+use super::super::jpeg_test_support::{damaged, differences, reference};
 use super::*;
 use jpeg_encoder::{ColorType, Encoder, SamplingFactor};
 
@@ -31,23 +32,6 @@ fn encode(w: u16, h: u16, sampling: SamplingFactor, restart: u16, gray: bool) ->
     out
 }
 
-/// `jpeg-decoder`'s output at the same scale (libjpeg's reduced IDCTs).
-fn reference(bytes: &[u8], shrink: u16) -> (u32, u32, Vec<u8>) {
-    let mut d = jpeg_decoder::Decoder::new(bytes);
-    d.read_info().unwrap();
-    let info = d.info().unwrap();
-    let (w, h) = d
-        .scale(info.width.div_ceil(shrink), info.height.div_ceil(shrink))
-        .unwrap();
-    let data = d.decode().unwrap();
-    let data = if d.info().unwrap().pixel_format == jpeg_decoder::PixelFormat::L8 {
-        data.iter().flat_map(|&v| [v, v, v]).collect()
-    } else {
-        data
-    };
-    (u32::from(w), u32::from(h), data)
-}
-
 #[test]
 fn matches_the_general_decoder_at_every_scale() {
     let cases = [
@@ -66,20 +50,7 @@ fn matches_the_general_decoder_at_every_scale() {
                 let got = decode(&bytes, shrink).unwrap_or_else(|| panic!("{label}: not decoded"));
                 let (rw, rh, want) = reference(&bytes, shrink as u16);
                 assert_eq!((got.width, got.height), (rw, rh), "{label}");
-                let diff: u64 = got
-                    .data
-                    .iter()
-                    .zip(&want)
-                    .map(|(a, b)| u64::from(a.abs_diff(*b)))
-                    .sum();
-                let mean = diff as f64 / want.len() as f64;
-                let worst = got
-                    .data
-                    .iter()
-                    .zip(&want)
-                    .map(|(a, b)| a.abs_diff(*b))
-                    .max()
-                    .unwrap();
+                let (mean, worst) = differences(&got.data, &want);
                 // Chroma upsampling differs from jpeg-decoder's at scale, so
                 // allow small differences, but never a wrong block.
                 assert!(
@@ -107,24 +78,7 @@ fn declines_what_it_does_not_decode() {
 #[test]
 fn corrupt_and_truncated_files_never_panic() {
     let original = encode(96, 64, SamplingFactor::R_4_2_0, 5, false);
-    // A fixed linear congruential sequence: the same cases every run.
-    let mut state = 0x2545_f491_4f6c_dd1du64;
-    let mut next = move || {
-        state = state
-            .wrapping_mul(6_364_136_223_846_793_005)
-            .wrapping_add(1_442_695_040_888_963_407);
-        (state >> 33) as usize
-    };
-    for case in 0..400 {
-        let mut bytes = original.clone();
-        if case % 4 == 0 {
-            bytes.truncate(next() % bytes.len());
-        } else {
-            for _ in 0..1 + case % 5 {
-                let at = next() % bytes.len();
-                bytes[at] = next() as u8;
-            }
-        }
+    for bytes in damaged(&original, 400) {
         for shrink in [2, 4, 8] {
             if let Some(image) = decode(&bytes, shrink) {
                 assert_eq!(
