@@ -12,7 +12,8 @@
 //! `IMAGING_THUMB_WASM` (the `thumb` example built for wasm32-wasip2),
 //! `BENCH_RUNS` (runs per measurement, default 5), `BENCH_FILES` (comma-separated
 //! subset of the files), `IMAGING_PROFILE=perfmap` (for `perf record`),
-//! `IMAGING_EPOCH=1` (epoch checks on, as in the host). Build the
+//! `IMAGING_EPOCH=1` (epoch checks on, as in the host), `IMAGING_KEEP=DIR`
+//! (keep the thumbnails there, to compare two builds' output). Build the
 //! `thumb` example for wasm32-wasip2 first:
 //! `cargo build --release --target wasm32-wasip2 -p edgeimg-imaging --example thumb`.
 
@@ -47,7 +48,11 @@ fn main() -> Result<()> {
     let corpus = corpus_dir()?;
     let wasm = std::env::var("IMAGING_THUMB_WASM")
         .context("set IMAGING_THUMB_WASM to the thumb example .wasm")?;
-    let out_dir = std::env::temp_dir().join(format!("edgeimg-bench-{}", std::process::id()));
+    // `IMAGING_KEEP=DIR` keeps the thumbnails there (to compare builds).
+    let keep = std::env::var_os("IMAGING_KEEP").map(PathBuf::from);
+    let out_dir = keep.clone().unwrap_or_else(|| {
+        std::env::temp_dir().join(format!("edgeimg-bench-{}", std::process::id()))
+    });
     std::fs::create_dir_all(&out_dir)?;
     let wasm_runner = WasmRunner::new(Path::new(&wasm), &corpus, &out_dir)?;
 
@@ -119,7 +124,9 @@ fn main() -> Result<()> {
             wasm.median_ms().0
         );
     }
-    std::fs::remove_dir_all(&out_dir).ok();
+    if keep.is_none() {
+        std::fs::remove_dir_all(&out_dir).ok();
+    }
     if failures.is_empty() {
         // vipsthumbnail includes its process start-up: no speed target here
         // (bench/imaging.sh compares with libvips in-process).

@@ -1,11 +1,13 @@
 //! libwebp's horizontal row import when shrinking, for exact ratios.
 //!
-//! Scaled decoding shrinks each row of the Y, U and V planes by the decode
-//! factor. libwebp's `WebPRescalerImportRowShrink_C` handles any ratio with
-//! a fractional accumulator and a loop per source pixel (~8% of a large
-//! WebP's decode in wasm). When the source width is exactly 2, 4 or 8 times
-//! the output, every output is the sum of that many pixels times `x_sub`,
-//! and the fraction stays 0: fixed-size sums, which the compiler unrolls.
+//! Scaled decoding shrinks each row by the decode factor: the Y, U and V
+//! planes of a lossy image (one channel each), the ARGB rows of a lossless
+//! one (four). libwebp's `WebPRescalerImportRowShrink_C` handles any ratio
+//! with a fractional accumulator and a loop per source pixel (~8% of a large
+//! lossy WebP's decode in wasm, ~15% of a lossless one's). When the source
+//! width is exactly 2, 4 or 8 times the output, every output is the sum of
+//! that many pixels times `x_sub`, and the fraction stays 0: fixed-size
+//! sums, which the compiler unrolls.
 #![cfg_attr(
     not(all(target_arch = "wasm32", target_feature = "simd128")),
     allow(dead_code)
@@ -61,43 +63,56 @@ pub(super) unsafe fn install(slot: *mut Option<ImportRow>) {
     }
 }
 
-/// The shrink factor when the row is one this handles: one channel, not
-/// expanding, increments as `WebPRescalerInit` sets them (source and output
-/// widths), and the source exactly 2, 4 or 8 times the output.
-fn exact_ratio(r: &Rescaler) -> Option<usize> {
+/// The shrink factor and channel count when the row is one this handles:
+/// one channel or four, not expanding, increments as `WebPRescalerInit`
+/// sets them (source and output widths), and the source exactly 2, 4 or 8
+/// times the output.
+fn exact_ratio(r: &Rescaler) -> Option<(usize, usize)> {
     let consistent = r.x_expand == 0
-        && r.num_channels == 1
+        && matches!(r.num_channels, 1 | 4)
         && r.dst_width > 0
         && r.x_add == r.src_width
         && r.x_sub == r.dst_width;
     let k = consistent.then(|| r.src_width / r.dst_width)?;
-    (matches!(k, 2 | 4 | 8) && r.src_width == k * r.dst_width).then_some(k as usize)
+    (matches!(k, 2 | 4 | 8) && r.src_width == k * r.dst_width)
+        .then_some((k as usize, r.num_channels as usize))
 }
 
-/// Each output: the sum of its `K` source pixels times `x_sub`.
-fn import_exact<const K: usize>(src: &[u8], frow: &mut [u32], x_sub: u32) {
-    for (out, pixels) in frow.iter_mut().zip(src.chunks_exact(K)) {
-        *out = pixels.iter().map(|&v| u32::from(v)).sum::<u32>() * x_sub;
+/// Each output sample: the sum of its `K` source pixels' samples (`C`
+/// interleaved channels) times `x_sub`.
+fn import_exact<const K: usize, const C: usize>(src: &[u8], frow: &mut [u32], x_sub: u32) {
+    for (out, pixels) in frow.chunks_exact_mut(C).zip(src.chunks_exact(K * C)) {
+        for (c, out) in out.iter_mut().enumerate() {
+            let sum: u32 = (0..K).map(|j| u32::from(pixels[j * C + c])).sum();
+            *out = sum * x_sub;
+        }
     }
 }
 
 unsafe extern "C" fn import_row_shrink(wrk: *mut Rescaler, src: *const u8) {
-    // SAFETY: libwebp passes its rescaler and a row of `src_width` samples
-    // (one channel); `frow` holds `dst_width` entries.
+    // SAFETY: libwebp passes its rescaler and a row of `src_width` pixels
+    // of `num_channels` samples; `frow` holds `dst_width` such pixels.
     let r = &*wrk;
-    let Some(k) = exact_ratio(r) else {
+    let Some((k, channels)) = exact_ratio(r) else {
         if let Some(fallback) = FALLBACK.get() {
             fallback(wrk, src);
         }
         return;
     };
-    let src = std::slice::from_raw_parts(src, r.src_width as usize);
-    let frow = std::slice::from_raw_parts_mut(r.frow, r.dst_width as usize);
-    let x_sub = r.x_sub as u32;
-    match k {
-        2 => import_exact::<2>(src, frow, x_sub),
-        4 => import_exact::<4>(src, frow, x_sub),
-        _ => import_exact::<8>(src, frow, x_sub),
+    let src = std::slice::from_raw_parts(src, r.src_width as usize * channels);
+    let frow = std::slice::from_raw_parts_mut(r.frow, r.dst_width as usize * channels);
+    import(k, channels, src, frow, r.x_sub as u32);
+}
+
+/// [`import_exact`] for a ratio and channel count [`exact_ratio`] accepts.
+fn import(k: usize, channels: usize, src: &[u8], frow: &mut [u32], x_sub: u32) {
+    match (k, channels) {
+        (2, 1) => import_exact::<2, 1>(src, frow, x_sub),
+        (4, 1) => import_exact::<4, 1>(src, frow, x_sub),
+        (_, 1) => import_exact::<8, 1>(src, frow, x_sub),
+        (2, _) => import_exact::<2, 4>(src, frow, x_sub),
+        (4, _) => import_exact::<4, 4>(src, frow, x_sub),
+        _ => import_exact::<8, 4>(src, frow, x_sub),
     }
 }
 
@@ -105,22 +120,31 @@ unsafe extern "C" fn import_row_shrink(wrk: *mut Rescaler, src: *const u8) {
 mod tests {
     use super::*;
 
-    /// libwebp's `WebPRescalerImportRowShrink_C` for one channel, line for line.
-    fn import_c(src: &[u8], frow: &mut [u32], x_add: i32, x_sub: i32, fx_scale: u32) {
-        let (mut x_in, mut sum, mut accum) = (0usize, 0u32, 0i32);
-        for out in frow.iter_mut() {
-            let mut base = 0u32;
-            accum += x_add;
-            while accum > 0 {
-                accum -= x_sub;
-                base = u32::from(src[x_in]);
-                sum = sum.wrapping_add(base);
-                x_in += 1;
+    /// libwebp's `WebPRescalerImportRowShrink_C`, line for line.
+    fn import_c(
+        src: &[u8],
+        frow: &mut [u32],
+        channels: usize,
+        x_add: i32,
+        x_sub: i32,
+        fx_scale: u32,
+    ) {
+        for channel in 0..channels {
+            let (mut x_in, mut sum, mut accum) = (channel, 0u32, 0i32);
+            for out in frow.iter_mut().skip(channel).step_by(channels) {
+                let mut base = 0u32;
+                accum += x_add;
+                while accum > 0 {
+                    accum -= x_sub;
+                    base = u32::from(src[x_in]);
+                    sum = sum.wrapping_add(base);
+                    x_in += channels;
+                }
+                let frac = base.wrapping_mul((-accum) as u32);
+                *out = sum.wrapping_mul(x_sub as u32).wrapping_sub(frac);
+                // MULT_FIX: (x * y + (1 << 31)) >> 32
+                sum = ((u64::from(frac) * u64::from(fx_scale) + (1 << 31)) >> 32) as u32;
             }
-            let frac = base.wrapping_mul((-accum) as u32);
-            *out = sum.wrapping_mul(x_sub as u32).wrapping_sub(frac);
-            // MULT_FIX: (x * y + (1 << 31)) >> 32
-            sum = ((u64::from(frac) * u64::from(fx_scale) + (1 << 31)) >> 32) as u32;
         }
     }
 
@@ -153,30 +177,34 @@ mod tests {
     #[test]
     fn exact_ratios_match_libwebp() {
         let mut seed = 0x0123_4567_89AB_CDEFu64;
-        for (k, dst) in [(2, 257), (4, 128), (8, 512), (8, 1)] {
-            let src_width = k * dst;
-            assert_eq!(
-                exact_ratio(&rescaler(src_width as i32, dst as i32)),
-                Some(k)
-            );
-            let src: Vec<u8> = (0..src_width)
-                .map(|_| {
-                    seed ^= seed << 13;
-                    seed ^= seed >> 7;
-                    seed ^= seed << 17;
-                    seed as u8
-                })
-                .collect();
-            let fx_scale = ((1u64 << 32) / dst as u64) as u32;
-            let mut want = vec![0; dst];
-            import_c(&src, &mut want, src_width as i32, dst as i32, fx_scale);
-            let mut got = vec![0; dst];
-            match k {
-                2 => import_exact::<2>(&src, &mut got, dst as u32),
-                4 => import_exact::<4>(&src, &mut got, dst as u32),
-                _ => import_exact::<8>(&src, &mut got, dst as u32),
+        for channels in [1, 4] {
+            for (k, dst) in [(2, 257), (4, 128), (8, 512), (8, 1)] {
+                let src_width = k * dst;
+                let mut r = rescaler(src_width as i32, dst as i32);
+                r.num_channels = channels as i32;
+                assert_eq!(exact_ratio(&r), Some((k, channels)));
+                let src: Vec<u8> = (0..src_width * channels)
+                    .map(|_| {
+                        seed ^= seed << 13;
+                        seed ^= seed >> 7;
+                        seed ^= seed << 17;
+                        seed as u8
+                    })
+                    .collect();
+                let fx_scale = ((1u64 << 32) / dst as u64) as u32;
+                let mut want = vec![0; dst * channels];
+                import_c(
+                    &src,
+                    &mut want,
+                    channels,
+                    src_width as i32,
+                    dst as i32,
+                    fx_scale,
+                );
+                let mut got = vec![0; dst * channels];
+                import(k, channels, &src, &mut got, dst as u32);
+                assert_eq!(got, want, "ratio {k}, {channels} channels");
             }
-            assert_eq!(got, want, "ratio {k}");
         }
     }
 
@@ -188,8 +216,8 @@ mod tests {
         let mut expanding = rescaler(512, 1024);
         expanding.x_expand = 1;
         assert_eq!(exact_ratio(&expanding), None);
-        let mut rgba = rescaler(1024, 512);
-        rgba.num_channels = 4;
-        assert_eq!(exact_ratio(&rgba), None);
+        let mut rgb = rescaler(1024, 512);
+        rgb.num_channels = 3;
+        assert_eq!(exact_ratio(&rgb), None);
     }
 }
