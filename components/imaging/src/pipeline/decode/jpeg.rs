@@ -8,11 +8,6 @@ use jpeg_decoder::{Decoder, PixelFormat};
 pub(super) fn decode(bytes: &[u8], job: &Job<'_>, shrink: u32) -> Result<Image, Error> {
     let header = &job.header;
     let err = |e: jpeg_decoder::Error| Error::decode(Format::Jpeg, e);
-    if shrink == 8 {
-        if let Some(image) = super::jpeg_dc::decode(bytes) {
-            return Ok(image);
-        }
-    }
     if let Some(image) = super::jpeg_scaled::decode(bytes, shrink) {
         return Ok(image);
     }

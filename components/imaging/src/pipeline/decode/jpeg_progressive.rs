@@ -1,28 +1,30 @@
-//! Progressive JPEG at 1/2 or 1/4 scale (1/8 is `jpeg_dc.rs`).
+//! Progressive JPEG at 1/2, 1/4 or 1/8 scale.
 //!
 //! A progressive file sends each block's coefficients over several scans:
 //! the DC terms, then bands of AC terms, often high bits first and one more
-//! bit per later scan (successive approximation). Every scan must be
-//! entropy-decoded, but a block only needs the (8/n)² coefficients its
-//! reduced inverse DCT uses, plus one bit per coefficient saying whether it
-//! is non-zero yet, which tells a refinement scan where its bits go. So this
-//! holds about a third (1/2) or a tenth (1/4) of what a general decoder
+//! bit per later scan (successive approximation). At 1/2 and 1/4 every scan
+//! must be entropy-decoded, but a block only needs the (8/n)² coefficients
+//! its reduced inverse DCT uses, plus one bit per coefficient saying whether
+//! it is non-zero yet, which tells a refinement scan where its bits go. So
+//! this holds about a third (1/2) or a tenth (1/4) of what a general decoder
 //! holds, resolves codes by table lookup (`jpeg-decoder` walks them bit by
-//! bit) and runs the small inverse DCT once, after the last scan. Anything
-//! unusual (CMYK, 12-bit, arithmetic coding, a broken stream) returns `None`
-//! and the caller uses the general decoder instead.
+//! bit) and runs the small inverse DCT once, after the last scan. At 1/8 a
+//! block is its DC term alone, so the AC scans (most of the file) are not
+//! read at all. Anything unusual (CMYK, 12-bit, arithmetic coding, a broken
+//! stream) returns `None` and the caller uses the general decoder instead.
 
 use super::jpeg_huffman::{Bits, Huffman};
 use super::jpeg_idct::{keep_table, Idct, Keep};
 use super::jpeg_syntax::{self, Frame, Headers, Restarts};
 use crate::pipeline::Image;
 
-/// The image at 1/`shrink` (2 or 4) of its size, or `None` if this decoder
-/// does not handle the file.
+/// The image at 1/`shrink` (2, 4 or 8) of its size, or `None` if this
+/// decoder does not handle the file.
 pub(super) fn decode(b: &[u8], shrink: u32) -> Option<Image> {
     let size = match shrink {
         2 => 4,
         4 => 2,
+        8 => 1,
         _ => return None,
     };
     jpeg_syntax::decode(
@@ -155,6 +157,10 @@ impl jpeg_syntax::Decoder for Progressive {
             for &(index, _) in &members {
                 self.components[index].dc_seen |= band.high == 0;
             }
+            return Some(());
+        }
+        if self.keep.last == 0 {
+            // At 1/8 no AC coefficient is kept: the scan is stepped over unread.
             return Some(());
         }
         let (index, tables) = members[0];

@@ -1,7 +1,7 @@
 //! JPEG syntax shared by the reduced-scale decoders (`jpeg_scaled`,
-//! `jpeg_dc`): the marker walk, the frame header, quantisation and Huffman
-//! tables, restart intervals, and the planes a frame decodes to. Each decoder
-//! brings its own entropy decoding and keeps its own fast paths.
+//! `jpeg_progressive`): the marker walk, the frame header, quantisation and
+//! Huffman tables, restart intervals, and the planes a frame decodes to.
+//! Each decoder brings its own entropy decoding and keeps its own fast paths.
 
 use super::jpeg_planes::{self, Plane};
 use crate::pipeline::Image;
@@ -95,11 +95,6 @@ impl Headers {
             s = &s[1 + size..];
         }
         Some(())
-    }
-
-    /// The frame's components, none before the frame header.
-    pub fn components(&self) -> &[Component] {
-        self.frame.as_ref().map_or(&[], |f| &f.components)
     }
 
     /// RGB pixels from one decoded plane per component, `size` samples per

@@ -7,7 +7,6 @@
 
 mod gif;
 mod jpeg;
-mod jpeg_dc;
 mod jpeg_huffman;
 mod jpeg_idct;
 mod jpeg_planes;
