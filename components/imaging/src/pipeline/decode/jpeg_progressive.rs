@@ -15,7 +15,7 @@
 
 use super::jpeg_huffman::{Bits, Huffman};
 use super::jpeg_idct::{keep_table, Idct, Keep};
-use super::jpeg_syntax::{self, Frame, Headers, Restarts};
+use super::jpeg_syntax::{self, Frame, Headers};
 use crate::pipeline::Image;
 
 /// The image at 1/`shrink` (2, 4 or 8) of its size, or `None` if this
@@ -112,48 +112,32 @@ impl jpeg_syntax::Decoder for Progressive {
             return None;
         }
         let mut bits = Bits::new(data);
-        let mut restarts = Restarts::new(headers.restart_interval);
         let per_block = self.size * self.size;
+        let indices: Vec<usize> = members.iter().map(|m| m.0).collect();
         if band.start == 0 {
             let tables = members
                 .iter()
                 .map(|&(_, t)| self.dc_tables.get(usize::from(t >> 4))?.as_ref())
                 .collect::<Vec<_>>();
             let mut predictors = vec![0i32; n];
-            let single = n == 1;
-            let (mx, my) = frame.scan_units(single.then(|| members[0].0));
-            for y in 0..my {
-                for x in 0..mx {
-                    if restarts.due() {
-                        bits.restart();
-                        predictors.iter_mut().for_each(|p| *p = 0);
-                    }
-                    for (slot, &(index, _)) in members.iter().enumerate() {
-                        let c = &frame.components[index];
-                        let (bh, bv) = if single { (1, 1) } else { (c.h, c.v) };
-                        for by in 0..bv {
-                            for bx in 0..bh {
-                                let (col, row) = if single {
-                                    (x, y)
-                                } else {
-                                    (x * c.h + bx, y * c.v + by)
-                                };
-                                let at = (row * c.blocks.0 + col) * per_block;
-                                let dc = self.components[index].kept.get_mut(at)?;
-                                if band.high == 0 {
-                                    let table = tables[slot]?;
-                                    bits.refill();
-                                    let size = table.decode(&mut bits)?;
-                                    predictors[slot] += bits.receive_extend(size)?;
-                                    *dc = i16::try_from(predictors[slot] << band.low).ok()?;
-                                } else if bits.bit() {
-                                    *dc |= 1 << band.low;
-                                }
-                            }
-                        }
-                    }
+            let components = &mut self.components;
+            frame.scan_blocks(&indices, headers.restart_interval, |unit| {
+                if unit.restart {
+                    bits.restart();
+                    predictors.iter_mut().for_each(|p| *p = 0);
                 }
-            }
+                let dc = components[unit.index].kept.get_mut(unit.at * per_block)?;
+                if band.high == 0 {
+                    let table = tables[unit.slot]?;
+                    bits.refill();
+                    let size = table.decode(&mut bits)?;
+                    predictors[unit.slot] += bits.receive_extend(size)?;
+                    *dc = i16::try_from(predictors[unit.slot] << band.low).ok()?;
+                } else if bits.bit() {
+                    *dc |= 1 << band.low;
+                }
+                Some(())
+            })?;
             for &(index, _) in &members {
                 self.components[index].dc_seen |= band.high == 0;
             }
@@ -165,32 +149,26 @@ impl jpeg_syntax::Decoder for Progressive {
         }
         let (index, tables) = members[0];
         let table = self.ac_tables.get(usize::from(tables & 15))?.as_ref()?;
-        let blocks_across = frame.components[index].blocks.0;
         let coefficients = &mut self.components[index];
-        let (mx, my) = frame.scan_units(Some(index));
         let mut eob_run = 0u32;
-        for y in 0..my {
-            for x in 0..mx {
-                if restarts.due() {
-                    bits.restart();
-                    eob_run = 0;
-                }
-                let at = y * blocks_across + x;
-                let block = Block {
-                    nonzero: coefficients.nonzero.get_mut(at)?,
-                    kept: coefficients
-                        .kept
-                        .get_mut(at * per_block..(at + 1) * per_block)?,
-                    keep: &self.keep,
-                };
-                if band.high == 0 {
-                    first_ac(&mut bits, table, &band, &mut eob_run, block)?;
-                } else {
-                    refine_ac(&mut bits, table, &band, &mut eob_run, block)?;
-                }
+        frame.scan_blocks(&indices, headers.restart_interval, |unit| {
+            if unit.restart {
+                bits.restart();
+                eob_run = 0;
             }
-        }
-        Some(())
+            let block = Block {
+                nonzero: coefficients.nonzero.get_mut(unit.at)?,
+                kept: coefficients
+                    .kept
+                    .get_mut(unit.at * per_block..(unit.at + 1) * per_block)?,
+                keep: &self.keep,
+            };
+            if band.high == 0 {
+                first_ac(&mut bits, table, &band, &mut eob_run, block)
+            } else {
+                refine_ac(&mut bits, table, &band, &mut eob_run, block)
+            }
+        })
     }
 
     fn finish(self, headers: &Headers) -> Option<Image> {

@@ -11,7 +11,7 @@
 
 use super::jpeg_huffman::{Bits, Huffman};
 use super::jpeg_idct::{keep_table, Idct, Keep};
-use super::jpeg_syntax::{self, Frame, Headers, Restarts};
+use super::jpeg_syntax::{self, Frame, Headers};
 use crate::pipeline::Image;
 
 /// The image at 1/`shrink` (2, 4 or 8) of its size, or `None` if this
@@ -87,46 +87,30 @@ impl jpeg_syntax::Decoder for Scaled {
         let size = self.size;
         let keep = keep_table(size);
         let idct = Idct::new(size);
-        let single = members.len() == 1;
-        let (mx, my) = frame.scan_units(single.then_some(members[0].0));
         let mut bits = Bits::new(data);
         let mut predictors = vec![0i32; members.len()];
-        let mut restarts = Restarts::new(headers.restart_interval);
         let mut coefs = [0i32; 16];
-        for y in 0..my {
-            for x in 0..mx {
-                if restarts.due() {
-                    bits.restart();
-                    predictors.iter_mut().for_each(|p| *p = 0);
-                }
-                for (slot, &(index, dc, ac, quant)) in members.iter().enumerate() {
-                    let c = &frame.components[index];
-                    let (h, v, stride) = (c.h, c.v, c.blocks.0 * size);
-                    let samples = &mut self.samples[index];
-                    let (bh, bv) = if single { (1, 1) } else { (h, v) };
-                    for by in 0..bv {
-                        for bx in 0..bh {
-                            let (col, row) = if single {
-                                (x, y)
-                            } else {
-                                (x * h + bx, y * v + by)
-                            };
-                            coefs[..size * size].fill(0);
-                            bits.refill();
-                            let dc_size = dc.decode(&mut bits)?;
-                            bits.refill();
-                            let diff = bits.receive_extend(dc_size)?;
-                            predictors[slot] += diff;
-                            coefs[0] = predictors[slot] * i32::from(quant[0]);
-                            let ac_seen = block_ac(&mut bits, ac, quant, &keep, &mut coefs)?;
-                            let at = row * size * stride + col * size;
-                            let out = samples.get_mut(at..at + (size - 1) * stride + size)?;
-                            idct.apply(&coefs, ac_seen, out, stride);
-                        }
-                    }
-                }
+        let indices: Vec<usize> = members.iter().map(|m| m.0).collect();
+        frame.scan_blocks(&indices, headers.restart_interval, |unit| {
+            if unit.restart {
+                bits.restart();
+                predictors.iter_mut().for_each(|p| *p = 0);
             }
-        }
+            let (_, dc, ac, quant) = members[unit.slot];
+            let stride = frame.components[unit.index].blocks.0 * size;
+            coefs[..size * size].fill(0);
+            bits.refill();
+            let dc_size = dc.decode(&mut bits)?;
+            bits.refill();
+            let diff = bits.receive_extend(dc_size)?;
+            predictors[unit.slot] += diff;
+            coefs[0] = predictors[unit.slot] * i32::from(quant[0]);
+            let ac_seen = block_ac(&mut bits, ac, quant, &keep, &mut coefs)?;
+            let at = unit.row * size * stride + unit.col * size;
+            let out = self.samples[unit.index].get_mut(at..at + (size - 1) * stride + size)?;
+            idct.apply(&coefs, ac_seen, out, stride);
+            Some(())
+        })?;
         for &(index, ..) in &members {
             self.seen[index] = true;
         }

@@ -187,7 +187,7 @@ impl Frame {
     /// The units across and down a scan codes: whole MCUs when it
     /// interleaves components, else the `single` component's own blocks
     /// (without the MCU padding).
-    pub fn scan_units(&self, single: Option<usize>) -> (usize, usize) {
+    fn scan_units(&self, single: Option<usize>) -> (usize, usize) {
         match single {
             Some(index) => {
                 let c = &self.components[index];
@@ -199,6 +199,49 @@ impl Frame {
             }
             None => self.mcus,
         }
+    }
+
+    /// Calls `block` for each block a scan of `members` (component
+    /// indices) codes, in its order; `interval` is the restart interval in
+    /// MCUs (0: none).
+    #[inline(always)]
+    pub fn scan_blocks(
+        &self,
+        members: &[usize],
+        interval: usize,
+        mut block: impl FnMut(Unit) -> Option<()>,
+    ) -> Option<()> {
+        let single = members.len() == 1;
+        let (mx, my) = self.scan_units(single.then(|| members[0]));
+        let mut restarts = Restarts::new(interval);
+        for y in 0..my {
+            for x in 0..mx {
+                let mut restart = restarts.due();
+                for (slot, &index) in members.iter().enumerate() {
+                    let c = &self.components[index];
+                    let (bh, bv) = if single { (1, 1) } else { (c.h, c.v) };
+                    for by in 0..bv {
+                        for bx in 0..bh {
+                            let (col, row) = if single {
+                                (x, y)
+                            } else {
+                                (x * c.h + bx, y * c.v + by)
+                            };
+                            block(Unit {
+                                slot,
+                                index,
+                                col,
+                                row,
+                                at: row * c.blocks.0 + col,
+                                restart,
+                            })?;
+                            restart = false;
+                        }
+                    }
+                }
+            }
+        }
+        Some(())
     }
 }
 
@@ -308,8 +351,23 @@ impl Codes {
     }
 }
 
+/// One block of a scan ([`Frame::scan_blocks`]).
+pub(super) struct Unit {
+    /// The component's place in the scan header, and in the frame.
+    pub slot: usize,
+    pub index: usize,
+    /// The block's column and row among the component's blocks, and its
+    /// number in row order.
+    pub col: usize,
+    pub row: usize,
+    pub at: usize,
+    /// A restart marker precedes it: the bit reader steps over the marker
+    /// and the decoder's predictions (DC, end-of-band runs) start again.
+    pub restart: bool,
+}
+
 /// Counts MCUs between restart markers.
-pub(super) struct Restarts {
+struct Restarts {
     interval: usize,
     left: usize,
 }
@@ -322,8 +380,7 @@ impl Restarts {
         }
     }
 
-    /// Whether a restart marker precedes the next MCU: then the bit reader
-    /// steps over it and the DC predictors start again from 0.
+    /// Whether a restart marker precedes the next MCU.
     #[inline]
     pub fn due(&mut self) -> bool {
         if self.interval == 0 {
