@@ -8,6 +8,17 @@ pub(super) const ZIGZAG: [u8; 64] = [
     52, 45, 38, 31, 39, 46, 53, 60, 61, 54, 47, 55, 62, 63,
 ];
 
+/// Samples per block side at 1/`shrink` (2, 4 or 8): a block's reduced
+/// inverse DCT is that many points square.
+pub(super) fn samples_per_side(shrink: u32) -> Option<usize> {
+    match shrink {
+        2 => Some(4),
+        4 => Some(2),
+        8 => Some(1),
+        _ => None,
+    }
+}
+
 /// Which coefficients a scale keeps.
 pub(super) struct Keep {
     /// For each zig-zag position, its index in the kept `size`×`size`

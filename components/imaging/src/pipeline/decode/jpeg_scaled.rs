@@ -10,19 +10,14 @@
 //! returns `None` and the caller uses the general decoder.
 
 use super::jpeg_huffman::{Bits, Huffman};
-use super::jpeg_idct::{keep_table, Idct, Keep};
+use super::jpeg_idct::{keep_table, samples_per_side, Idct, Keep};
 use super::jpeg_syntax::{self, Frame, Headers};
 use crate::pipeline::Image;
 
 /// The image at 1/`shrink` (2, 4 or 8) of its size, or `None` if this
 /// decoder does not handle the file.
 pub(super) fn decode(b: &[u8], shrink: u32) -> Option<Image> {
-    let size = match shrink {
-        2 => 4,
-        4 => 2,
-        8 => 1,
-        _ => return None,
-    };
+    let size = samples_per_side(shrink)?;
     jpeg_syntax::decode(
         b,
         Scaled {
