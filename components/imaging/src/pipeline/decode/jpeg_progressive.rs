@@ -15,7 +15,7 @@
 
 use super::jpeg_huffman::{Bits, Huffman};
 use super::jpeg_idct::{keep_table, samples_per_side, Idct, Keep};
-use super::jpeg_syntax::{self, Frame, Headers};
+use super::jpeg_syntax::{self, Frame, Headers, Restarts};
 use crate::pipeline::Image;
 
 /// The image at 1/`shrink` (2, 4 or 8) of its size, or `None` if this
@@ -144,26 +144,35 @@ impl jpeg_syntax::Decoder for Progressive {
         }
         let (index, tables) = members[0];
         let table = self.ac_tables.get(usize::from(tables & 15))?.as_ref()?;
+        let blocks_across = frame.components[index].blocks.0;
         let coefficients = &mut self.components[index];
+        // One component's blocks in row order: a plain loop here, as this is
+        // the hot one (through `scan_blocks` it measured ~10% slower in wasm).
+        let (mx, my) = frame.scan_units(Some(index));
+        let mut restarts = Restarts::new(headers.restart_interval);
         let mut eob_run = 0u32;
-        frame.scan_blocks(&indices, headers.restart_interval, |unit| {
-            if unit.restart {
-                bits.restart();
-                eob_run = 0;
+        for y in 0..my {
+            for x in 0..mx {
+                if restarts.due() {
+                    bits.restart();
+                    eob_run = 0;
+                }
+                let at = y * blocks_across + x;
+                let block = Block {
+                    nonzero: coefficients.nonzero.get_mut(at)?,
+                    kept: coefficients
+                        .kept
+                        .get_mut(at * per_block..(at + 1) * per_block)?,
+                    keep: &self.keep,
+                };
+                if band.high == 0 {
+                    first_ac(&mut bits, table, &band, &mut eob_run, block)?;
+                } else {
+                    refine_ac(&mut bits, table, &band, &mut eob_run, block)?;
+                }
             }
-            let block = Block {
-                nonzero: coefficients.nonzero.get_mut(unit.at)?,
-                kept: coefficients
-                    .kept
-                    .get_mut(unit.at * per_block..(unit.at + 1) * per_block)?,
-                keep: &self.keep,
-            };
-            if band.high == 0 {
-                first_ac(&mut bits, table, &band, &mut eob_run, block)
-            } else {
-                refine_ac(&mut bits, table, &band, &mut eob_run, block)
-            }
-        })
+        }
+        Some(())
     }
 
     fn finish(self, headers: &Headers) -> Option<Image> {

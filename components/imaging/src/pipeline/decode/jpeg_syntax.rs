@@ -187,7 +187,7 @@ impl Frame {
     /// The units across and down a scan codes: whole MCUs when it
     /// interleaves components, else the `single` component's own blocks
     /// (without the MCU padding).
-    fn scan_units(&self, single: Option<usize>) -> (usize, usize) {
+    pub fn scan_units(&self, single: Option<usize>) -> (usize, usize) {
         match single {
             Some(index) => {
                 let c = &self.components[index];
@@ -362,12 +362,12 @@ pub(super) struct Unit {
     pub row: usize,
     pub at: usize,
     /// A restart marker precedes it: the bit reader steps over the marker
-    /// and the decoder's predictions (DC, end-of-band runs) start again.
+    /// and the DC predictions start again.
     pub restart: bool,
 }
 
 /// Counts MCUs between restart markers.
-struct Restarts {
+pub(super) struct Restarts {
     interval: usize,
     left: usize,
 }
