@@ -48,19 +48,24 @@ pub(crate) fn to_linear(image: Image) -> Linear {
     };
     let mut out = fr::images::Image::new(width, height, pixel_type);
     let lut = &tables().to_linear;
-    let c = if alpha { 4 } else { 3 };
+    if !alpha {
+        // Opaque: each value is its table entry (the premultiplication by
+        // 255/255 is exact), so no arithmetic per value.
+        for (&v, dst) in data.iter().zip(out.buffer_mut().chunks_exact_mut(2)) {
+            dst.copy_from_slice(&lut[usize::from(v)].to_ne_bytes());
+        }
+        return Linear { image: out, alpha };
+    }
     for (px, dst) in data
-        .chunks_exact(c)
-        .zip(out.buffer_mut().chunks_exact_mut(c * 2))
+        .chunks_exact(4)
+        .zip(out.buffer_mut().chunks_exact_mut(8))
     {
-        let a = if alpha { u32::from(px[3]) } else { 255 };
+        let a = u32::from(px[3]);
         for i in 0..3 {
             let v = (u32::from(lut[usize::from(px[i])]) * a + 127) / 255;
             dst[i * 2..i * 2 + 2].copy_from_slice(&(v as u16).to_ne_bytes());
         }
-        if alpha {
-            dst[6..8].copy_from_slice(&(a as u16 * 257).to_ne_bytes());
-        }
+        dst[6..8].copy_from_slice(&(a as u16 * 257).to_ne_bytes());
     }
     Linear { image: out, alpha }
 }
@@ -68,18 +73,23 @@ pub(crate) fn to_linear(image: Image) -> Linear {
 /// Linear premultiplied u16 → straight sRGB u8.
 fn to_srgb(image: &fr::images::Image<'_>, alpha: bool) -> Vec<u8> {
     let lut = &tables().to_srgb;
-    let c = if alpha { 4 } else { 3 };
-    let mut out = Vec::with_capacity(image.width() as usize * image.height() as usize * c);
-    for px in image.buffer().chunks_exact(c * 2) {
+    if !alpha {
+        // Opaque: no un-premultiplying (a division per value) to do.
+        return image
+            .buffer()
+            .chunks_exact(2)
+            .map(|v| lut[usize::from(u16::from_ne_bytes([v[0], v[1]]) >> 4)])
+            .collect();
+    }
+    let mut out = Vec::with_capacity(image.width() as usize * image.height() as usize * 4);
+    for px in image.buffer().chunks_exact(8) {
         let v = |i: usize| u32::from(u16::from_ne_bytes([px[i * 2], px[i * 2 + 1]]));
-        let a = if alpha { v(3) } else { 65535 };
+        let a = v(3);
         for i in 0..3 {
             let straight = (v(i) * 65535).checked_div(a).map_or(0, |s| s.min(65535));
             out.push(lut[(straight >> 4) as usize]);
         }
-        if alpha {
-            out.push(((a + 128) / 257) as u8);
-        }
+        out.push(((a + 128) / 257) as u8);
     }
     out
 }

@@ -7,7 +7,8 @@ use std::sync::OnceLock;
 /// the sRGB value of 16-bit linear `l` (12 bits of precision).
 pub(crate) struct Tables {
     pub to_linear: [u16; 256],
-    pub to_srgb: Vec<u8>,
+    /// An array, so an index of `l >> 4` needs no bounds check.
+    pub to_srgb: Box<[u8; 4096]>,
 }
 
 pub(crate) fn tables() -> &'static Tables {
@@ -17,9 +18,10 @@ pub(crate) fn tables() -> &'static Tables {
         for (i, v) in to_linear.iter_mut().enumerate() {
             *v = (srgb_to_linear(i as f32 / 255.0) * 65535.0).round() as u16;
         }
-        let to_srgb = (0..4096)
-            .map(|i| (linear_to_srgb((i as f32 + 0.5) / 4096.0) * 255.0).round() as u8)
-            .collect();
+        let mut to_srgb = Box::new([0u8; 4096]);
+        for (i, v) in to_srgb.iter_mut().enumerate() {
+            *v = (linear_to_srgb((i as f32 + 0.5) / 4096.0) * 255.0).round() as u8;
+        }
         Tables { to_linear, to_srgb }
     })
 }
