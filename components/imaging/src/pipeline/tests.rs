@@ -351,6 +351,24 @@ fn effects_change_pixels_but_not_size() {
 }
 
 #[test]
+fn large_jpeg_outputs_are_baseline() {
+    // The encoder's progressive files were 3-15 % larger for the same pixels.
+    let jpeg = testimg::encode(Format::Jpeg, 1400, 900);
+    let out = run(&jpeg, "width=1200", Format::Jpeg);
+    assert_eq!((out.width, out.height), (1200, 771));
+    let mut at = 2;
+    let frame = loop {
+        let (marker, len) = (out.bytes[at + 1], out.bytes[at + 2..at + 4].to_vec());
+        if matches!(marker, 0xC0..=0xC2) {
+            break marker;
+        }
+        assert_ne!(marker, 0xDA, "no frame header before the scan");
+        at += 2 + usize::from(u16::from_be_bytes([len[0], len[1]]));
+    };
+    assert_eq!(frame, 0xC0, "frame type SOF{}", frame - 0xC0);
+}
+
+#[test]
 fn thumbnails_do_not_darken_fine_detail() {
     // One-pixel black/white stripes average to 50% light: sRGB ~188, not 128.
     let rgba = testimg::pixels(64, 64, |x, _| {
