@@ -1,7 +1,7 @@
 // The measuring half of bench/imaging.sh (run it through that script).
 //
-// Speed: a cold 320 px JPEG thumbnail (a variant not made before: each run
-// asks for a width not asked before) requested over HTTP from a running
+// Speed: a cold JPEG thumbnail, 320 px or the input's `width` (a variant
+// not made before: each run asks for a width not asked before) requested over HTTP from a running
 // `edgeimg up`, beside libvips doing the same work in this process through
 // sharp (cache off, its default thread pool, after a warm-up), interleaved
 // run by run. Beside each, the SSIM of both thumbnails (the last run's width)
@@ -14,7 +14,7 @@
 // smallest libjpeg(-turbo API, mozjpeg build)/libwebp/libaom output, through
 // sharp, whose SSIM is no worse (a quality sweep over the reference pixels).
 //
-// Usage: node bench/imaging.mjs ADDR INPUTS.json   (INPUTS: [{name, file, id, kind}])
+// Usage: node bench/imaging.mjs ADDR INPUTS.json   (INPUTS: [{name, file, id, kind, width?}])
 // kind: "speed", "bytes" or "both". BENCH_RUNS (default 7) runs per speed case.
 // BENCH_ONLY=speed or bytes runs one half.
 import { readFileSync } from "node:fs";
@@ -50,24 +50,25 @@ async function speed(input) {
   const buf = readFileSync(input.file);
   const meta = await sharp(buf).metadata();
   // Warm-up: the component's compiled code, sharp's shared library.
-  await get(`/resize/width=300,format=jpeg/${input.id}`);
-  await vipsThumb(buf, 300);
+  const base = input.width || 320;
+  await get(`/resize/width=${base - 20},format=jpeg/${input.id}`);
+  await vipsThumb(buf, base - 20);
   const e = [], v = [];
   for (let i = 0; i < runs; i++) {
-    const width = 320 - i;
+    const width = base - i;
     e.push(await time(() => get(`/resize/width=${width},format=jpeg,quality=80/${input.id}`)));
     v.push(await time(() => vipsThumb(buf, width)));
   }
   const [me, mv] = [median(e), median(v)];
   const mp = ((meta.width * meta.height) / 1e6).toFixed(1);
-  const width = 320 - (runs - 1);
+  const width = base - (runs - 1);
   const full = await sharp(buf, { failOn: "none" }).rotate()
     .resize(width, null, { fastShrinkOnLoad: false }).flatten({ background: "#ffffff" }).png().toBuffer();
   const ref = await planes(full);
   const ours = await ssim(ref, await get(`/resize/width=${width},format=jpeg,quality=80/${input.id}`));
   const theirs = await ssim(ref, await vipsThumb(buf, width));
   console.log(
-    `${input.name.padEnd(34)} ${mp.padStart(5)} ${me.toFixed(1).padStart(9)} ${mv.toFixed(1).padStart(9)} ` +
+    `${(input.width ? `${input.name} → ${base} px` : input.name).padEnd(34)} ${mp.padStart(5)} ${me.toFixed(1).padStart(9)} ${mv.toFixed(1).padStart(9)} ` +
       `${(me / mv).toFixed(2).padStart(10)}x   ${ours.toFixed(4)} ${theirs.toFixed(4)}`,
   );
 }
@@ -162,7 +163,7 @@ async function bytes(input) {
 console.log(`sharp ${sharp.versions.sharp}, libvips ${sharp.versions.vips}, libwebp ${sharp.versions.webp}, aom ${sharp.versions.aom}, ${sharp.concurrency()} libvips threads`);
 const only = process.env.BENCH_ONLY;
 if (only !== "bytes") {
-  console.log(`\n320 px JPEG q80, cold variant over HTTP vs libvips in-process; median of ${runs}, ms;`);
+  console.log(`\n320 px (unless named) JPEG q80, cold variant over HTTP vs libvips in-process; median of ${runs}, ms;`);
   console.log(`SSIM of each thumbnail against a full-resolution reference`);
   console.log(`${"input".padEnd(34)} ${"MP".padStart(5)} ${"edgeimg".padStart(9)} ${"libvips".padStart(9)} ${"ratio".padStart(11)}   ${"SSIM ours".padStart(6)} ${"libvips"}`);
   for (const input of inputs.filter((i) => i.kind !== "bytes")) await speed(input);

@@ -3,7 +3,8 @@
 # up`, cold variants) beside libvips in-process (sharp from npm), in one run.
 #
 #  1. Speed: 320 px JPEG q80 thumbnails of a baseline JPEG (Blinds.jpg,
-#     1920x1200), the same photo progressive (mozjpeg's scans, through sharp:
+#     1920x1200; also at 800 px, decoded at 1/2, and at 1280 px, decoded
+#     whole: the widths pages ask for), the same photo progressive (mozjpeg's scans, through sharp:
 #     decoded at 1/4), a large progressive one (Elephants_5640x3172.jpg,
 #     17.9 MP: at 1/8), a PNG (Gulp.png) and a 4096x4096 lossy WebP made
 #     from Elephants; median ms
@@ -50,6 +51,8 @@ JS
 start_edgeimg edgeimg
 inputs=(
   "speed $corpus/Blinds.jpg"
+  "speed:800 $corpus/Blinds.jpg"
+  "speed:1280 $corpus/Blinds.jpg"
   "speed $work/Blinds_progressive.jpg"
   "speed $corpus/Elephants_5640x3172.jpg"
   "speed $corpus/Gulp.png"
@@ -63,9 +66,11 @@ inputs=(
   echo "["
   sep=""
   for entry in "${inputs[@]}"; do
-    kind=${entry%% *} file=${entry#* }
+    kind=${entry%% *} file=${entry#* } width=null
+    # "speed:800": the thumbnail's width, when not 320 px.
+    [[ $kind == *:* ]] && width=${kind#*:} kind=${kind%%:*}
     id=$(upload "$addr" "$file")
-    printf '%s{"name":"%s","file":"%s","id":"%s","kind":"%s"}\n' "$sep" "$(basename "$file")" "$file" "$id" "$kind"
+    printf '%s{"name":"%s","file":"%s","id":"%s","kind":"%s","width":%s}\n' "$sep" "$(basename "$file")" "$file" "$id" "$kind" "$width"
     sep=","
   done
   echo "]"

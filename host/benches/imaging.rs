@@ -2,7 +2,8 @@
 //! `bench/imaging.sh`: over HTTP against libvips in-process). In one process
 //! run: the imaging pipeline natively, the
 //! same pipeline built for wasm32-wasip2 inside Wasmtime, and libvips'
-//! `vipsthumbnail`, each making a 320 px wide JPEG (q80, metadata stripped)
+//! `vipsthumbnail`, each making a 320 px wide JPEG (q80, metadata stripped;
+//! `BENCH_WIDTH` sets another width)
 //! from the same photos. Prints median wall time, the ratio to vipsthumbnail,
 //! and peak memory (native heap via a counting allocator; the wasm instance's
 //! largest linear memory via a `ResourceLimiter`; vipsthumbnail's max RSS).
@@ -35,7 +36,6 @@ const FILES: [&str; 5] = [
     "Gulp.png",
     "Arc-Colors-Transparent-Wallpaper.png",
 ];
-const OPTIONS: &str = "width=320,format=jpeg,quality=80";
 /// The AVIF encoder's effort cap is checked on a larger output.
 const AVIF_FILE: &str = "Elephants_3840x2160.jpg";
 const AVIF_OPTIONS: &str = "width=1280,format=avif";
@@ -56,7 +56,13 @@ fn main() -> Result<()> {
     std::fs::create_dir_all(&out_dir)?;
     let wasm_runner = WasmRunner::new(Path::new(&wasm), &corpus, &out_dir)?;
 
-    println!("thumbnail to 320 px wide JPEG q80; median of {runs} runs; wall ms (ratio to vipsthumbnail); peak memory MB");
+    // `BENCH_WIDTH=N`: thumbnails N px wide instead of 320.
+    let width: u32 = std::env::var("BENCH_WIDTH")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(320);
+    let options = format!("width={width},format=jpeg,quality=80");
+    println!("thumbnail to {width} px wide JPEG q80; median of {runs} runs; wall ms (ratio to vipsthumbnail); peak memory MB");
     println!(
         "{:<38} {:>6} {:>16} {:>16} {:>9} {:>10} {:>10} {:>10}",
         "file", "MP", "native", "wasm", "vips", "native MB", "wasm MB", "vips MB"
@@ -80,18 +86,18 @@ fn main() -> Result<()> {
         let mut wasm = Samples::default();
         let mut vips = Samples::default();
         for _ in 0..runs.max(1) {
-            native.time(|| native_thumb(&input, &native_out, OPTIONS))?;
-            wasm.time(|| wasm_runner.run(file, OPTIONS))?;
-            vips.time(|| vips_thumb(&input, &vips_out).map(|()| 0))?;
+            native.time(|| native_thumb(&input, &native_out, &options))?;
+            wasm.time(|| wasm_runner.run(file, &options))?;
+            vips.time(|| vips_thumb(&input, &vips_out, width).map(|()| 0))?;
         }
         let (native_ms, native_peak) = native.median_ms();
         let (wasm_ms, wasm_peak) = wasm.median_ms();
         let (vips_ms, _) = vips.median_ms();
-        let vips_rss = vips_max_rss(&input, &vips_out)?;
+        let vips_rss = vips_max_rss(&input, &vips_out, width)?;
 
         let mb = |b: usize| b as f64 / (1024.0 * 1024.0);
         println!(
-            "{:<38} {:>6.1} {:>7.0} ({:>5.2}x) {:>7.0} ({:>5.2}x) {:>9.0} {:>10.1} {:>10.1} {:>10.1}",
+            "{:<38} {:>6.1} {:>7.1} ({:>5.2}x) {:>7.1} ({:>5.2}x) {:>9.0} {:>10.1} {:>10.1} {:>10.1}",
             file,
             megapixels,
             native_ms,
@@ -188,10 +194,10 @@ fn native_thumb(input: &Path, output: &Path, options: &str) -> Result<usize> {
     Ok(PEAK.load(Relaxed) - base)
 }
 
-fn vips_thumb(input: &Path, output: &Path) -> Result<()> {
+fn vips_thumb(input: &Path, output: &Path, width: u32) -> Result<()> {
     let status = Command::new("vipsthumbnail")
         .arg(input)
-        .args(["-s", "320x", "-o"])
+        .args(["-s", &format!("{width}x"), "-o"])
         .arg(format!("{}[Q=80,strip]", output.display()))
         .status()
         .context("running vipsthumbnail (apt-get install libvips-tools)")?;
@@ -202,11 +208,11 @@ fn vips_thumb(input: &Path, output: &Path) -> Result<()> {
 }
 
 /// vipsthumbnail's max RSS in bytes, from `/usr/bin/time -f %M` (KiB), if available.
-fn vips_max_rss(input: &Path, output: &Path) -> Result<Option<usize>> {
+fn vips_max_rss(input: &Path, output: &Path, width: u32) -> Result<Option<usize>> {
     let out = Command::new("/usr/bin/time")
         .args(["-f", "%M", "vipsthumbnail"])
         .arg(input)
-        .args(["-s", "320x", "-o"])
+        .args(["-s", &format!("{width}x"), "-o"])
         .arg(format!("{}[Q=80,strip]", output.display()))
         .output();
     let Ok(out) = out else { return Ok(None) };
