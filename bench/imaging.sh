@@ -11,7 +11,7 @@
 #     and ratio edgeimg/libvips (target <= 1.0), and the SSIM of both
 #     thumbnails against a full-resolution reference.
 #  2. Bytes: JPEG, WebP and AVIF at quality 80 from photos and a mostly
-#     transparent PNG; edgeimg's bytes and SSIM beside the smallest
+#     transparent PNG (and JPEG at 1280 px from Dune.jpg); edgeimg's bytes and SSIM beside the smallest
 #     libjpeg/libwebp/libaom output (through sharp) with no worse SSIM
 #     (target: WebP and AVIF <= 1.15x).
 #
@@ -58,6 +58,7 @@ inputs=(
   "speed $corpus/Gulp.png"
   "speed $work/Elephants_4096x4096.webp"
   "bytes $corpus/Dune.jpg"
+  "bytes:1280 $corpus/Dune.jpg"
   "bytes $corpus/RainDrops.jpg"
   "bytes $corpus/Elephants.jpg"
   "bytes $work/Transparent_1920x1200.png"
@@ -67,7 +68,7 @@ inputs=(
   sep=""
   for entry in "${inputs[@]}"; do
     kind=${entry%% *} file=${entry#* } width=null
-    # "speed:800": the thumbnail's width, when not 320 px.
+    # "speed:800", "bytes:1280": the output's width, when not 320 px.
     [[ $kind == *:* ]] && width=${kind#*:} kind=${kind%%:*}
     id=$(upload "$addr" "$file")
     printf '%s{"name":"%s","file":"%s","id":"%s","kind":"%s","width":%s}\n' "$sep" "$(basename "$file")" "$file" "$id" "$kind" "$width"
