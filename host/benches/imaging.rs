@@ -3,7 +3,7 @@
 //! run: the imaging pipeline natively, the
 //! same pipeline built for wasm32-wasip2 inside Wasmtime, and libvips'
 //! `vipsthumbnail`, each making a 320 px wide JPEG (q80, metadata stripped;
-//! `BENCH_WIDTH` sets another width)
+//! `BENCH_WIDTH` sets another width, `BENCH_FORMAT` another format)
 //! from the same photos. Prints median wall time, the ratio to vipsthumbnail,
 //! and peak memory (native heap via a counting allocator; the wasm instance's
 //! largest linear memory via a `ResourceLimiter`; vipsthumbnail's max RSS).
@@ -61,7 +61,11 @@ fn main() -> Result<()> {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(320);
-    let options = format!("width={width},format=jpeg,quality=80");
+    // `BENCH_FORMAT=webp` (or png, avif): the wasm and native thumbnails in
+    // that format (vipsthumbnail still writes JPEG, so its column is a
+    // reference only for JPEG).
+    let format = std::env::var("BENCH_FORMAT").unwrap_or_else(|_| "jpeg".into());
+    let options = format!("width={width},format={format},quality=80");
     println!("thumbnail to {width} px wide JPEG q80; median of {runs} runs; wall ms (ratio to vipsthumbnail); peak memory MB");
     println!(
         "{:<38} {:>6} {:>16} {:>16} {:>9} {:>10} {:>10} {:>10}",
