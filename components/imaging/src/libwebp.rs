@@ -76,6 +76,7 @@ pub(crate) fn encode(image: &Image, quality: u8) -> Result<Vec<u8>, String> {
         return Err("pixel buffer does not match the size".into());
     }
     let mut out: *mut u8 = std::ptr::null_mut();
+    crate::libwebp_dsp::install();
     // SAFETY: libwebp reads `stride * h` bytes of `image.data` (checked above)
     // and returns a buffer it allocated, which we copy and free with WebPFree.
     unsafe {

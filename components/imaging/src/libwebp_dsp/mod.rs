@@ -1,28 +1,38 @@
-//! Faster versions of libwebp's decoding kernels for wasm.
+//! Faster versions of libwebp's kernels for wasm.
 //!
 //! libwebp picks SIMD code at build time for x86 (SSE2) and ARM (NEON) only;
 //! built for wasm32 it runs its scalar C. It calls its kernels through
 //! function pointers that an init function sets once, so after that init
-//! these replace the pointers that cost most in a thumbnail's decode:
+//! these replace the pointers that cost most in a thumbnail's decode and
+//! encode:
 //! - `VP8Transform`, the inverse transform, in wasm SIMD (`idct.rs`);
 //! - `WebPRescalerImportRowShrink`, when a row shrinks by exactly 2, 4 or 8
 //!   (as scaled decoding does for most photo sizes), as fixed-size sums
-//!   (`rescale.rs`), handing any other row back to libwebp's own.
+//!   (`rescale.rs`), handing any other row back to libwebp's own;
+//! - `VP8EncQuantizeBlock` (and its WHT twin), the encoder's quantizer, in
+//!   wasm SIMD (`quantize.rs`).
 //!
-//! Both give the same bytes as libwebp's C (their tests compare them with
-//! ports of it; the decoded thumbnails are byte-identical).
+//! All give the same bytes as libwebp's C (their tests compare them with
+//! ports of it, and the quantizer with libwebp itself; the decoded and
+//! encoded thumbnails are byte-identical).
 
 mod idct;
+mod quantize;
 mod rescale;
 
-/// Points libwebp's decoder at these kernels; idempotent, and a no-op where
-/// libwebp has its own SIMD or wasm SIMD is off.
+/// Points libwebp's decoder and encoder at these kernels; idempotent, and a
+/// no-op where libwebp has its own SIMD or wasm SIMD is off.
 pub(crate) fn install() {
     #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
     {
         type Idct2 = unsafe extern "C" fn(*const i16, *mut u8, std::ffi::c_int);
+        type Quantize =
+            unsafe extern "C" fn(*mut i16, *mut i16, *const quantize::Matrix) -> std::ffi::c_int;
         extern "C" {
             fn VP8DspInit();
+            fn VP8EncDspInit();
+            static mut VP8EncQuantizeBlock: Option<Quantize>;
+            static mut VP8EncQuantizeBlockWHT: Option<Quantize>;
             fn WebPRescalerDspInit();
             static mut VP8Transform: Option<Idct2>;
             static mut WebPRescalerImportRowShrink: Option<rescale::ImportRow>;
@@ -34,6 +44,9 @@ pub(crate) fn install() {
         ONCE.call_once(|| unsafe {
             VP8DspInit();
             VP8Transform = Some(idct::transform_two);
+            VP8EncDspInit();
+            VP8EncQuantizeBlock = Some(quantize::quantize_block);
+            VP8EncQuantizeBlockWHT = Some(quantize::quantize_block);
             WebPRescalerDspInit();
             rescale::install(&raw mut WebPRescalerImportRowShrink);
         });
