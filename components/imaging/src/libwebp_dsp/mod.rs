@@ -9,6 +9,8 @@
 //! - `WebPRescalerImportRowShrink`, when a row shrinks by exactly 2, 4 or 8
 //!   (as scaled decoding does for most photo sizes), as fixed-size sums
 //!   (`rescale.rs`), handing any other row back to libwebp's own;
+//! - `VP8ITransform`, the encoder's inverse transform, the same code as
+//!   `VP8Transform` (`idct.rs`);
 //! - `VP8EncQuantizeBlock` (and its WHT twin), the encoder's quantizer, in
 //!   wasm SIMD (`quantize.rs`).
 //!
@@ -26,11 +28,13 @@ pub(crate) fn install() {
     #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
     {
         type Idct2 = unsafe extern "C" fn(*const i16, *mut u8, std::ffi::c_int);
+        type ITransform = unsafe extern "C" fn(*const u8, *const i16, *mut u8, std::ffi::c_int);
         type Quantize =
             unsafe extern "C" fn(*mut i16, *mut i16, *const quantize::Matrix) -> std::ffi::c_int;
         extern "C" {
             fn VP8DspInit();
             fn VP8EncDspInit();
+            static mut VP8ITransform: Option<ITransform>;
             static mut VP8EncQuantizeBlock: Option<Quantize>;
             static mut VP8EncQuantizeBlockWHT: Option<Quantize>;
             fn WebPRescalerDspInit();
@@ -45,6 +49,7 @@ pub(crate) fn install() {
             VP8DspInit();
             VP8Transform = Some(idct::transform_two);
             VP8EncDspInit();
+            VP8ITransform = Some(idct::itransform_two);
             VP8EncQuantizeBlock = Some(quantize::quantize_block);
             VP8EncQuantizeBlockWHT = Some(quantize::quantize_block);
             WebPRescalerDspInit();
