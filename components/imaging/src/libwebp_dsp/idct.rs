@@ -6,38 +6,15 @@
 //!
 //! The algorithm is written once over [`Lanes`]: wasm `v128` in the
 //! components, plain arrays natively, where the tests compare it with a
-//! port of libwebp's `TransformOne_C`.
+//! port of libwebp's `TransformOne_C` and with libwebp's own encoder one.
 #![cfg_attr(
     not(all(target_arch = "wasm32", target_feature = "simd128")),
     allow(dead_code)
 )]
 
-/// Rows of libwebp's reconstruction buffer (`BPS`).
-const BPS: usize = 32;
-
-/// Four i32 lanes and the operations the transform needs.
-trait Lanes: Copy {
-    fn splat(v: i32) -> Self;
-    fn add(self, o: Self) -> Self;
-    fn sub(self, o: Self) -> Self;
-    /// `(self * k) >> 16`, arithmetic.
-    fn mul_shr16(self, k: i32) -> Self;
-    fn shr3(self) -> Self;
-    /// Rows become columns.
-    fn transpose(m: [Self; 4]) -> [Self; 4];
-    /// Four coefficients from `p`.
-    ///
-    /// # Safety
-    /// `p` must point to four readable i16.
-    unsafe fn load(p: *const i16) -> Self;
-    /// Adds each row of `m` to the four pixels at `src + row * BPS` and
-    /// writes them, clamped to 0..=255, at `dst + row * BPS`.
-    ///
-    /// # Safety
-    /// `src` and `dst` must point to four rows of four bytes, `BPS` apart,
-    /// readable and writable.
-    unsafe fn add_to_pixels(m: [Self; 4], src: *const u8, dst: *mut u8);
-}
+use super::lanes::Lanes;
+#[cfg(test)]
+use super::lanes::BPS;
 
 /// `MUL1` and `MUL2` of libwebp (`WEBP_TRANSFORM_AC3_*`).
 fn mul1<L: Lanes>(a: L) -> L {
@@ -67,7 +44,7 @@ unsafe fn transform_one<L: Lanes>(input: *const i16, src: *const u8, dst: *mut u
     let (a, b) = (dc.add(u2), dc.sub(u2));
     let c = mul2(u1).sub(mul1(u3));
     let d = mul1(u1).add(mul2(u3));
-    let out = [a.add(d), b.add(c), b.sub(c), a.sub(d)].map(Lanes::shr3);
+    let out = [a.add(d), b.add(c), b.sub(c), a.sub(d)].map(|v| v.shr(3));
     L::add_to_pixels(L::transpose(out), src, dst);
 }
 
@@ -106,103 +83,10 @@ pub(super) unsafe extern "C" fn itransform_two(
     }
 }
 
-#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
-mod wasm {
-    use super::{Lanes, BPS};
-    use std::arch::wasm32::*;
-
-    impl Lanes for v128 {
-        #[inline(always)]
-        fn splat(v: i32) -> v128 {
-            i32x4_splat(v)
-        }
-        #[inline(always)]
-        fn add(self, o: v128) -> v128 {
-            i32x4_add(self, o)
-        }
-        #[inline(always)]
-        fn sub(self, o: v128) -> v128 {
-            i32x4_sub(self, o)
-        }
-        #[inline(always)]
-        fn mul_shr16(self, k: i32) -> v128 {
-            i32x4_shr(i32x4_mul(self, i32x4_splat(k)), 16)
-        }
-        #[inline(always)]
-        fn shr3(self) -> v128 {
-            i32x4_shr(self, 3)
-        }
-        #[inline(always)]
-        fn transpose([m0, m1, m2, m3]: [v128; 4]) -> [v128; 4] {
-            let lo01 = i32x4_shuffle::<0, 4, 1, 5>(m0, m1);
-            let lo23 = i32x4_shuffle::<0, 4, 1, 5>(m2, m3);
-            let hi01 = i32x4_shuffle::<2, 6, 3, 7>(m0, m1);
-            let hi23 = i32x4_shuffle::<2, 6, 3, 7>(m2, m3);
-            [
-                i32x4_shuffle::<0, 1, 4, 5>(lo01, lo23),
-                i32x4_shuffle::<2, 3, 6, 7>(lo01, lo23),
-                i32x4_shuffle::<0, 1, 4, 5>(hi01, hi23),
-                i32x4_shuffle::<2, 3, 6, 7>(hi01, hi23),
-            ]
-        }
-        #[inline(always)]
-        unsafe fn load(p: *const i16) -> v128 {
-            i32x4_extend_low_i16x8(v128_load64_zero(p.cast()))
-        }
-        #[inline(always)]
-        unsafe fn add_to_pixels(m: [v128; 4], src: *const u8, dst: *mut u8) {
-            let row = |i: usize| {
-                let px = v128_load32_zero(src.add(i * BPS).cast());
-                i32x4_add(m[i], u32x4_extend_low_u16x8(u16x8_extend_low_u8x16(px)))
-            };
-            // Saturating narrows clamp exactly as libwebp's clip_8b.
-            let top = i16x8_narrow_i32x4(row(0), row(1));
-            let bottom = i16x8_narrow_i32x4(row(2), row(3));
-            let bytes = u8x16_narrow_i16x8(top, bottom);
-            v128_store32_lane::<0>(bytes, dst.cast());
-            v128_store32_lane::<1>(bytes, dst.add(BPS).cast());
-            v128_store32_lane::<2>(bytes, dst.add(2 * BPS).cast());
-            v128_store32_lane::<3>(bytes, dst.add(3 * BPS).cast());
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
+    use super::super::lanes::random_numbers;
     use super::*;
-
-    /// The same operations on plain arrays, to test the algorithm natively.
-    impl Lanes for [i32; 4] {
-        fn splat(v: i32) -> Self {
-            [v; 4]
-        }
-        fn add(self, o: Self) -> Self {
-            std::array::from_fn(|i| self[i] + o[i])
-        }
-        fn sub(self, o: Self) -> Self {
-            std::array::from_fn(|i| self[i] - o[i])
-        }
-        fn mul_shr16(self, k: i32) -> Self {
-            self.map(|v| (v * k) >> 16)
-        }
-        fn shr3(self) -> Self {
-            self.map(|v| v >> 3)
-        }
-        fn transpose(m: [Self; 4]) -> [Self; 4] {
-            std::array::from_fn(|r| std::array::from_fn(|c| m[c][r]))
-        }
-        unsafe fn load(p: *const i16) -> Self {
-            std::array::from_fn(|i| i32::from(*p.add(i)))
-        }
-        unsafe fn add_to_pixels(m: [Self; 4], src: *const u8, dst: *mut u8) {
-            for (row, values) in m.iter().enumerate() {
-                for (col, v) in values.iter().enumerate() {
-                    let at = row * BPS + col;
-                    *dst.add(at) = (i32::from(*src.add(at)) + v).clamp(0, 255) as u8;
-                }
-            }
-        }
-    }
 
     /// libwebp's `TransformOne_C` (src/dsp/dec.c), line for line.
     fn transform_one_c(input: &[i16; 16], dst: &mut [u8]) {
@@ -233,13 +117,7 @@ mod tests {
 
     #[test]
     fn matches_libwebp_on_random_blocks() {
-        let mut seed = 0x9E37_79B9_7F4A_7C15u64;
-        let mut random = move || {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            seed
-        };
+        let mut random = random_numbers(0x9E37_79B9_7F4A_7C15u64);
         for round in 0..20_000 {
             // Coefficients in VP8's range, small ones more often.
             let range = [16, 256, 4096][round % 3];
@@ -262,13 +140,7 @@ mod tests {
 
     #[test]
     fn encoder_transform_matches_libwebp() {
-        let mut seed = 0xD1B5_4A32_D192_ED03u64;
-        let mut random = move || {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            seed
-        };
+        let mut random = random_numbers(0xD1B5_4A32_D192_ED03u64);
         for round in 0..20_000 {
             let range = [16, 256, 4096][round % 3];
             let input: [i16; 32] =

@@ -11,6 +11,8 @@
 //!   (`rescale.rs`), handing any other row back to libwebp's own;
 //! - `VP8ITransform`, the encoder's inverse transform, the same code as
 //!   `VP8Transform` (`idct.rs`);
+//! - `VP8FTransform`, the encoder's forward transform, in wasm SIMD
+//!   (`fdct.rs`);
 //! - `VP8EncQuantizeBlock` (and its WHT twin), the encoder's quantizer, in
 //!   wasm SIMD (`quantize.rs`).
 //!
@@ -18,7 +20,9 @@
 //! ports of it, and the quantizer with libwebp itself; the decoded and
 //! encoded thumbnails are byte-identical).
 
+mod fdct;
 mod idct;
+mod lanes;
 mod quantize;
 mod rescale;
 
@@ -29,12 +33,14 @@ pub(crate) fn install() {
     {
         type Idct2 = unsafe extern "C" fn(*const i16, *mut u8, std::ffi::c_int);
         type ITransform = unsafe extern "C" fn(*const u8, *const i16, *mut u8, std::ffi::c_int);
+        type FTransform = unsafe extern "C" fn(*const u8, *const u8, *mut i16);
         type Quantize =
             unsafe extern "C" fn(*mut i16, *mut i16, *const quantize::Matrix) -> std::ffi::c_int;
         extern "C" {
             fn VP8DspInit();
             fn VP8EncDspInit();
             static mut VP8ITransform: Option<ITransform>;
+            static mut VP8FTransform: Option<FTransform>;
             static mut VP8EncQuantizeBlock: Option<Quantize>;
             static mut VP8EncQuantizeBlockWHT: Option<Quantize>;
             fn WebPRescalerDspInit();
@@ -50,6 +56,7 @@ pub(crate) fn install() {
             VP8Transform = Some(idct::transform_two);
             VP8EncDspInit();
             VP8ITransform = Some(idct::itransform_two);
+            VP8FTransform = Some(fdct::ftransform);
             VP8EncQuantizeBlock = Some(quantize::quantize_block);
             VP8EncQuantizeBlockWHT = Some(quantize::quantize_block);
             WebPRescalerDspInit();

@@ -3,12 +3,15 @@
 //! 640 px WebP from a 12 MP photo (sharp's libwebp has SSE2 for it). The
 //! same arithmetic four coefficients at a time, bit-exact (see the tests).
 //!
-//! Written once over [`Quad`]: wasm `v128` in the components, plain arrays
-//! natively, where the tests compare it with a port of `QuantizeBlock_C`.
+//! Written once over [`Lanes`]: wasm `v128` in the components, plain arrays
+//! natively, where the tests compare it with a port of `QuantizeBlock_C`
+//! and with libwebp itself.
 #![cfg_attr(
     not(all(target_arch = "wasm32", target_feature = "simd128")),
     allow(dead_code)
 )]
+
+use super::lanes::Lanes;
 
 /// libwebp's `VP8Matrix` (src/enc/vp8i_enc.h), field for field.
 #[repr(C)]
@@ -27,38 +30,6 @@ const MAX_LEVEL: i32 = 2047;
 /// The order `out` takes the coefficients in (libwebp's `kZigzag`).
 const ZIGZAG: [usize; 16] = [0, 1, 4, 8, 5, 2, 3, 6, 9, 12, 13, 10, 7, 11, 14, 15];
 
-/// Four 32-bit lanes and the operations the quantizer needs; arithmetic
-/// wraps, as the C's `uint32_t` does.
-trait Quad: Copy {
-    fn splat(v: i32) -> Self;
-    fn add(self, o: Self) -> Self;
-    fn mul(self, o: Self) -> Self;
-    fn abs(self) -> Self;
-    fn min(self, o: Self) -> Self;
-    fn shr_u(self, n: u32) -> Self;
-    /// All ones where `self > o` as unsigned, else zero.
-    fn gt_u(self, o: Self) -> Self;
-    /// All ones where `self < 0`, else zero.
-    fn negative(self) -> Self;
-    fn and(self, o: Self) -> Self;
-    /// `-self` where `mask` is all ones.
-    fn negate_where(self, mask: Self) -> Self;
-    /// # Safety
-    /// `p` must point to four readable values.
-    unsafe fn load_i16(p: *const i16) -> Self;
-    /// # Safety
-    /// As [`Quad::load_i16`].
-    unsafe fn load_u16(p: *const u16) -> Self;
-    /// # Safety
-    /// As [`Quad::load_i16`].
-    unsafe fn load_u32(p: *const u32) -> Self;
-    /// The low 16 bits of each lane, as C's conversion to `int16_t` keeps them.
-    ///
-    /// # Safety
-    /// `p` must point to four writable values.
-    unsafe fn store_i16(self, p: *mut i16);
-}
-
 /// `QuantizeBlock_C`: quantizes `input` (natural order) into `out` (zig-zag
 /// order), leaves the dequantised values in `input`, and returns whether any
 /// level is non-zero.
@@ -66,25 +37,25 @@ trait Quad: Copy {
 /// # Safety
 /// `input` and `out` point to 16 values each, `m` to a matrix.
 #[inline(always)]
-unsafe fn quantize<Q: Quad>(input: *mut i16, out: *mut i16, m: *const Matrix) -> i32 {
+unsafe fn quantize<L: Lanes>(input: *mut i16, out: *mut i16, m: *const Matrix) -> i32 {
     let m = &*m;
     let mut levels = [0i16; 16];
     for k in (0..16).step_by(4) {
-        let v = Q::load_i16(input.add(k));
+        let v = L::load(input.add(k));
         let sign = v.negative();
-        let coeff = v.abs().add(Q::load_u16(m.sharpen.as_ptr().add(k)));
-        let above = coeff.gt_u(Q::load_u32(m.zthresh.as_ptr().add(k)));
+        let coeff = v.abs().add(L::load_u16(m.sharpen.as_ptr().add(k)));
+        let above = coeff.gt_u(L::load_u32(m.zthresh.as_ptr().add(k)));
         let level = coeff
-            .mul(Q::load_u16(m.iq.as_ptr().add(k)))
-            .add(Q::load_u32(m.bias.as_ptr().add(k)))
+            .mul_lanes(L::load_u16(m.iq.as_ptr().add(k)))
+            .add(L::load_u32(m.bias.as_ptr().add(k)))
             .shr_u(QFIX)
-            .min(Q::splat(MAX_LEVEL))
+            .min(L::splat(MAX_LEVEL))
             .and(above)
             .negate_where(sign);
         level
-            .mul(Q::load_u16(m.q.as_ptr().add(k)))
-            .store_i16(input.add(k));
-        level.store_i16(levels.as_mut_ptr().add(k));
+            .mul_lanes(L::load_u16(m.q.as_ptr().add(k)))
+            .store(input.add(k));
+        level.store(levels.as_mut_ptr().add(k));
     }
     for (n, &j) in ZIGZAG.iter().enumerate() {
         *out.add(n) = levels[j];
@@ -105,124 +76,10 @@ pub(super) unsafe extern "C" fn quantize_block(
     quantize::<std::arch::wasm32::v128>(input, out, m)
 }
 
-#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
-mod wasm {
-    use super::Quad;
-    use std::arch::wasm32::*;
-
-    impl Quad for v128 {
-        #[inline(always)]
-        fn splat(v: i32) -> v128 {
-            i32x4_splat(v)
-        }
-        #[inline(always)]
-        fn add(self, o: v128) -> v128 {
-            i32x4_add(self, o)
-        }
-        #[inline(always)]
-        fn mul(self, o: v128) -> v128 {
-            i32x4_mul(self, o)
-        }
-        #[inline(always)]
-        fn abs(self) -> v128 {
-            i32x4_abs(self)
-        }
-        #[inline(always)]
-        fn min(self, o: v128) -> v128 {
-            i32x4_min(self, o)
-        }
-        #[inline(always)]
-        fn shr_u(self, n: u32) -> v128 {
-            u32x4_shr(self, n)
-        }
-        #[inline(always)]
-        fn gt_u(self, o: v128) -> v128 {
-            u32x4_gt(self, o)
-        }
-        #[inline(always)]
-        fn negative(self) -> v128 {
-            i32x4_shr(self, 31)
-        }
-        #[inline(always)]
-        fn and(self, o: v128) -> v128 {
-            v128_and(self, o)
-        }
-        #[inline(always)]
-        fn negate_where(self, mask: v128) -> v128 {
-            i32x4_sub(v128_xor(self, mask), mask)
-        }
-        #[inline(always)]
-        unsafe fn load_i16(p: *const i16) -> v128 {
-            i32x4_extend_low_i16x8(v128_load64_zero(p.cast()))
-        }
-        #[inline(always)]
-        unsafe fn load_u16(p: *const u16) -> v128 {
-            u32x4_extend_low_u16x8(v128_load64_zero(p.cast()))
-        }
-        #[inline(always)]
-        unsafe fn load_u32(p: *const u32) -> v128 {
-            v128_load(p.cast())
-        }
-        #[inline(always)]
-        unsafe fn store_i16(self, p: *mut i16) {
-            let low =
-                i8x16_shuffle::<0, 1, 4, 5, 8, 9, 12, 13, 0, 1, 4, 5, 8, 9, 12, 13>(self, self);
-            v128_store64_lane::<0>(low, p.cast());
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
+    use super::super::lanes::random_numbers;
     use super::*;
-
-    /// The same operations on plain arrays, to test the algorithm natively.
-    impl Quad for [i32; 4] {
-        fn splat(v: i32) -> Self {
-            [v; 4]
-        }
-        fn add(self, o: Self) -> Self {
-            std::array::from_fn(|i| self[i].wrapping_add(o[i]))
-        }
-        fn mul(self, o: Self) -> Self {
-            std::array::from_fn(|i| self[i].wrapping_mul(o[i]))
-        }
-        fn abs(self) -> Self {
-            self.map(i32::wrapping_abs)
-        }
-        fn min(self, o: Self) -> Self {
-            std::array::from_fn(|i| self[i].min(o[i]))
-        }
-        fn shr_u(self, n: u32) -> Self {
-            self.map(|v| ((v as u32) >> n) as i32)
-        }
-        fn gt_u(self, o: Self) -> Self {
-            std::array::from_fn(|i| -i32::from(self[i] as u32 > o[i] as u32))
-        }
-        fn negative(self) -> Self {
-            self.map(|v| v >> 31)
-        }
-        fn and(self, o: Self) -> Self {
-            std::array::from_fn(|i| self[i] & o[i])
-        }
-        fn negate_where(self, mask: Self) -> Self {
-            std::array::from_fn(|i| (self[i] ^ mask[i]).wrapping_sub(mask[i]))
-        }
-        unsafe fn load_i16(p: *const i16) -> Self {
-            std::array::from_fn(|i| i32::from(*p.add(i)))
-        }
-        unsafe fn load_u16(p: *const u16) -> Self {
-            std::array::from_fn(|i| i32::from(*p.add(i)))
-        }
-        unsafe fn load_u32(p: *const u32) -> Self {
-            std::array::from_fn(|i| *p.add(i) as i32)
-        }
-        unsafe fn store_i16(self, p: *mut i16) {
-            for (i, v) in self.iter().enumerate() {
-                *p.add(i) = *v as i16;
-            }
-        }
-    }
 
     type Quantize = unsafe extern "C" fn(*mut i16, *mut i16, *const Matrix) -> std::ffi::c_int;
     extern "C" {
@@ -268,13 +125,7 @@ mod tests {
 
     #[test]
     fn matches_libwebp_on_random_blocks() {
-        let mut seed = 0x2545_F491_4F6C_DD1Du64;
-        let mut random = move || {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            seed
-        };
+        let mut random = random_numbers(0x2545_F491_4F6C_DD1Du64);
         for round in 0..50_000 {
             // Matrices as libwebp makes them (steps of 4 and up, iq = 2^17/q,
             // bias below 2^17, small thresholds), and every fifth one arbitrary,
