@@ -43,6 +43,8 @@ pub(super) trait Lanes: Copy {
     fn nonzero(self) -> Self;
     /// Rows become columns.
     fn transpose(m: [Self; 4]) -> [Self; 4];
+    /// The four lanes added up.
+    fn sum(self) -> i32;
     /// Four coefficients from `p`.
     ///
     /// # Safety
@@ -145,6 +147,11 @@ mod wasm {
             ]
         }
         #[inline(always)]
+        fn sum(self) -> i32 {
+            let pairs = i32x4_add(self, i32x4_shuffle::<2, 3, 0, 1>(self, self));
+            i32x4_extract_lane::<0>(i32x4_add(pairs, i32x4_shuffle::<1, 0, 3, 2>(pairs, pairs)))
+        }
+        #[inline(always)]
         unsafe fn load(p: *const i16) -> v128 {
             i32x4_extend_low_i16x8(v128_load64_zero(p.cast()))
         }
@@ -223,6 +230,9 @@ impl Lanes for [i32; 4] {
     }
     fn transpose(m: [Self; 4]) -> [Self; 4] {
         std::array::from_fn(|r| std::array::from_fn(|c| m[c][r]))
+    }
+    fn sum(self) -> i32 {
+        self.iter().fold(0, |a, &v| a.wrapping_add(v))
     }
     unsafe fn load(p: *const i16) -> Self {
         std::array::from_fn(|i| i32::from(*p.add(i)))

@@ -13,6 +13,8 @@
 //!   `VP8Transform` (`idct.rs`);
 //! - `VP8FTransform`, the encoder's forward transform, in wasm SIMD
 //!   (`fdct.rs`);
+//! - `VP8TDisto4x4` and `VP8TDisto16x16`, the encoder's weighted spectral
+//!   distortion, in wasm SIMD (`disto.rs`);
 //! - `VP8EncQuantizeBlock` (and its WHT twin), the encoder's quantizer, in
 //!   wasm SIMD (`quantize.rs`).
 //!
@@ -20,6 +22,7 @@
 //! ports of it, and the quantizer with libwebp itself; the decoded and
 //! encoded thumbnails are byte-identical).
 
+mod disto;
 mod fdct;
 mod idct;
 mod lanes;
@@ -34,6 +37,7 @@ pub(crate) fn install() {
         type Idct2 = unsafe extern "C" fn(*const i16, *mut u8, std::ffi::c_int);
         type ITransform = unsafe extern "C" fn(*const u8, *const i16, *mut u8, std::ffi::c_int);
         type FTransform = unsafe extern "C" fn(*const u8, *const u8, *mut i16);
+        type Metric = unsafe extern "C" fn(*const u8, *const u8, *const u16) -> std::ffi::c_int;
         type Quantize =
             unsafe extern "C" fn(*mut i16, *mut i16, *const quantize::Matrix) -> std::ffi::c_int;
         extern "C" {
@@ -41,6 +45,8 @@ pub(crate) fn install() {
             fn VP8EncDspInit();
             static mut VP8ITransform: Option<ITransform>;
             static mut VP8FTransform: Option<FTransform>;
+            static mut VP8TDisto4x4: Option<Metric>;
+            static mut VP8TDisto16x16: Option<Metric>;
             static mut VP8EncQuantizeBlock: Option<Quantize>;
             static mut VP8EncQuantizeBlockWHT: Option<Quantize>;
             fn WebPRescalerDspInit();
@@ -57,6 +63,8 @@ pub(crate) fn install() {
             VP8EncDspInit();
             VP8ITransform = Some(idct::itransform_two);
             VP8FTransform = Some(fdct::ftransform);
+            VP8TDisto4x4 = Some(disto::tdisto4x4);
+            VP8TDisto16x16 = Some(disto::tdisto16x16);
             VP8EncQuantizeBlock = Some(quantize::quantize_block);
             VP8EncQuantizeBlockWHT = Some(quantize::quantize_block);
             WebPRescalerDspInit();
