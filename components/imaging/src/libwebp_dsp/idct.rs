@@ -48,6 +48,58 @@ unsafe fn transform_one<L: Lanes>(input: *const i16, src: *const u8, dst: *mut u
     L::add_to_pixels(L::transpose(out), src, dst);
 }
 
+/// `TransformDC_C`: a block with only a DC coefficient.
+///
+/// # Safety
+/// As [`transform_one`].
+#[inline(always)]
+unsafe fn transform_dc<L: Lanes>(input: *const i16, dst: *mut u8) {
+    let dc = L::splat((i32::from(*input) + 4) >> 3);
+    L::add_to_pixels([dc; 4], dst, dst);
+}
+
+/// `TransformAC3_C`: a block with only the coefficients 0, 1 and 4.
+///
+/// # Safety
+/// As [`transform_one`].
+#[inline(always)]
+unsafe fn transform_ac3<L: Lanes>(input: *const i16, dst: *mut u8) {
+    let coefficient = |k: usize| L::splat(i32::from(*input.add(k)));
+    let a = i32::from(*input) + 4;
+    let (in1, in4) = (coefficient(1), coefficient(4));
+    let (c4, d4) = (mul2(in4), mul1(in4));
+    // Along a row: DC + d1, DC + c1, DC - c1, DC - d1.
+    let (c1, d1) = (mul2(in1), mul1(in1));
+    let across = d1
+        .mul_lanes(L::from_array([1, 0, 0, -1]))
+        .add(c1.mul_lanes(L::from_array([0, 1, -1, 0])));
+    let down = [
+        L::splat(a).add(d4),
+        L::splat(a).add(c4),
+        L::splat(a).sub(c4),
+        L::splat(a).sub(d4),
+    ];
+    L::add_to_pixels(down.map(|dc| dc.add(across).shr(3)), dst, dst);
+}
+
+/// `VP8TransformDC`.
+///
+/// # Safety
+/// libwebp's contract: 16 coefficients and a 4×4 block of `dst`.
+#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+pub(super) unsafe extern "C" fn transform_dc_block(input: *const i16, dst: *mut u8) {
+    transform_dc::<std::arch::wasm32::v128>(input, dst);
+}
+
+/// `VP8TransformAC3`.
+///
+/// # Safety
+/// As [`transform_dc_block`].
+#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+pub(super) unsafe extern "C" fn transform_ac3_block(input: *const i16, dst: *mut u8) {
+    transform_ac3::<std::arch::wasm32::v128>(input, dst);
+}
+
 /// `VP8Transform`: one block, or two side by side when `do_two`.
 ///
 /// # Safety
@@ -133,9 +185,48 @@ mod tests {
     }
 
     type ITransform = unsafe extern "C" fn(*const u8, *const i16, *mut u8, std::ffi::c_int);
+    type SimpleIdct = unsafe extern "C" fn(*const i16, *mut u8);
+    type Ours = unsafe fn(*const i16, *mut u8);
     extern "C" {
         fn VP8EncDspInit();
         static VP8ITransform: Option<ITransform>;
+        fn VP8DspInit();
+        static VP8TransformDC: Option<SimpleIdct>;
+        static VP8TransformAC3: Option<SimpleIdct>;
+    }
+
+    #[test]
+    fn dc_and_ac3_blocks_match_libwebp() {
+        let mut random = random_numbers(0x8CB9_2BA7_2F3D_8DD7);
+        for round in 0..20_000 {
+            // Only the coefficients these shortcuts read are set.
+            let range = [16, 256, 4096][round % 3];
+            let mut input = [0i16; 16];
+            for k in [0, 1, 4] {
+                input[k] = (random() % range) as i16 - (range / 2) as i16;
+            }
+            let pixels: Vec<u8> = (0..4 * BPS).map(|_| random() as u8).collect();
+            // SAFETY: 16 coefficients; four rows of BPS bytes; the init runs once.
+            unsafe {
+                VP8DspInit();
+                let cases: [(SimpleIdct, Ours); 2] = [
+                    (
+                        VP8TransformDC.expect("libwebp's DC transform"),
+                        transform_dc::<[i32; 4]>,
+                    ),
+                    (
+                        VP8TransformAC3.expect("libwebp's AC3 transform"),
+                        transform_ac3::<[i32; 4]>,
+                    ),
+                ];
+                for (libwebp, ours) in cases {
+                    let (mut want, mut got) = (pixels.clone(), pixels.clone());
+                    libwebp(input.as_ptr(), want.as_mut_ptr());
+                    ours(input.as_ptr(), got.as_mut_ptr());
+                    assert_eq!(got, want, "{input:?}");
+                }
+            }
+        }
     }
 
     #[test]

@@ -12,6 +12,7 @@ pub(super) const BPS: usize = 32;
 
 pub(super) trait Lanes: Copy {
     fn splat(v: i32) -> Self;
+    fn from_array(v: [i32; 4]) -> Self;
     fn add(self, o: Self) -> Self;
     fn sub(self, o: Self) -> Self;
     /// `self * k`.
@@ -88,6 +89,10 @@ mod wasm {
         #[inline(always)]
         fn splat(v: i32) -> v128 {
             i32x4_splat(v)
+        }
+        #[inline(always)]
+        fn from_array([a, b, c, d]: [i32; 4]) -> v128 {
+            i32x4(a, b, c, d)
         }
         #[inline(always)]
         fn add(self, o: v128) -> v128 {
@@ -194,6 +199,9 @@ mod wasm {
 impl Lanes for [i32; 4] {
     fn splat(v: i32) -> Self {
         [v; 4]
+    }
+    fn from_array(v: [i32; 4]) -> Self {
+        v
     }
     fn add(self, o: Self) -> Self {
         std::array::from_fn(|i| self[i].wrapping_add(o[i]))

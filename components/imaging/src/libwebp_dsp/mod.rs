@@ -5,7 +5,8 @@
 //! function pointers that an init function sets once, so after that init
 //! these replace the pointers that cost most in a thumbnail's decode and
 //! encode:
-//! - `VP8Transform`, the inverse transform, in wasm SIMD (`idct.rs`);
+//! - `VP8Transform`, the inverse transform, and its shortcuts for blocks
+//!   with only a DC or three coefficients, in wasm SIMD (`idct.rs`);
 //! - `WebPRescalerImportRowShrink`, when a row shrinks by exactly 2, 4 or 8
 //!   (as scaled decoding does for most photo sizes), as fixed-size sums
 //!   (`rescale.rs`), handing any other row back to libwebp's own;
@@ -35,6 +36,7 @@ pub(crate) fn install() {
     #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
     {
         type Idct2 = unsafe extern "C" fn(*const i16, *mut u8, std::ffi::c_int);
+        type Idct = unsafe extern "C" fn(*const i16, *mut u8);
         type ITransform = unsafe extern "C" fn(*const u8, *const i16, *mut u8, std::ffi::c_int);
         type FTransform = unsafe extern "C" fn(*const u8, *const u8, *mut i16);
         type Metric = unsafe extern "C" fn(*const u8, *const u8, *const u16) -> std::ffi::c_int;
@@ -51,6 +53,8 @@ pub(crate) fn install() {
             static mut VP8EncQuantizeBlockWHT: Option<Quantize>;
             fn WebPRescalerDspInit();
             static mut VP8Transform: Option<Idct2>;
+            static mut VP8TransformDC: Option<Idct>;
+            static mut VP8TransformAC3: Option<Idct>;
             static mut WebPRescalerImportRowShrink: Option<rescale::ImportRow>;
         }
         static ONCE: std::sync::Once = std::sync::Once::new();
@@ -60,6 +64,8 @@ pub(crate) fn install() {
         ONCE.call_once(|| unsafe {
             VP8DspInit();
             VP8Transform = Some(idct::transform_two);
+            VP8TransformDC = Some(idct::transform_dc_block);
+            VP8TransformAC3 = Some(idct::transform_ac3_block);
             VP8EncDspInit();
             VP8ITransform = Some(idct::itransform_two);
             VP8FTransform = Some(fdct::ftransform);
