@@ -1,8 +1,9 @@
 //! VP8's inverse transform (RFC 6386 §14.4) in wasm SIMD, for libwebp's
 //! `VP8Transform` (decoder: the scalar C one took ~12% of a large WebP's
-//! decode in wasm, 3.8× its SSE2 time) and `VP8ITransform` (encoder: ~7% of
-//! a 640 px WebP's encode). The same arithmetic four lanes at a time,
-//! bit-exact (see the tests).
+//! decode in wasm, 3.8× its SSE2 time), its shortcuts `VP8TransformDC` and
+//! `VP8TransformAC3`, and `VP8ITransform` (encoder: ~7% of a 640 px WebP's
+//! encode). The same arithmetic four lanes at a time, bit-exact (see the
+//! tests).
 //!
 //! The algorithm is written once over [`Lanes`]: wasm `v128` in the
 //! components, plain arrays natively, where the tests compare it with a
