@@ -1,8 +1,8 @@
 // The measuring half of bench/imaging.sh (run it through that script).
 //
 // Speed: a cold JPEG thumbnail, 320 px or the input's `width` (a variant
-// not made before: each run asks for a width not asked before) requested over HTTP from a running
-// `edgeimg up`, beside libvips doing the same work in this process through
+// not made before: each run asks for a width not asked before) requested
+// over HTTP from a running `edgeimg up`, beside libvips doing the same work in this process through
 // sharp (cache off, its default thread pool, after a warm-up), interleaved
 // run by run. Beside each, the SSIM of both thumbnails (the last run's width)
 // against a full-resolution reference: sharp without shrink-on-load,
@@ -36,6 +36,9 @@ async function get(path) {
   return body;
 }
 
+// An input's name, with the output width when it is not the default 320 px.
+const label = (input, width) => (input.width ? `${input.name} → ${width} px` : input.name);
+
 async function time(f) {
   const t = performance.now();
   await f();
@@ -68,7 +71,7 @@ async function speed(input) {
   const ours = await ssim(ref, await get(`/resize/width=${width},format=jpeg,quality=80/${input.id}`));
   const theirs = await ssim(ref, await vipsThumb(buf, width));
   console.log(
-    `${(input.width ? `${input.name} → ${base} px` : input.name).padEnd(34)} ${mp.padStart(5)} ${me.toFixed(1).padStart(9)} ${mv.toFixed(1).padStart(9)} ` +
+    `${label(input, base).padEnd(34)} ${mp.padStart(5)} ${me.toFixed(1).padStart(9)} ${mv.toFixed(1).padStart(9)} ` +
       `${(me / mv).toFixed(2).padStart(10)}x   ${ours.toFixed(4)} ${theirs.toFixed(4)}`,
   );
 }
@@ -155,7 +158,7 @@ async function bytes(input) {
     const s80 = await ssim(ref, q80);
     const ratio = best ? (ours.length / best.bytes).toFixed(2) + "x" : "none as good";
     console.log(
-      `${(input.width ? `${input.name} → ${width} px` : input.name).padEnd(34)} ${format.padEnd(5)} ${String(ours.length).padStart(8)} ${s.toFixed(4)}  ` +
+      `${label(input, width).padEnd(34)} ${format.padEnd(5)} ${String(ours.length).padStart(8)} ${s.toFixed(4)}  ` +
         `${best ? String(best.bytes).padStart(8) + " " + best.ssim.toFixed(4) + " q" + best.q : "".padStart(21)}  ` +
         `${ratio.padStart(8)}   (q80: ${q80.length} B, ${s80.toFixed(4)})`,
     );

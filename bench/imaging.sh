@@ -4,15 +4,15 @@
 #
 #  1. Speed: 320 px JPEG q80 thumbnails of a baseline JPEG (Blinds.jpg,
 #     1920x1200; also at 800 px, decoded at 1/2, and at 1280 px, decoded
-#     whole: the widths pages ask for), the same photo progressive (mozjpeg's scans, through sharp:
-#     decoded at 1/4), a large progressive one (Elephants_5640x3172.jpg,
+#     whole: the widths pages ask for), the same photo progressive
+#     (mozjpeg's scans, through sharp: decoded at 1/4), a large progressive one (Elephants_5640x3172.jpg,
 #     17.9 MP: at 1/8), a PNG (Gulp.png) and a 4096x4096 lossy WebP made
 #     from Elephants; median ms
 #     and ratio edgeimg/libvips (target <= 1.0), and the SSIM of both
 #     thumbnails against a full-resolution reference.
 #  2. Bytes: JPEG, WebP and AVIF at quality 80 from photos and a mostly
-#     transparent PNG (and JPEG at 1280 px from Dune.jpg); edgeimg's bytes and SSIM beside the smallest
-#     libjpeg/libwebp/libaom output (through sharp) with no worse SSIM
+#     transparent PNG (and JPEG at 1280 px from Dune.jpg); edgeimg's bytes
+#     and SSIM beside the smallest libjpeg/libwebp/libaom output (through sharp) with no worse SSIM
 #     (target: WebP and AVIF <= 1.15x).
 #
 # Usage: bench/imaging.sh      (BENCH_RUNS=N runs per speed case, default 7;

@@ -85,15 +85,9 @@ pub(super) unsafe extern "C" fn tdisto16x16(
 
 #[cfg(test)]
 mod tests {
+    use super::super::ffi::{VP8EncDspInit, VP8TDisto16x16, VP8TDisto4x4};
     use super::super::lanes::random_numbers;
     use super::*;
-
-    type Metric = unsafe extern "C" fn(*const u8, *const u8, *const u16) -> std::ffi::c_int;
-    extern "C" {
-        fn VP8EncDspInit();
-        static VP8TDisto4x4: Option<Metric>;
-        static VP8TDisto16x16: Option<Metric>;
-    }
 
     #[test]
     fn matches_libwebp_on_random_blocks() {

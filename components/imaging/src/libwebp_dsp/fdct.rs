@@ -50,14 +50,9 @@ pub(super) unsafe extern "C" fn ftransform(src: *const u8, reference: *const u8,
 
 #[cfg(test)]
 mod tests {
+    use super::super::ffi::{VP8EncDspInit, VP8FTransform};
     use super::super::lanes::random_numbers;
     use super::*;
-
-    type FTransform = unsafe extern "C" fn(*const u8, *const u8, *mut i16);
-    extern "C" {
-        fn VP8EncDspInit();
-        static VP8FTransform: Option<FTransform>;
-    }
 
     #[test]
     fn matches_libwebp_on_random_blocks() {

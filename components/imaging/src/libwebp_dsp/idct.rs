@@ -138,6 +138,9 @@ pub(super) unsafe extern "C" fn itransform_two(
 
 #[cfg(test)]
 mod tests {
+    use super::super::ffi::{
+        Idct, VP8DspInit, VP8EncDspInit, VP8ITransform, VP8TransformAC3, VP8TransformDC,
+    };
     use super::super::lanes::random_numbers;
     use super::*;
 
@@ -185,16 +188,7 @@ mod tests {
         }
     }
 
-    type ITransform = unsafe extern "C" fn(*const u8, *const i16, *mut u8, std::ffi::c_int);
-    type SimpleIdct = unsafe extern "C" fn(*const i16, *mut u8);
     type Ours = unsafe fn(*const i16, *mut u8);
-    extern "C" {
-        fn VP8EncDspInit();
-        static VP8ITransform: Option<ITransform>;
-        fn VP8DspInit();
-        static VP8TransformDC: Option<SimpleIdct>;
-        static VP8TransformAC3: Option<SimpleIdct>;
-    }
 
     #[test]
     fn dc_and_ac3_blocks_match_libwebp() {
@@ -210,7 +204,7 @@ mod tests {
             // SAFETY: 16 coefficients; four rows of BPS bytes; the init runs once.
             unsafe {
                 VP8DspInit();
-                let cases: [(SimpleIdct, Ours); 2] = [
+                let cases: [(Idct, Ours); 2] = [
                     (
                         VP8TransformDC.expect("libwebp's DC transform"),
                         transform_dc::<[i32; 4]>,

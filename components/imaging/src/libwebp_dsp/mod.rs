@@ -19,12 +19,13 @@
 //! - `VP8EncQuantizeBlock` (and its WHT twin), the encoder's quantizer, in
 //!   wasm SIMD (`quantize.rs`).
 //!
-//! All give the same bytes as libwebp's C (their tests compare them with
-//! ports of it, and the quantizer with libwebp itself; the decoded and
-//! encoded thumbnails are byte-identical).
+//! All give the same bytes as libwebp's C: their tests compare them with
+//! libwebp's own (natively, through the same pointers, `ffi.rs`) or with
+//! ports of its C, and the decoded and encoded thumbnails are byte-identical.
 
 mod disto;
 mod fdct;
+mod ffi;
 mod idct;
 mod lanes;
 mod quantize;
@@ -35,28 +36,7 @@ mod rescale;
 pub(crate) fn install() {
     #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
     {
-        type Idct2 = unsafe extern "C" fn(*const i16, *mut u8, std::ffi::c_int);
-        type Idct = unsafe extern "C" fn(*const i16, *mut u8);
-        type ITransform = unsafe extern "C" fn(*const u8, *const i16, *mut u8, std::ffi::c_int);
-        type FTransform = unsafe extern "C" fn(*const u8, *const u8, *mut i16);
-        type Metric = unsafe extern "C" fn(*const u8, *const u8, *const u16) -> std::ffi::c_int;
-        type Quantize =
-            unsafe extern "C" fn(*mut i16, *mut i16, *const quantize::Matrix) -> std::ffi::c_int;
-        extern "C" {
-            fn VP8DspInit();
-            fn VP8EncDspInit();
-            static mut VP8ITransform: Option<ITransform>;
-            static mut VP8FTransform: Option<FTransform>;
-            static mut VP8TDisto4x4: Option<Metric>;
-            static mut VP8TDisto16x16: Option<Metric>;
-            static mut VP8EncQuantizeBlock: Option<Quantize>;
-            static mut VP8EncQuantizeBlockWHT: Option<Quantize>;
-            fn WebPRescalerDspInit();
-            static mut VP8Transform: Option<Idct2>;
-            static mut VP8TransformDC: Option<Idct>;
-            static mut VP8TransformAC3: Option<Idct>;
-            static mut WebPRescalerImportRowShrink: Option<rescale::ImportRow>;
-        }
+        use ffi::*;
         static ONCE: std::sync::Once = std::sync::Once::new();
         // SAFETY: each init runs its body once (later calls return at its
         // guard), so pointers set after it stay; the components are

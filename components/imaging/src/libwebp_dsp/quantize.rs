@@ -78,14 +78,9 @@ pub(super) unsafe extern "C" fn quantize_block(
 
 #[cfg(test)]
 mod tests {
+    use super::super::ffi::{VP8EncDspInit, VP8EncQuantizeBlock};
     use super::super::lanes::random_numbers;
     use super::*;
-
-    type Quantize = unsafe extern "C" fn(*mut i16, *mut i16, *const Matrix) -> std::ffi::c_int;
-    extern "C" {
-        fn VP8EncDspInit();
-        static VP8EncQuantizeBlock: Option<Quantize>;
-    }
 
     /// libwebp's `QuantizeBlock_C` (src/dsp/enc.c), line for line.
     fn quantize_block_c(input: &mut [i16; 16], out: &mut [i16; 16], m: &Matrix) -> i32 {
