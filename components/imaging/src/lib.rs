@@ -14,11 +14,13 @@ mod error;
 mod exif;
 mod format;
 mod geometry;
+mod lanes;
 mod libwebp;
 mod libwebp_dsp;
 mod limits;
 mod negotiate;
 mod options;
+mod pairs;
 mod pipeline;
 mod probe;
 #[cfg(test)]

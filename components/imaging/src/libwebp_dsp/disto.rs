@@ -8,7 +8,7 @@
     allow(dead_code)
 )]
 
-use super::lanes::{Lanes, BPS};
+use crate::lanes::{Lanes, BPS};
 
 /// `TTransform`: the 4×4 Hadamard transform of the pixels at `pixels`
 /// (rows `BPS` apart), its coefficients' magnitudes weighted by `w`
@@ -86,8 +86,8 @@ pub(super) unsafe extern "C" fn tdisto16x16(
 #[cfg(test)]
 mod tests {
     use super::super::ffi::{VP8EncDspInit, VP8TDisto16x16, VP8TDisto4x4};
-    use super::super::lanes::random_numbers;
     use super::*;
+    use crate::lanes::random_numbers;
 
     #[test]
     fn matches_libwebp_on_random_blocks() {

@@ -7,7 +7,7 @@
     allow(dead_code)
 )]
 
-use super::lanes::{Lanes, BPS};
+use crate::lanes::{Lanes, BPS};
 
 /// `FTransform_C`: the 16 coefficients of the difference between the 4×4
 /// pixels at `src` and at `reference` (rows `BPS` apart), row-major.
@@ -51,8 +51,8 @@ pub(super) unsafe extern "C" fn ftransform(src: *const u8, reference: *const u8,
 #[cfg(test)]
 mod tests {
     use super::super::ffi::{VP8EncDspInit, VP8FTransform};
-    use super::super::lanes::random_numbers;
     use super::*;
+    use crate::lanes::random_numbers;
 
     #[test]
     fn matches_libwebp_on_random_blocks() {

@@ -13,9 +13,9 @@
     allow(dead_code)
 )]
 
-use super::lanes::Lanes;
+use crate::lanes::Lanes;
 #[cfg(test)]
-use super::lanes::BPS;
+use crate::lanes::BPS;
 
 /// `MUL1` and `MUL2` of libwebp (`WEBP_TRANSFORM_AC3_*`).
 fn mul1<L: Lanes>(a: L) -> L {
@@ -141,8 +141,8 @@ mod tests {
     use super::super::ffi::{
         Idct, VP8DspInit, VP8EncDspInit, VP8ITransform, VP8TransformAC3, VP8TransformDC,
     };
-    use super::super::lanes::random_numbers;
     use super::*;
+    use crate::lanes::random_numbers;
 
     /// libwebp's `TransformOne_C` (src/dsp/dec.c), line for line.
     fn transform_one_c(input: &[i16; 16], dst: &mut [u8]) {

@@ -27,7 +27,6 @@ mod disto;
 mod fdct;
 mod ffi;
 mod idct;
-mod lanes;
 mod quantize;
 mod rescale;
 

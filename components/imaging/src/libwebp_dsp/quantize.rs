@@ -11,7 +11,7 @@
     allow(dead_code)
 )]
 
-use super::lanes::Lanes;
+use crate::lanes::Lanes;
 
 /// libwebp's `VP8Matrix` (src/enc/vp8i_enc.h), field for field.
 #[repr(C)]
@@ -79,8 +79,8 @@ pub(super) unsafe extern "C" fn quantize_block(
 #[cfg(test)]
 mod tests {
     use super::super::ffi::{VP8EncDspInit, VP8EncQuantizeBlock};
-    use super::super::lanes::random_numbers;
     use super::*;
+    use crate::lanes::random_numbers;
 
     /// libwebp's `QuantizeBlock_C` (src/dsp/enc.c), line for line.
     fn quantize_block_c(input: &mut [i16; 16], out: &mut [i16; 16], m: &Matrix) -> i32 {

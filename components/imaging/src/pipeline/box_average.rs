@@ -10,7 +10,6 @@
 
 use super::linear::Linear;
 use super::srgb::tables;
-use fast_image_resize::{self as fr, PixelType};
 
 /// Largest box factor: keeps a block's sums within `u64` comfortably and the
 /// remaining Lanczos pass meaningful.
@@ -36,7 +35,7 @@ pub(crate) struct BoxAverage {
     sums: Vec<u64>,
     /// Source rows in the current row of blocks so far.
     rows: usize,
-    out: fr::images::Image<'static>,
+    out: Linear,
     /// Rows of blocks written.
     written: usize,
 }
@@ -44,11 +43,6 @@ pub(crate) struct BoxAverage {
 impl BoxAverage {
     pub fn new(width: u32, height: u32, channels: usize, factor: u32) -> BoxAverage {
         let alpha = channels == 2 || channels == 4;
-        let pixel_type = if alpha {
-            PixelType::U16x4
-        } else {
-            PixelType::U16x3
-        };
         let (w, f) = (width as usize, factor.clamp(1, MAX_BOX) as usize);
         let (ow, oh) = (w.div_ceil(f), (height as usize).div_ceil(f));
         BoxAverage {
@@ -58,7 +52,12 @@ impl BoxAverage {
             alpha,
             sums: vec![0; ow * 4],
             rows: 0,
-            out: fr::images::Image::new(ow as u32, oh as u32, pixel_type),
+            out: Linear {
+                width: ow as u32,
+                height: oh as u32,
+                alpha,
+                data: vec![0; ow * oh * if alpha { 4 } else { 3 }],
+            },
             written: 0,
         }
     }
@@ -83,29 +82,21 @@ impl BoxAverage {
         if self.rows > 0 {
             self.emit();
         }
-        (self.written == self.out.height() as usize).then_some(Linear {
-            image: self.out,
-            alpha: self.alpha,
-        })
+        (self.written == self.out.height as usize).then_some(self.out)
     }
 
     /// Writes the current row of blocks, premultiplied 16-bit linear, and
     /// clears the sums.
     fn emit(&mut self) {
         let (w, f, c) = (self.width, self.factor, if self.alpha { 4 } else { 3 });
-        let ow = self.out.width() as usize;
-        let Some(out_row) = self
-            .out
-            .buffer_mut()
-            .chunks_exact_mut(ow * c * 2)
-            .nth(self.written)
-        else {
+        let ow = self.out.width as usize;
+        let Some(out_row) = self.out.data.chunks_exact_mut(ow * c).nth(self.written) else {
             return;
         };
         for (ox, (sum, dst)) in self
             .sums
             .chunks_exact_mut(4)
-            .zip(out_row.chunks_exact_mut(c * 2))
+            .zip(out_row.chunks_exact_mut(c))
             .enumerate()
         {
             let n = (self.rows * (((ox + 1) * f).min(w) - ox * f)) as u64;
@@ -115,11 +106,10 @@ impl BoxAverage {
             let n = n as u32;
             let average = |total: u64| ((total as u32 + n / 2) / n) as u16;
             for i in 0..3 {
-                let v = average(sum[i] / 255);
-                dst[i * 2..i * 2 + 2].copy_from_slice(&v.to_ne_bytes());
+                dst[i] = average(sum[i] / 255);
             }
             if self.alpha {
-                dst[6..8].copy_from_slice(&average(sum[3] * 257).to_ne_bytes());
+                dst[3] = average(sum[3] * 257);
             }
             sum.fill(0);
         }
@@ -257,7 +247,7 @@ mod tests {
             }
             let got = boxed.finish().unwrap();
             let (ow, oh) = (w.div_ceil(f), h.div_ceil(f));
-            assert_eq!((got.width(), got.height()), (ow as u32, oh as u32));
+            assert_eq!((got.width, got.height), (ow as u32, oh as u32));
             let mut want = Vec::new();
             for by in 0..oh {
                 for bx in 0..ow {
@@ -281,10 +271,10 @@ mod tests {
                         average(sum[2] / 255),
                         average(sum[3] * 257),
                     ];
-                    want.extend(px.iter().flat_map(|v| v.to_ne_bytes()));
+                    want.extend(px);
                 }
             }
-            assert_eq!(got.image.buffer(), want.as_slice(), "factor {f}");
+            assert_eq!(got.data, want, "factor {f}");
         }
     }
 

@@ -56,7 +56,7 @@ impl From<Image> for Decoded {
 
 impl From<Linear> for Decoded {
     fn from(linear: Linear) -> Decoded {
-        let extent = Extent::whole((linear.width(), linear.height()));
+        let extent = Extent::whole((linear.width, linear.height));
         Decoded {
             pixels: Pixels::Linear(linear),
             extent,
@@ -68,7 +68,7 @@ impl Decoded {
     pub fn size(&self) -> (u32, u32) {
         match &self.pixels {
             Pixels::Srgb(image) => image.size(),
-            Pixels::Linear(linear) => (linear.width(), linear.height()),
+            Pixels::Linear(linear) => (linear.width, linear.height),
         }
     }
 

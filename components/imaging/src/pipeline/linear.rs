@@ -3,31 +3,33 @@
 
 use super::image::Image;
 use super::srgb::tables;
-use fast_image_resize::{self as fr, PixelType};
 
-/// Pixels in 16-bit linear light, colour premultiplied by alpha (RGBA) or
-/// not (RGB): `U16x4` or `U16x3` in a `fast_image_resize` image.
+/// Pixels in 16-bit linear light, row-major, colour premultiplied by alpha
+/// (RGBA) or not (RGB).
 pub(crate) struct Linear {
-    pub image: fr::images::Image<'static>,
+    pub width: u32,
+    pub height: u32,
     pub alpha: bool,
+    pub data: Vec<u16>,
 }
 
 impl Linear {
-    pub fn width(&self) -> u32 {
-        self.image.width()
-    }
-
-    pub fn height(&self) -> u32 {
-        self.image.height()
+    /// Samples per pixel: 4 with alpha, else 3.
+    pub fn channels(&self) -> usize {
+        if self.alpha {
+            4
+        } else {
+            3
+        }
     }
 
     /// Straight 8-bit sRGB, via a 4096-entry table (12 bits of linear precision).
     pub fn to_srgb(&self) -> Image {
         Image {
-            width: self.width(),
-            height: self.height(),
+            width: self.width,
+            height: self.height,
             alpha: self.alpha,
-            data: to_srgb(&self.image, self.alpha),
+            data: to_srgb(&self.data, self.alpha),
         }
     }
 }
@@ -41,52 +43,48 @@ pub(crate) fn to_linear(image: Image) -> Linear {
         alpha,
         data,
     } = image;
-    let pixel_type = if alpha {
-        PixelType::U16x4
-    } else {
-        PixelType::U16x3
-    };
-    let mut out = fr::images::Image::new(width, height, pixel_type);
     let lut = &tables().to_linear;
     if !alpha {
         // Opaque: each value is its table entry (the premultiplication by
         // 255/255 is exact), so no arithmetic per value.
-        for (&v, dst) in data.iter().zip(out.buffer_mut().chunks_exact_mut(2)) {
-            dst.copy_from_slice(&lut[usize::from(v)].to_ne_bytes());
-        }
-        return Linear { image: out, alpha };
+        let data = data.iter().map(|&v| lut[usize::from(v)]).collect();
+        return Linear {
+            width,
+            height,
+            alpha,
+            data,
+        };
     }
-    for (px, dst) in data
-        .chunks_exact(4)
-        .zip(out.buffer_mut().chunks_exact_mut(8))
-    {
+    let mut out = Vec::with_capacity(data.len());
+    for px in data.chunks_exact(4) {
         let a = u32::from(px[3]);
-        for i in 0..3 {
-            let v = (u32::from(lut[usize::from(px[i])]) * a + 127) / 255;
-            dst[i * 2..i * 2 + 2].copy_from_slice(&(v as u16).to_ne_bytes());
+        for &v in &px[..3] {
+            out.push(((u32::from(lut[usize::from(v)]) * a + 127) / 255) as u16);
         }
-        dst[6..8].copy_from_slice(&(a as u16 * 257).to_ne_bytes());
+        out.push(a as u16 * 257);
     }
-    Linear { image: out, alpha }
+    Linear {
+        width,
+        height,
+        alpha,
+        data: out,
+    }
 }
 
 /// Linear premultiplied u16 → straight sRGB u8.
-fn to_srgb(image: &fr::images::Image<'_>, alpha: bool) -> Vec<u8> {
+fn to_srgb(data: &[u16], alpha: bool) -> Vec<u8> {
     let lut = &tables().to_srgb;
     if !alpha {
         // Opaque: no un-premultiplying (a division per value) to do.
-        return image
-            .buffer()
-            .chunks_exact(2)
-            .map(|v| lut[usize::from(u16::from_ne_bytes([v[0], v[1]]) >> 4)])
-            .collect();
+        return data.iter().map(|&v| lut[usize::from(v >> 4)]).collect();
     }
-    let mut out = Vec::with_capacity(image.width() as usize * image.height() as usize * 4);
-    for px in image.buffer().chunks_exact(8) {
-        let v = |i: usize| u32::from(u16::from_ne_bytes([px[i * 2], px[i * 2 + 1]]));
-        let a = v(3);
-        for i in 0..3 {
-            let straight = (v(i) * 65535).checked_div(a).map_or(0, |s| s.min(65535));
+    let mut out = Vec::with_capacity(data.len());
+    for px in data.chunks_exact(4) {
+        let a = u32::from(px[3]);
+        for &v in &px[..3] {
+            let straight = (u32::from(v) * 65535)
+                .checked_div(a)
+                .map_or(0, |s| s.min(65535));
             out.push(lut[(straight >> 4) as usize]);
         }
         out.push(((a + 128) / 257) as u8);

@@ -12,6 +12,7 @@ mod decoded;
 mod encode;
 mod flatten;
 pub(crate) mod image;
+mod lanczos;
 mod linear;
 mod orient;
 mod pad;

@@ -7,7 +7,6 @@ use super::decoded::{Decoded, Extent, Pixels};
 use super::linear::Linear;
 use super::{Image, Job};
 use crate::{Error, Flip, Options, Rotate};
-use fast_image_resize as fr;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
 pub(crate) struct Orientation {
@@ -116,17 +115,16 @@ pub(crate) fn apply(job: &Job<'_>, decoded: Decoded) -> Result<Decoded, Error> {
     let extent = reorient_extent(decoded.extent, decoded.size(), t);
     let pixels = match decoded.pixels {
         Pixels::Srgb(image) => Pixels::Srgb(reorient(&image, t)),
-        Pixels::Linear(Linear { image, alpha }) => {
-            let pixel_type = image.pixel_type();
-            let (data, (w, h)) = permute(
-                image.buffer(),
-                (image.width(), image.height()),
-                pixel_type.size(),
-                t,
-            );
-            let image = fr::images::Image::from_vec_u8(w, h, data, pixel_type)
-                .map_err(|e| Error::decode(job.header.format, format!("orient: {e}")))?;
-            Pixels::Linear(Linear { image, alpha })
+        Pixels::Linear(linear) => {
+            let c = linear.channels();
+            let (data, (width, height)) =
+                permute(&linear.data, (linear.width, linear.height), c, t);
+            Pixels::Linear(Linear {
+                width,
+                height,
+                alpha: linear.alpha,
+                data,
+            })
         }
     };
     Ok(Decoded { pixels, extent })
@@ -167,16 +165,15 @@ pub(crate) fn reorient(image: &Image, t: Orientation) -> Image {
 
 /// The pixels of `data` (`size` pixels of `px_bytes` bytes each) moved to
 /// where `t` puts them, and the new size.
-fn permute(
-    data: &[u8],
+fn permute<T: Copy + Default>(
+    data: &[T],
     size: (u32, u32),
-    px_bytes: usize,
+    c: usize,
     t: Orientation,
-) -> (Vec<u8>, (u32, u32)) {
+) -> (Vec<T>, (u32, u32)) {
     let (w, h) = (size.0 as usize, size.1 as usize);
     let (ow, oh) = if t.transpose { (h, w) } else { (w, h) };
-    let c = px_bytes;
-    let mut out = vec![0u8; data.len()];
+    let mut out = vec![T::default(); data.len()];
     for y in 0..h {
         let row = &data[y * w * c..(y + 1) * w * c];
         for (x, px) in row.chunks_exact(c).enumerate() {

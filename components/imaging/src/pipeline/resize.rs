@@ -1,6 +1,6 @@
-//! Step: crop and resize in one `fast_image_resize` pass (Lanczos3, SIMD incl.
-//! wasm simd128), in linear light so fine detail does not darken, with alpha
-//! premultiplied during resampling.
+//! Step: crop and resize in one Lanczos3 pass, in linear light so fine
+//! detail does not darken, with alpha premultiplied during resampling
+//! (16-bit: [`lanczos`](super::lanczos); 8-bit sRGB: `fast_image_resize`).
 //!
 //! A source decoded at full size (an interlaced GIF, an animated WebP's
 //! first frame) that is more than four times the output is first
@@ -16,6 +16,7 @@
 
 use super::box_average::{self, BoxAverage};
 use super::decoded::{Decoded, Extent, Pixels};
+use super::lanczos;
 use super::linear::{to_linear, Linear};
 use super::{Image, Job};
 use crate::Error;
@@ -80,8 +81,8 @@ pub(crate) fn apply(job: &Job<'_>, decoded: Decoded) -> Result<Image, Error> {
             .ok_or_else(|| err(&"box average: missing rows"))?;
         let f = f64::from(factor);
         let (l, t) = (left / f, top / f);
-        let w = (width / f).min(f64::from(src.width()) - l);
-        let h = (height / f).min(f64::from(src.height()) - t);
+        let w = (width / f).min(f64::from(src.width) - l);
+        let h = (height / f).min(f64::from(src.height) - t);
         return resample_linear(job, &src, (l, t, w, h));
     }
     let options = lanczos((left, top, width, height));
@@ -120,16 +121,9 @@ fn resample_linear(
     crop: (f64, f64, f64, f64),
 ) -> Result<Image, Error> {
     let (dw, dh) = job.plan.resized;
-    let whole = crop == (0.0, 0.0, f64::from(src.width()), f64::from(src.height()));
-    if whole && (dw, dh) == (src.width(), src.height()) {
+    let whole = crop == (0.0, 0.0, f64::from(src.width), f64::from(src.height));
+    if whole && (dw, dh) == (src.width, src.height) {
         return Ok(src.to_srgb());
     }
-    let mut dst = Linear {
-        image: fr::images::Image::new(dw, dh, src.image.pixel_type()),
-        alpha: src.alpha,
-    };
-    Resizer::new()
-        .resize(&src.image, &mut dst.image, &lanczos(crop).use_alpha(false))
-        .map_err(|e| Error::decode(job.header.format, format!("resize: {e}")))?;
-    Ok(dst.to_srgb())
+    Ok(lanczos::resample(src, crop, (dw, dh)).to_srgb())
 }

@@ -173,13 +173,13 @@ mod tests {
     }
 
     /// The whole first frame on its canvas, averaged afterwards.
-    fn averaged_whole(bytes: &[u8], factor: u32) -> Vec<u8> {
+    fn averaged_whole(bytes: &[u8], factor: u32) -> Vec<u16> {
         let image = whole(bytes).unwrap();
         let mut average = BoxAverage::new(image.width, image.height, 4, factor);
         for row in image.data.chunks_exact(image.width as usize * 4) {
             average.add_row(row);
         }
-        average.finish().unwrap().image.buffer().to_vec()
+        average.finish().unwrap().data
     }
 
     #[test]
@@ -190,7 +190,7 @@ mod tests {
                 panic!("factor {factor}: not averaged while decoding");
             };
             assert_eq!(
-                linear.image.buffer(),
+                linear.data,
                 averaged_whole(&bytes, factor),
                 "factor {factor}"
             );

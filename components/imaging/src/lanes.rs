@@ -1,16 +1,17 @@
-//! Four i32 lanes and the operations libwebp's kernels need (transforms,
-//! quantizer): wasm `v128` in the components, and plain arrays natively, so
-//! each kernel is written once and its tests run the same algorithm on the
-//! development machine. Arithmetic wraps, as the C's does.
+//! Four i32 lanes and the operations the SIMD kernels need (libwebp's
+//! transforms and quantizer, the Lanczos passes): wasm `v128` in the
+//! components, and plain arrays natively, so each kernel is written once and
+//! its tests run the same algorithm on the development machine. Arithmetic
+//! wraps, as the C's does.
 #![cfg_attr(
     not(all(target_arch = "wasm32", target_feature = "simd128")),
     allow(dead_code)
 )]
 
 /// Rows of libwebp's prediction and reconstruction buffers (`BPS`).
-pub(super) const BPS: usize = 32;
+pub(crate) const BPS: usize = 32;
 
-pub(super) trait Lanes: Copy {
+pub(crate) trait Lanes: Copy {
     fn splat(v: i32) -> Self;
     fn from_array(v: [i32; 4]) -> Self;
     fn add(self, o: Self) -> Self;
@@ -66,6 +67,8 @@ pub(super) trait Lanes: Copy {
     /// # Safety
     /// `p` must point to four readable bytes.
     unsafe fn load_pixels(p: *const u8) -> Self;
+    /// Each lane clamped to 0..=65535.
+    fn to_u16_saturating(self) -> [u16; 4];
     /// Each lane's low 16 bits as an i16 at `p` (C's conversion to `int16_t`).
     ///
     /// # Safety
@@ -174,6 +177,15 @@ mod wasm {
             u32x4_extend_low_u16x8(u16x8_extend_low_u8x16(px))
         }
         #[inline(always)]
+        fn to_u16_saturating(self) -> [u16; 4] {
+            let mut out = [0u16; 4];
+            // SAFETY: `out` has room for the four u16 of lane 0.
+            unsafe {
+                v128_store64_lane::<0>(u16x8_narrow_i32x4(self, self), out.as_mut_ptr().cast())
+            };
+            out
+        }
+        #[inline(always)]
         unsafe fn store(self, p: *mut i16) {
             let low =
                 i8x16_shuffle::<0, 1, 4, 5, 8, 9, 12, 13, 0, 1, 4, 5, 8, 9, 12, 13>(self, self);
@@ -194,71 +206,95 @@ mod wasm {
     }
 }
 
-/// The same operations on plain arrays, to test the kernels natively.
-#[cfg(test)]
+/// The same operations on plain arrays: the kernels natively, and their tests.
 impl Lanes for [i32; 4] {
+    #[inline(always)]
     fn splat(v: i32) -> Self {
         [v; 4]
     }
+    #[inline(always)]
     fn from_array(v: [i32; 4]) -> Self {
         v
     }
+    #[inline(always)]
     fn add(self, o: Self) -> Self {
         std::array::from_fn(|i| self[i].wrapping_add(o[i]))
     }
+    #[inline(always)]
     fn sub(self, o: Self) -> Self {
         std::array::from_fn(|i| self[i].wrapping_sub(o[i]))
     }
+    #[inline(always)]
     fn mul_lanes(self, o: Self) -> Self {
         std::array::from_fn(|i| self[i].wrapping_mul(o[i]))
     }
+    #[inline(always)]
     fn abs(self) -> Self {
         self.map(i32::wrapping_abs)
     }
+    #[inline(always)]
     fn min(self, o: Self) -> Self {
         std::array::from_fn(|i| self[i].min(o[i]))
     }
+    #[inline(always)]
     fn and(self, o: Self) -> Self {
         std::array::from_fn(|i| self[i] & o[i])
     }
+    #[inline(always)]
     fn shr_u(self, n: u32) -> Self {
         self.map(|v| ((v as u32) >> n) as i32)
     }
+    #[inline(always)]
     fn gt_u(self, o: Self) -> Self {
         std::array::from_fn(|i| -i32::from(self[i] as u32 > o[i] as u32))
     }
+    #[inline(always)]
     fn negate_where(self, mask: Self) -> Self {
         std::array::from_fn(|i| (self[i] ^ mask[i]).wrapping_sub(mask[i]))
     }
+    #[inline(always)]
     fn shr(self, n: u32) -> Self {
         self.map(|v| v >> n)
     }
+    #[inline(always)]
     fn nonzero(self) -> Self {
         self.map(|v| i32::from(v != 0))
     }
+    #[inline(always)]
     fn transpose(m: [Self; 4]) -> [Self; 4] {
         std::array::from_fn(|r| std::array::from_fn(|c| m[c][r]))
     }
+    #[inline(always)]
     fn sum(self) -> i32 {
         self.iter().fold(0, |a, &v| a.wrapping_add(v))
     }
+    #[inline(always)]
     unsafe fn load(p: *const i16) -> Self {
         std::array::from_fn(|i| i32::from(*p.add(i)))
     }
+    #[inline(always)]
     unsafe fn load_u16(p: *const u16) -> Self {
         std::array::from_fn(|i| i32::from(*p.add(i)))
     }
+    #[inline(always)]
     unsafe fn load_u32(p: *const u32) -> Self {
         std::array::from_fn(|i| *p.add(i) as i32)
     }
+    #[inline(always)]
     unsafe fn load_pixels(p: *const u8) -> Self {
         std::array::from_fn(|i| i32::from(*p.add(i)))
     }
+    #[inline(always)]
+    fn to_u16_saturating(self) -> [u16; 4] {
+        self.map(|v| v.clamp(0, 65535) as u16)
+    }
+    #[inline(always)]
     unsafe fn store(self, p: *mut i16) {
         for (i, v) in self.iter().enumerate() {
             *p.add(i) = *v as i16;
         }
     }
+    #[inline(always)]
     unsafe fn add_to_pixels(m: [Self; 4], src: *const u8, dst: *mut u8) {
         for (row, values) in m.iter().enumerate() {
             for (col, v) in values.iter().enumerate() {
@@ -271,7 +307,7 @@ impl Lanes for [i32; 4] {
 
 /// The tests' random numbers (xorshift64), from `seed`.
 #[cfg(test)]
-pub(super) fn random_numbers(mut seed: u64) -> impl FnMut() -> u64 {
+pub(crate) fn random_numbers(mut seed: u64) -> impl FnMut() -> u64 {
     move || {
         seed ^= seed << 13;
         seed ^= seed >> 7;
