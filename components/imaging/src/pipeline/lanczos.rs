@@ -13,7 +13,8 @@
 
 mod weights;
 
-use super::linear::Linear;
+use super::image::Image;
+use super::linear::{row_to_linear, Linear};
 use crate::lanes::Lanes;
 use crate::pairs::Pairs;
 use weights::{Weights, PRECISION};
@@ -33,18 +34,51 @@ const HALF: i32 = 1 << (PRECISION - 1);
 /// The part of the source resampled: left, top, width, height, fractional.
 pub(crate) type Crop = (f64, f64, f64, f64);
 
-/// `crop` of `src` resampled to `width` × `height`.
+/// What is resampled: 16-bit linear light, or 8-bit sRGB converted to it
+/// row by row as the horizontal pass reads it (no full-size linear copy).
+pub(crate) enum Source<'a> {
+    Linear(&'a Linear),
+    Srgb(&'a Image),
+}
+
+impl Source<'_> {
+    fn size(&self) -> (usize, usize) {
+        match self {
+            Source::Linear(l) => (l.width as usize, l.height as usize),
+            Source::Srgb(i) => (i.width as usize, i.height as usize),
+        }
+    }
+
+    fn alpha(&self) -> bool {
+        match self {
+            Source::Linear(l) => l.alpha,
+            Source::Srgb(i) => i.alpha,
+        }
+    }
+
+    /// Row `y` in linear light into the start of `out`.
+    fn row(&self, y: usize, out: &mut [u16]) {
+        let (w, c) = (self.size().0, if self.alpha() { 4 } else { 3 });
+        match self {
+            Source::Linear(l) => out[..w * c].copy_from_slice(&l.data[y * w * c..][..w * c]),
+            Source::Srgb(i) => row_to_linear(&i.data[y * w * c..][..w * c], i.alpha, out),
+        }
+    }
+}
+
+/// `crop` of `src` resampled to `width` × `height`, in linear light.
 pub(crate) fn resample(
-    src: &Linear,
+    src: &Source<'_>,
     (left, top, crop_w, crop_h): Crop,
     (width, height): (u32, u32),
 ) -> Linear {
-    let c = src.channels();
-    let (sw, sh) = (src.width as usize, src.height as usize);
+    let alpha = src.alpha();
+    let c = if alpha { 4 } else { 3 };
+    let (sw, sh) = src.size();
     let (dw, dh) = (width as usize, height as usize);
     // A pass that would map whole pixels one to one is skipped.
     let identity = |from: f64, size: f64, out: usize| size == out as f64 && from == from.round();
-    let rows = if identity(top, crop_h, dh) {
+    let (first, end, vertical) = if identity(top, crop_h, dh) {
         let first = top as usize;
         (first, first + dh, None)
     } else {
@@ -52,19 +86,22 @@ pub(crate) fn resample(
         let (first, end) = v.reads();
         (first, end, Some(v))
     };
-    let (first, end, vertical) = rows;
-    let rows_in = &src.data[first * sw * c..end * sw * c];
-    let across = if identity(left, crop_w, dw) {
-        let x = left as usize;
-        rows_in
-            .chunks_exact(sw * c)
-            .flat_map(|row| &row[x * c..(x + dw) * c])
-            .copied()
-            .collect()
-    } else {
-        let h = Weights::lanczos3(sw, left, left + crop_w, dw);
-        horizontal(rows_in, sw, c, &h)
-    };
+    let horizontal = (!identity(left, crop_w, dw))
+        .then(|| PairWeights::new(Weights::lanczos3(sw, left, left + crop_w, dw), c));
+    // One source row at a time, with room for the pairs' reads past its end.
+    let mut row = vec![0u16; sw * c + 8];
+    let mut across = vec![0u16; (end - first) * dw * c];
+    for (y, dst) in (first..end).zip(across.chunks_exact_mut(dw * c)) {
+        src.row(y, &mut row);
+        match &horizontal {
+            Some(h) if c == 4 => horizontal_row::<4>(&row, h, dst),
+            Some(h) => horizontal_row::<3>(&row, h, dst),
+            None => {
+                let x = left as usize * c;
+                dst.copy_from_slice(&row[x..x + dw * c]);
+            }
+        }
+    }
     let data = match vertical {
         None => across,
         Some(mut v) => {
@@ -75,71 +112,61 @@ pub(crate) fn resample(
     Linear {
         width,
         height,
-        alpha: src.alpha,
+        alpha,
         data,
     }
 }
 
-/// Each row of `c`-channel pixels, `width` wide, resampled by `w`.
-fn horizontal(src: &[u16], width: usize, c: usize, w: &Weights) -> Vec<u16> {
-    if c == 4 {
-        horizontal_pixels::<4>(src, width, w)
-    } else {
-        horizontal_pixels::<3>(src, width, w)
+/// Horizontal weights two taps at a time, for `C` channels: per output
+/// pixel and pair of taps, k0 k1 for each channel (0 0 past RGB).
+struct PairWeights {
+    starts: Vec<usize>,
+    pairs: usize,
+    values: Vec<[i16; 8]>,
+}
+
+impl PairWeights {
+    fn new(w: Weights, c: usize) -> PairWeights {
+        let pairs = w.taps.div_ceil(2);
+        let values = w
+            .values
+            .chunks_exact(w.taps)
+            .flat_map(|k| {
+                (0..pairs).map(move |p| {
+                    let k0 = k[2 * p] as i16;
+                    let k1 = k.get(2 * p + 1).map_or(0, |&v| v as i16);
+                    let last = if c == 4 { [k0, k1] } else { [0, 0] };
+                    [k0, k1, k0, k1, k0, k1, last[0], last[1]]
+                })
+            })
+            .collect();
+        PairWeights {
+            starts: w.starts,
+            pairs,
+            values,
+        }
     }
 }
 
-/// [`horizontal`] for `C` channels, two taps at a time: the samples of two
-/// pixels, less 32768 to fit i16, paired channel by channel and multiplied
-/// by their two weights in one dot product. The 32768s come back as
-/// 32768 × 2^14, the weights' sum.
-fn horizontal_pixels<const C: usize>(src: &[u16], width: usize, w: &Weights) -> Vec<u16> {
-    let out_w = w.starts.len();
-    let stride = width * C;
-    let pairs = w.taps.div_ceil(2);
-    // Per output and pair of taps: k0 k1 for each channel (0 0 past RGB).
-    let weights: Vec<[i16; 8]> = w
-        .values
-        .chunks_exact(w.taps)
-        .flat_map(|k| {
-            (0..pairs).map(move |p| {
-                let k0 = k[2 * p] as i16;
-                let k1 = k.get(2 * p + 1).map_or(0, |&v| v as i16);
-                let mut lanes = [k0, k1, k0, k1, k0, k1, 0, 0];
-                if C == 4 {
-                    lanes[6..].copy_from_slice(&[k0, k1]);
-                }
-                lanes
-            })
-        })
-        .collect();
-    let rows = src.len() / stride;
-    let mut out = vec![0u16; rows * out_w * C];
-    for (y, dst) in out.chunks_exact_mut(out_w * C).enumerate() {
-        for ((&start, k), px) in w
-            .starts
-            .iter()
-            .zip(weights.chunks_exact(pairs))
-            .zip(dst.chunks_exact_mut(C))
-        {
-            let at = y * stride + start * C;
-            // Eight samples are read per pair: past the taps (weighted 0)
-            // there may be fewer at the very end of the buffer.
-            let sum = if at + (pairs - 1) * 2 * C + 8 <= src.len() {
-                // SAFETY: the eight samples at `at + p * 2 * C` are in `src`
-                // for every pair `p` of `k`.
-                unsafe { pixel_sum::<C>(src.as_ptr().add(at), k) }
-            } else {
-                let mut v = vec![0u16; pairs * 2 * C + 8];
-                let n = src.len() - at;
-                v[..n].copy_from_slice(&src[at..]);
-                // SAFETY: `v` has eight samples at every pair's start.
-                unsafe { pixel_sum::<C>(v.as_ptr(), k) }
-            };
-            px.copy_from_slice(&sum.shr(PRECISION).to_u16_saturating()[..C]);
-        }
+/// One row of `C`-channel pixels (and eight samples after them, read with
+/// weight 0) resampled by `w` into `dst`, two taps at a time: the samples of
+/// two pixels, less 32768 to fit i16, paired channel by channel and
+/// multiplied by their two weights in one dot product. The 32768s come back
+/// as 32768 × 2^14, the weights' sum.
+fn horizontal_row<const C: usize>(row: &[u16], w: &PairWeights, dst: &mut [u16]) {
+    for ((&start, k), px) in w
+        .starts
+        .iter()
+        .zip(w.values.chunks_exact(w.pairs))
+        .zip(dst.chunks_exact_mut(C))
+    {
+        let at = start * C;
+        assert!(at + (w.pairs - 1) * 2 * C + 8 <= row.len());
+        // SAFETY: checked just above: eight samples are readable at
+        // `at + p * 2 * C` for every pair `p`.
+        let sum = unsafe { pixel_sum::<C>(row.as_ptr().add(at), k) };
+        px.copy_from_slice(&sum.shr(PRECISION).to_u16_saturating()[..C]);
     }
-    out
 }
 
 /// One output pixel's sums before the shift: the common pair counts are

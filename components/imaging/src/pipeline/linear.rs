@@ -34,40 +34,24 @@ impl Linear {
     }
 }
 
-/// sRGB u8 → linear u16 per colour channel, premultiplied by alpha (scaled
-/// to 16 bits). Consumes the 8-bit pixels so they are freed before resizing.
-pub(crate) fn to_linear(image: Image) -> Linear {
-    let Image {
-        width,
-        height,
-        alpha,
-        data,
-    } = image;
+/// A row of sRGB u8 pixels → linear u16 per colour channel, premultiplied
+/// by alpha (scaled to 16 bits), into the start of `out`.
+pub(crate) fn row_to_linear(row: &[u8], alpha: bool, out: &mut [u16]) {
     let lut = &tables().to_linear;
     if !alpha {
         // Opaque: each value is its table entry (the premultiplication by
         // 255/255 is exact), so no arithmetic per value.
-        let data = data.iter().map(|&v| lut[usize::from(v)]).collect();
-        return Linear {
-            width,
-            height,
-            alpha,
-            data,
-        };
-    }
-    let mut out = Vec::with_capacity(data.len());
-    for px in data.chunks_exact(4) {
-        let a = u32::from(px[3]);
-        for &v in &px[..3] {
-            out.push(((u32::from(lut[usize::from(v)]) * a + 127) / 255) as u16);
+        for (dst, &v) in out.iter_mut().zip(row) {
+            *dst = lut[usize::from(v)];
         }
-        out.push(a as u16 * 257);
+        return;
     }
-    Linear {
-        width,
-        height,
-        alpha,
-        data: out,
+    for (dst, px) in out.chunks_exact_mut(4).zip(row.chunks_exact(4)) {
+        let a = u32::from(px[3]);
+        for i in 0..3 {
+            dst[i] = ((u32::from(lut[usize::from(px[i])]) * a + 127) / 255) as u16;
+        }
+        dst[3] = a as u16 * 257;
     }
 }
 

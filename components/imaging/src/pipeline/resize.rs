@@ -17,7 +17,8 @@
 use super::box_average::{self, BoxAverage};
 use super::decoded::{Decoded, Extent, Pixels};
 use super::lanczos;
-use super::linear::{to_linear, Linear};
+use super::lanczos::Source;
+use super::linear::Linear;
 use super::{Image, Job};
 use crate::Error;
 use fast_image_resize::{self as fr, FilterType, PixelType, ResizeAlg, ResizeOptions, Resizer};
@@ -91,8 +92,9 @@ pub(crate) fn apply(job: &Job<'_>, decoded: Decoded) -> Result<Image, Error> {
     let reduced = (image.width, image.height) != job.source && !image.alpha;
     let linear = !reduced && u64::from(image.width) * u64::from(image.height) <= LINEAR_MAX_PIXELS;
     if linear {
-        // Premultiplied here (in linear light), so the resizer needs no copy of its own.
-        return resample_linear(job, &to_linear(image), (left, top, width, height));
+        // Converted (and premultiplied) row by row as the resampler reads it.
+        let crop = (left, top, width, height);
+        return Ok(lanczos::resample(&Source::Srgb(&image), crop, job.plan.resized).to_srgb());
     }
     let pixel_type = if image.alpha {
         PixelType::U8x4
@@ -125,5 +127,5 @@ fn resample_linear(
     if whole && (dw, dh) == (src.width, src.height) {
         return Ok(src.to_srgb());
     }
-    Ok(lanczos::resample(src, crop, (dw, dh)).to_srgb())
+    Ok(lanczos::resample(&Source::Linear(src), crop, (dw, dh)).to_srgb())
 }
