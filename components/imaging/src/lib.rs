@@ -12,6 +12,7 @@
 mod colour;
 mod error;
 mod exif;
+mod float_lanes;
 mod format;
 mod geometry;
 mod lanes;
