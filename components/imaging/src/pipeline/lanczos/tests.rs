@@ -157,3 +157,34 @@ fn lines_keep_their_light() {
     let mean = got.data.iter().map(|&v| f64::from(v)).sum::<f64>() / got.data.len() as f64;
     assert!((mean - 32767.5).abs() < 200.0, "mean {mean}");
 }
+
+#[test]
+fn tiny_sources_and_slivers_of_a_pixel_stay_flat() {
+    // Fewer source pixels than taps, a crop a fraction of a pixel wide,
+    // shrinking 1000 to 1: every read stays inside the rows, and the
+    // weights still sum to one.
+    let cases: &[(Size, Crop, Size)] = &[
+        ((1, 1), (0.0, 0.0, 1.0, 1.0), (9, 4)),
+        ((2, 1), (0.0, 0.0, 2.0, 1.0), (50, 3)),
+        ((3, 2), (1.25, 0.5, 0.3, 0.2), (7, 5)),
+        ((1000, 2), (0.0, 0.0, 1000.0, 2.0), (1, 1)),
+        ((9, 9), (8.5, 8.5, 0.5, 0.5), (3, 3)),
+    ];
+    for &((w, h), crop, out) in cases {
+        for alpha in [false, true] {
+            let c = if alpha { 4 } else { 3 };
+            let src = Linear {
+                width: w,
+                height: h,
+                alpha,
+                data: vec![40_000; (w * h) as usize * c],
+            };
+            let got = resample(&Source::Linear(&src), crop, out);
+            assert_eq!(got.data.len(), (out.0 * out.1) as usize * c);
+            assert!(
+                got.data.iter().all(|&v| v == 40_000),
+                "{w}x{h} {crop:?} to {out:?}"
+            );
+        }
+    }
+}
