@@ -154,6 +154,20 @@ impl PairWeights {
 /// multiplied by their two weights in one dot product. The 32768s come back
 /// as 32768 × 2^14, the weights' sum.
 fn horizontal_row<const C: usize>(row: &[u16], w: &PairWeights, dst: &mut [u16]) {
+    // The common pair counts are unrolled (no loop, so no per-pair epoch
+    // check in the host), chosen once a row.
+    match w.pairs {
+        2 => row_sums::<C, 2>(row, w, dst),
+        3 => row_sums::<C, 3>(row, w, dst),
+        4 => row_sums::<C, 4>(row, w, dst),
+        5 => row_sums::<C, 5>(row, w, dst),
+        6 => row_sums::<C, 6>(row, w, dst),
+        _ => row_sums::<C, 0>(row, w, dst),
+    }
+}
+
+/// [`horizontal_row`] with `N` pairs a pixel, or `w.pairs` for 0.
+fn row_sums<const C: usize, const N: usize>(row: &[u16], w: &PairWeights, dst: &mut [u16]) {
     for ((&start, k), px) in w
         .starts
         .iter()
@@ -164,29 +178,16 @@ fn horizontal_row<const C: usize>(row: &[u16], w: &PairWeights, dst: &mut [u16])
         assert!(at + (w.pairs - 1) * 2 * C + 8 <= row.len());
         // SAFETY: checked just above: eight samples are readable at
         // `at + p * 2 * C` for every pair `p`.
-        let sum = unsafe { pixel_sum::<C>(row.as_ptr().add(at), k) };
+        let sum = unsafe { pairs_sum::<C, N>(row.as_ptr().add(at), k) };
         px.copy_from_slice(&sum.shr(PRECISION).to_u16_saturating()[..C]);
     }
 }
 
-/// One output pixel's sums before the shift: the common pair counts are
-/// unrolled (no loop, so no per-pair epoch check in the host).
+/// One output pixel's sums before the shift, over `N` pairs, or all of `k`
+/// for 0.
 ///
 /// # Safety
 /// Eight samples must be readable at `at + p * 2 * C` for each pair `p`.
-#[inline(always)]
-unsafe fn pixel_sum<const C: usize>(at: *const u16, k: &[[i16; 8]]) -> L {
-    match k.len() {
-        2 => pairs_sum::<C, 2>(at, k),
-        3 => pairs_sum::<C, 3>(at, k),
-        4 => pairs_sum::<C, 4>(at, k),
-        5 => pairs_sum::<C, 5>(at, k),
-        6 => pairs_sum::<C, 6>(at, k),
-        _ => pairs_sum::<C, 0>(at, k),
-    }
-}
-
-/// [`pixel_sum`] over `N` pairs, or all of `k` for 0.
 #[inline(always)]
 unsafe fn pairs_sum<const C: usize, const N: usize>(at: *const u16, k: &[[i16; 8]]) -> L {
     let n = if N == 0 { k.len() } else { N };
