@@ -199,7 +199,7 @@ unsafe fn pairs_sum<const C: usize, const N: usize>(at: *const u16, k: &[[i16; 8
     sum
 }
 
-/// Rows of `stride` samples resampled by `w`, four samples at a time.
+/// Rows of `stride` samples resampled by `w`, sixteen samples at a time.
 fn vertical_pass(src: &[u16], stride: usize, w: &Weights) -> Vec<u16> {
     let mut out = vec![0u16; w.starts.len() * stride];
     for ((&start, k), dst) in w
@@ -209,37 +209,55 @@ fn vertical_pass(src: &[u16], stride: usize, w: &Weights) -> Vec<u16> {
         .zip(out.chunks_exact_mut(stride))
     {
         let rows = &src[start * stride..(start + w.taps) * stride];
-        let whole = stride / 16 * 16;
-        // Sixteen samples a time: each weight is splatted once for four sums.
-        for x in (0..whole).step_by(16) {
-            let mut sums = [L::splat(HALF); 4];
-            for (t, &k) in k.iter().enumerate() {
-                let kk = L::splat(k);
-                let at = &rows[t * stride + x..t * stride + x + 16];
-                for (i, sum) in sums.iter_mut().enumerate() {
-                    // SAFETY: `at` holds 16 samples; this reads four of them.
-                    let v = unsafe { L::load_u16(at.as_ptr().add(i * 4)) };
-                    *sum = sum.add(v.mul_lanes(kk));
-                }
-            }
-            for (i, sum) in sums.iter().enumerate() {
-                dst[x + i * 4..x + i * 4 + 4]
-                    .copy_from_slice(&sum.shr(PRECISION).to_u16_saturating());
-            }
-        }
-        for x in (whole..stride).step_by(4) {
-            let n = (stride - x).min(4);
-            let mut sum = L::splat(HALF);
-            for (t, &k) in k.iter().enumerate() {
-                let mut v = [0u16; 4];
-                v[..n].copy_from_slice(&rows[t * stride + x..t * stride + x + n]);
-                // SAFETY: `v` is four u16.
-                sum = sum.add(unsafe { L::load_u16(v.as_ptr()) }.mul(k));
-            }
-            dst[x..x + n].copy_from_slice(&sum.shr(PRECISION).to_u16_saturating()[..n]);
+        // The common tap counts are unrolled, as horizontally.
+        match k.len() {
+            6 => vertical_row::<6>(rows, stride, k, dst),
+            7 => vertical_row::<7>(rows, stride, k, dst),
+            8 => vertical_row::<8>(rows, stride, k, dst),
+            9 => vertical_row::<9>(rows, stride, k, dst),
+            10 => vertical_row::<10>(rows, stride, k, dst),
+            11 => vertical_row::<11>(rows, stride, k, dst),
+            12 => vertical_row::<12>(rows, stride, k, dst),
+            13 => vertical_row::<13>(rows, stride, k, dst),
+            _ => vertical_row::<0>(rows, stride, k, dst),
         }
     }
     out
+}
+
+/// One output row from `N` source rows (or `k.len()` for 0) weighted by `k`.
+fn vertical_row<const N: usize>(rows: &[u16], stride: usize, k: &[i32], dst: &mut [u16]) {
+    let taps = if N == 0 { k.len() } else { N };
+    let k = &k[..taps];
+    assert!(rows.len() >= taps * stride && dst.len() >= stride);
+    let whole = stride / 16 * 16;
+    // Sixteen samples a time: each weight is splatted once for four sums.
+    for x in (0..whole).step_by(16) {
+        let mut sums = [L::splat(HALF); 4];
+        for (t, &k) in k.iter().enumerate() {
+            let kk = L::splat(k);
+            for (i, sum) in sums.iter_mut().enumerate() {
+                // SAFETY: `t * stride + x + 16 <= taps * stride <= rows.len()`
+                // (asserted), as `x + 16 <= whole <= stride`.
+                let v = unsafe { L::load_u16(rows.as_ptr().add(t * stride + x + i * 4)) };
+                *sum = sum.add(v.mul_lanes(kk));
+            }
+        }
+        for (i, sum) in sums.iter().enumerate() {
+            dst[x + i * 4..x + i * 4 + 4].copy_from_slice(&sum.shr(PRECISION).to_u16_saturating());
+        }
+    }
+    for x in (whole..stride).step_by(4) {
+        let n = (stride - x).min(4);
+        let mut sum = L::splat(HALF);
+        for (t, &k) in k.iter().enumerate() {
+            let mut v = [0u16; 4];
+            v[..n].copy_from_slice(&rows[t * stride + x..t * stride + x + n]);
+            // SAFETY: `v` is four u16.
+            sum = sum.add(unsafe { L::load_u16(v.as_ptr()) }.mul(k));
+        }
+        dst[x..x + n].copy_from_slice(&sum.shr(PRECISION).to_u16_saturating()[..n]);
+    }
 }
 
 #[cfg(test)]
