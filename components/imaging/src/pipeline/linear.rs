@@ -41,7 +41,18 @@ pub(crate) fn row_to_linear(row: &[u8], alpha: bool, out: &mut [u16]) {
     if !alpha {
         // Opaque: each value is its table entry (the premultiplication by
         // 255/255 is exact), so no arithmetic per value.
-        for (dst, &v) in out.iter_mut().zip(row) {
+        // Sixteen at a time, unrolled: fewer loop headers, each of which
+        // carries the host's epoch check.
+        let n = row.len().min(out.len());
+        let (out, row) = (&mut out[..n], &row[..n]);
+        let mut chunks = out.chunks_exact_mut(16).zip(row.chunks_exact(16));
+        for (dst, src) in &mut chunks {
+            for i in 0..16 {
+                dst[i] = lut[usize::from(src[i])];
+            }
+        }
+        let whole = n / 16 * 16;
+        for (dst, &v) in out[whole..].iter_mut().zip(&row[whole..]) {
             *dst = lut[usize::from(v)];
         }
         return;
