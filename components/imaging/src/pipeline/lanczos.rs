@@ -5,11 +5,13 @@
 //! multiplies wasm SIMD does not have (two lanes a time, several
 //! instructions each): it was ~45% of a 1280 px JPEG from a 1920 px photo
 //! in wasm. Weights of 14 fractional bits keep every sum within 32 bits
-//! (see [`weights::PRECISION`]), so here one `i32x4` multiply-add takes a
-//! whole RGB(A) pixel horizontally, or four samples vertically. The passes
-//! are written once over [`Lanes`]: wasm SIMD in the components, arrays
-//! natively, which the tests compare with `fast_image_resize` and with
-//! floating point.
+//! (see [`weights::PRECISION`]). Horizontally, the samples of two pixels,
+//! less 32768 so they fit i16, meet their two weights in one
+//! `i32x4.dot_i16x8_s` ([`Pairs`]); vertically, one `i32x4` multiply-add
+//! takes four samples of a row ([`Lanes`]). Both are written once: wasm
+//! SIMD in the components, arrays natively, which the tests compare with
+//! `fast_image_resize`. The common tap counts are unrolled (no loop, so no
+//! epoch check of the host's per tap).
 
 mod weights;
 

@@ -16,8 +16,7 @@
 
 use super::box_average::{self, BoxAverage};
 use super::decoded::{Decoded, Extent, Pixels};
-use super::lanczos;
-use super::lanczos::Source;
+use super::lanczos::{self, Crop, Source};
 use super::linear::Linear;
 use super::{Image, Job};
 use crate::Error;
@@ -29,7 +28,7 @@ pub const LINEAR_MAX_PIXELS: u64 = 4_000_000;
 /// The planned crop in the decoded image's pixels: (left, top, width,
 /// height). The decoded image may be smaller than the source the plan
 /// refers to, and show it in only its `extent`.
-fn region(job: &Job<'_>, extent: Extent, (w, h): (u32, u32)) -> (f64, f64, f64, f64) {
+fn region(job: &Job<'_>, extent: Extent, (w, h): (u32, u32)) -> Crop {
     let plan = &job.plan;
     let kx = extent.width / f64::from(job.source.0);
     let ky = extent.height / f64::from(job.source.1);
@@ -44,7 +43,8 @@ fn region(job: &Job<'_>, extent: Extent, (w, h): (u32, u32)) -> (f64, f64, f64, 
     (left, top, width, height)
 }
 
-fn lanczos((left, top, width, height): (f64, f64, f64, f64)) -> ResizeOptions {
+/// `fast_image_resize`'s Lanczos3 over `crop`, for the 8-bit sRGB path.
+fn srgb_options((left, top, width, height): Crop) -> ResizeOptions {
     ResizeOptions::new()
         .resize_alg(ResizeAlg::Convolution(FilterType::Lanczos3))
         .crop(left, top, width, height)
@@ -86,7 +86,7 @@ pub(crate) fn apply(job: &Job<'_>, decoded: Decoded) -> Result<Image, Error> {
         let h = (height / f).min(f64::from(src.height) - t);
         return resample_linear(job, &src, (l, t, w, h));
     }
-    let options = lanczos((left, top, width, height));
+    let options = srgb_options((left, top, width, height));
     // Alpha stays in 16-bit premultiplied light even then: 8-bit
     // premultiplication leaves noisy colour in faint edge pixels.
     let reduced = (image.width, image.height) != job.source && !image.alpha;
@@ -117,11 +117,7 @@ pub(crate) fn apply(job: &Job<'_>, decoded: Decoded) -> Result<Image, Error> {
 
 /// Lanczos3 over the `crop` of a linear image to the planned size, back to
 /// 8-bit sRGB (straight copy when nothing is to be done).
-fn resample_linear(
-    job: &Job<'_>,
-    src: &Linear,
-    crop: (f64, f64, f64, f64),
-) -> Result<Image, Error> {
+fn resample_linear(job: &Job<'_>, src: &Linear, crop: Crop) -> Result<Image, Error> {
     let (dw, dh) = job.plan.resized;
     let whole = crop == (0.0, 0.0, f64::from(src.width), f64::from(src.height));
     if whole && (dw, dh) == (src.width, src.height) {

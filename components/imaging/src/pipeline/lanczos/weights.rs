@@ -87,6 +87,8 @@ impl Weights {
             }
             starts.push(start);
         }
+        // The horizontal pass multiplies them as i16.
+        debug_assert!(values.iter().all(|&v| i16::try_from(v).is_ok()));
         Weights {
             starts,
             taps,
