@@ -11,6 +11,7 @@ use tokio::sync::oneshot;
 use wasmtime::component::ResourceTable;
 use wasmtime::{PoolConcurrencyLimitError, Store, Trap};
 use wasmtime_wasi_http::p2::bindings::http::types::{ErrorCode, Scheme};
+use wasmtime_wasi_http::p2::bindings::{Proxy, ProxyPre};
 use wasmtime_wasi_http::p2::body::HyperOutgoingBody;
 use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpView};
 
@@ -122,9 +123,8 @@ where
     // The guest keeps running in its own task after it has set the response
     // headers, streaming the body; the store lives until it returns.
     let task = pool.spawn(async move {
-        let _slot = slot;
         let result = async {
-            let proxy = pre.instantiate_async(&mut store).await?;
+            let proxy = instantiate(&pre, &mut store).await?;
             instantiate_time.observe(started.elapsed().as_secs_f64());
             proxy
                 .wasi_http_incoming_handler()
@@ -132,7 +132,12 @@ where
                 .await
         }
         .await;
-        (result, store.data().limiter.exceeded)
+        let exceeded = store.data().limiter.exceeded;
+        // The instance's memory goes back to Wasmtime's pool before the
+        // slot is given up, so the slot's next holder finds it free.
+        drop(store);
+        drop(slot);
+        (result, exceeded)
     });
 
     // Epoch interruption stops a guest that computes too long; this timer
@@ -152,6 +157,28 @@ where
         Err(_elapsed) => {
             task.abort();
             Err(Failure::Timeout)
+        }
+    }
+}
+
+/// How long an instantiation waits for an instance that has just ended to
+/// be torn down (its client may already have the whole response), rather
+/// than answering `503 busy` when every instance is genuinely in use.
+const TEARDOWN_GRACE: Duration = Duration::from_millis(100);
+
+/// Instantiates `pre`, retrying for up to [`TEARDOWN_GRACE`] while Wasmtime's
+/// instance pool is full.
+async fn instantiate(
+    pre: &ProxyPre<InstanceState>,
+    store: &mut Store<InstanceState>,
+) -> wasmtime::Result<Proxy> {
+    let until = Instant::now() + TEARDOWN_GRACE;
+    loop {
+        match pre.instantiate_async(&mut *store).await {
+            Err(e) if e.is::<PoolConcurrencyLimitError>() && Instant::now() < until => {
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+            result => return result,
         }
     }
 }
