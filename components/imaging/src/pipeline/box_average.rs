@@ -29,7 +29,6 @@ pub(crate) struct BoxAverage {
     width: usize,
     channels: usize,
     factor: usize,
-    alpha: bool,
     /// Per block of the current row of blocks: Σ linear × alpha for r, g, b,
     /// and Σ alpha (alpha 0..=255).
     sums: Vec<u64>,
@@ -45,19 +44,20 @@ impl BoxAverage {
         let alpha = channels == 2 || channels == 4;
         let (w, f) = (width as usize, factor.clamp(1, MAX_BOX) as usize);
         let (ow, oh) = (w.div_ceil(f), (height as usize).div_ceil(f));
+        let mut out = Linear {
+            width: ow as u32,
+            height: oh as u32,
+            alpha,
+            data: Vec::new(),
+        };
+        out.data = vec![0; ow * oh * out.channels()];
         BoxAverage {
             width: w,
             channels,
             factor: f,
-            alpha,
             sums: vec![0; ow * 4],
             rows: 0,
-            out: Linear {
-                width: ow as u32,
-                height: oh as u32,
-                alpha,
-                data: vec![0; ow * oh * if alpha { 4 } else { 3 }],
-            },
+            out,
             written: 0,
         }
     }
@@ -88,7 +88,7 @@ impl BoxAverage {
     /// Writes the current row of blocks, premultiplied 16-bit linear, and
     /// clears the sums.
     fn emit(&mut self) {
-        let (w, f, c) = (self.width, self.factor, if self.alpha { 4 } else { 3 });
+        let (w, f, c) = (self.width, self.factor, self.out.channels());
         let ow = self.out.width as usize;
         let Some(out_row) = self.out.data.chunks_exact_mut(ow * c).nth(self.written) else {
             return;
@@ -108,7 +108,7 @@ impl BoxAverage {
             for i in 0..3 {
                 dst[i] = average(sum[i] / 255);
             }
-            if self.alpha {
+            if c == 4 {
                 dst[3] = average(sum[3] * 257);
             }
             sum.fill(0);

@@ -58,9 +58,17 @@ impl Source<'_> {
         }
     }
 
+    /// Samples a pixel: 4 with alpha, else 3.
+    fn channels(&self) -> usize {
+        match self {
+            Source::Linear(l) => l.channels(),
+            Source::Srgb(i) => i.channels(),
+        }
+    }
+
     /// Row `y` in linear light into the start of `out`.
     fn row(&self, y: usize, out: &mut [u16]) {
-        let (w, c) = (self.size().0, if self.alpha() { 4 } else { 3 });
+        let (w, c) = (self.size().0, self.channels());
         match self {
             Source::Linear(l) => out[..w * c].copy_from_slice(&l.data[y * w * c..][..w * c]),
             Source::Srgb(i) => row_to_linear(&i.data[y * w * c..][..w * c], i.alpha, out),
@@ -74,8 +82,7 @@ pub(crate) fn resample(
     (left, top, crop_w, crop_h): Crop,
     (width, height): (u32, u32),
 ) -> Linear {
-    let alpha = src.alpha();
-    let c = if alpha { 4 } else { 3 };
+    let (alpha, c) = (src.alpha(), src.channels());
     let (sw, sh) = src.size();
     let (dw, dh) = (width as usize, height as usize);
     // A pass that would map whole pixels one to one is skipped.

@@ -62,6 +62,9 @@ pub(super) struct Idct {
     size: usize,
     /// basis[i * size + u] = c(u) cos((2i+1)uπ/2n) / 2
     basis: [f32; 16],
+    /// For size 4, the basis transposed: columns[u * 4 + i] = basis[i * 4 + u],
+    /// so [`Idct::apply4`] loads each column as four lanes.
+    columns: [f32; 16],
 }
 
 impl Idct {
@@ -78,7 +81,18 @@ impl Idct {
                 basis[i * size + u] = c * angle.cos() / 2.0;
             }
         }
-        Idct { size, basis }
+        let columns = std::array::from_fn(|k| {
+            if size == 4 {
+                basis[(k % 4) * 4 + k / 4]
+            } else {
+                0.0
+            }
+        });
+        Idct {
+            size,
+            basis,
+            columns,
+        }
     }
 
     /// Writes the level-shifted, clamped pixels to `out` (rows `stride` apart).
@@ -114,8 +128,10 @@ impl Idct {
         assert!(out.len() >= 3 * stride + 4);
         let b = &self.basis;
         // column[u], lane i: basis[i][u].
-        let column: [F; 4] =
-            std::array::from_fn(|u| F::from_array([b[u], b[4 + u], b[8 + u], b[12 + u]]));
+        let column: [F; 4] = std::array::from_fn(|u| {
+            let c = &self.columns[u * 4..u * 4 + 4];
+            F::from_array([c[0], c[1], c[2], c[3]])
+        });
         // tmp[v], lane i: Σ_u basis[i][u] c[v][u].
         let tmp: [F; 4] = std::array::from_fn(|v| {
             // SAFETY: row `v` of `coefs` is four i32.
