@@ -6,8 +6,9 @@
 #     1920x1200; also at 800 px, decoded at 1/2, and at 1280 px, decoded
 #     whole: the widths pages ask for), the same photo progressive
 #     (mozjpeg's scans, through sharp: decoded at 1/4), a large progressive one (Elephants_5640x3172.jpg,
-#     17.9 MP: at 1/8), a PNG (Gulp.png) and a 4096x4096 lossy WebP made
-#     from Elephants; median ms
+#     17.9 MP: at 1/8), a PNG (Gulp.png), a 4096x4096 lossy WebP made
+#     from Elephants and an 8.3 MP 4:2:0 AVIF (Elephants_3840x2160, by
+#     libaom through sharp: AV1 decodes whole); median ms
 #     and ratio edgeimg/libvips (target <= 1.0), and the SSIM of both
 #     thumbnails against a full-resolution reference.
 #  2. Bytes: JPEG, WebP and AVIF at quality 80 from photos and a mostly
@@ -34,13 +35,15 @@ if [ ! -d "$SHARP_PREFIX/node_modules/sharp" ]; then
   (cd "$SHARP_PREFIX" && npm install --silent --no-audit --no-fund sharp@0.35)
 fi
 
-# Inputs the corpus lacks: a big lossy WebP, a mostly transparent PNG.
+# Inputs the corpus lacks: a big lossy WebP, an AVIF, a mostly transparent PNG.
 SHARP_PREFIX=$SHARP_PREFIX node --input-type=module - "$corpus" "$work" <<'JS'
 import { createRequire } from "node:module";
 const sharp = createRequire(process.env.SHARP_PREFIX + "/")("sharp");
 const [corpus, work] = process.argv.slice(2);
 await sharp(`${corpus}/Elephants_5640x3172.jpg`).resize(4096, 4096, { fit: "cover" })
   .webp({ quality: 80 }).toFile(`${work}/Elephants_4096x4096.webp`);
+await sharp(`${corpus}/Elephants_3840x2160.jpg`).avif({ quality: 60, chromaSubsampling: "4:2:0" })
+  .toFile(`${work}/Elephants_3840x2160.avif`);
 await sharp(`${corpus}/Blinds.jpg`).jpeg({ quality: 90, progressive: true })
   .toFile(`${work}/Blinds_progressive.jpg`);
 const photo = await sharp(`${corpus}/Blinds.jpg`).resize(480).png().toBuffer();
@@ -57,6 +60,7 @@ inputs=(
   "speed $corpus/Elephants_5640x3172.jpg"
   "speed $corpus/Gulp.png"
   "speed $work/Elephants_4096x4096.webp"
+  "speed $work/Elephants_3840x2160.avif"
   "bytes $corpus/Dune.jpg"
   "bytes:1280 $corpus/Dune.jpg"
   "bytes $corpus/RainDrops.jpg"

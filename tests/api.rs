@@ -200,12 +200,20 @@ fn uploads_each_format() {
         &[],
     )
     .body;
+    // An AVIF our own encoder made, uploaded back: AV1 decoded by rav1d.
+    let avif = get(
+        &host,
+        &format!("/resize/width=96,format=avif/{jpeg_id}"),
+        &[],
+    )
+    .body;
     let small_png = png(40, 30, true);
     for (bytes, format, (w, h)) in [
         (jpeg.clone(), "jpeg", (dims(&jpeg).1, dims(&jpeg).2)),
         (small_png.clone(), "png", (40, 30)),
         (GIF.to_vec(), "gif", (1, 1)),
         (webp.clone(), "webp", (dims(&webp).1, dims(&webp).2)),
+        (avif.clone(), "avif", (96, dims(&avif).2)),
     ] {
         let r = upload(&host, &bytes);
         assert!(

@@ -35,7 +35,14 @@ pub fn dims(bytes: &[u8]) -> (&'static str, u32, u32) {
     } else if bytes.starts_with(b"GIF8") {
         ("gif", le16(6), le16(8))
     } else if bytes.len() > 12 && &bytes[4..8] == b"ftyp" {
-        ("avif", 0, 0)
+        // The first `ispe` (image spatial extent: version and flags, then
+        // width and height); single-image files have one.
+        let at = bytes
+            .windows(4)
+            .position(|w| w == b"ispe")
+            .expect("AVIF without ispe");
+        let be32 = |i: usize| u32::from_be_bytes(bytes[i..i + 4].try_into().unwrap());
+        ("avif", be32(at + 8), be32(at + 12))
     } else {
         panic!("not an image: {:?}", &bytes[..bytes.len().min(16)])
     }

@@ -9,6 +9,7 @@
 //! - [`negotiate`] resolves `format=auto` from `Accept`.
 //! - [`transform`] runs the pipeline and returns an [`Output`].
 
+mod av1;
 mod colour;
 mod error;
 mod exif;

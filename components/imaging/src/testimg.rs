@@ -90,7 +90,28 @@ pub fn avif(w: u32, h: u32) -> Vec<u8> {
     out
 }
 
-/// `w`×`h` quadrants in `format` (AVIF: header only).
+/// An AVIF of `rgba` by ravif (4:4:4, full range), at `bits` 8 or 10.
+pub fn avif_of(w: u32, h: u32, rgba: &[u8], bits: u8) -> Vec<u8> {
+    let px: Vec<ravif::RGBA8> = rgba
+        .chunks_exact(4)
+        .map(|p| ravif::RGBA8::new(p[0], p[1], p[2], p[3]))
+        .collect();
+    let depth = if bits == 10 {
+        ravif::BitDepth::Ten
+    } else {
+        ravif::BitDepth::Eight
+    };
+    ravif::Encoder::new()
+        .with_quality(95.0)
+        .with_alpha_quality(95.0)
+        .with_speed(10)
+        .with_bit_depth(depth)
+        .encode_rgba(ravif::Img::new(&px, w as usize, h as usize))
+        .unwrap()
+        .avif_file
+}
+
+/// `w`×`h` quadrants in `format`.
 pub fn encode(format: Format, w: u32, h: u32) -> Vec<u8> {
     let px = quadrants(w, h);
     match format {
@@ -98,7 +119,7 @@ pub fn encode(format: Format, w: u32, h: u32) -> Vec<u8> {
         Format::Png => png(w, h, &px),
         Format::Gif => gif(w, h, &px),
         Format::Webp => webp(w, h, &px),
-        Format::Avif => avif(w, h),
+        Format::Avif => avif_of(w, h, &px, 8),
     }
 }
 

@@ -12,14 +12,63 @@ mod cmyk;
 mod embedded;
 
 pub(crate) use cmyk::cmyk_to_srgb;
-pub(crate) use embedded::{icc, jpeg_has_adobe};
+use embedded::icc;
+pub(crate) use embedded::jpeg_has_adobe;
 
-use moxcms::{ColorProfile, DataColorSpace, Layout, RenderingIntent, TransformOptions};
+use crate::Format;
+use moxcms::{
+    CicpColorPrimaries, CicpProfile, ColorProfile, DataColorSpace, Layout, MatrixCoefficients,
+    RenderingIntent, TransferCharacteristics, TransformOptions,
+};
 use std::sync::OnceLock;
 
 /// A parsed embedded profile, or `None` for a malformed or unusable one.
 pub(crate) fn parse(icc: &[u8]) -> Option<ColorProfile> {
     ColorProfile::new_from_slice(icc).ok()
+}
+
+/// The colour space a file declares: its ICC profile, or for an AVIF
+/// without one its `nclx` code points (Display P3, BT.2020, ...). `None`
+/// when it declares sRGB, nothing, or something unusable.
+pub(crate) fn embedded_profile(bytes: &[u8], format: Format) -> Option<ColorProfile> {
+    if let Some(icc) = icc(bytes, format) {
+        return parse(&icc);
+    }
+    let nclx = match format {
+        Format::Avif => crate::probe::avif::primary(bytes)?.nclx?,
+        _ => return None,
+    };
+    from_code_points(nclx.primaries, nclx.transfer)
+}
+
+/// A profile for H.273 primaries and transfer; `None` for sRGB (BT.709
+/// primaries, sRGB or unspecified transfer) or codes `moxcms` cannot model.
+fn from_code_points(primaries: u16, transfer: u16) -> Option<ColorProfile> {
+    const BT709: u16 = 1;
+    const UNSPECIFIED: u16 = 2;
+    const SRGB: u16 = 13;
+    let primaries = if primaries == UNSPECIFIED {
+        BT709
+    } else {
+        primaries
+    };
+    let transfer = if transfer == UNSPECIFIED {
+        SRGB
+    } else {
+        transfer
+    };
+    if primaries == BT709 && transfer == SRGB {
+        return None;
+    }
+    let cicp = CicpProfile {
+        color_primaries: CicpColorPrimaries::try_from(u8::try_from(primaries).ok()?).ok()?,
+        transfer_characteristics: TransferCharacteristics::try_from(u8::try_from(transfer).ok()?)
+            .ok()?,
+        matrix_coefficients: MatrixCoefficients::Bt709,
+        full_range: true,
+    };
+    let profile = ColorProfile::new_from_cicp(cicp);
+    profile.red_trc.is_some().then_some(profile)
 }
 
 /// libvips' default intent; for matrix-shaper profiles (almost every RGB

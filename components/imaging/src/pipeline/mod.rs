@@ -59,8 +59,12 @@ pub(crate) struct Job<'a> {
     pub plan: Plan,
     /// The oriented source size the plan refers to.
     pub source: (u32, u32),
-    /// The embedded ICC profile, if any and if it parses.
+    /// The embedded colour profile (ICC, or AVIF's H.273 code points), if any
+    /// and if it parses.
     pub profile: Option<moxcms::ColorProfile>,
+    /// What the header was checked against; a decoder whose memory depends
+    /// on more than the pixel count checks its own need against it too.
+    pub limits: &'a Limits,
 }
 
 type Step = fn(&Job<'_>, Image) -> Result<Image, Error>;
@@ -95,8 +99,8 @@ pub fn transform(
         orientation,
         plan,
         source,
-        profile: crate::colour::icc(bytes, header.format)
-            .and_then(|icc| crate::colour::parse(&icc)),
+        profile: crate::colour::embedded_profile(bytes, header.format),
+        limits,
     };
 
     let decoded = decode::decode(bytes, &job)?;

@@ -30,6 +30,7 @@ fn pixels(out: &Output) -> Vec<u8> {
         .unwrap(),
         source: (header.width, header.height),
         profile: None,
+        limits: &Limits::default(),
     };
     let img = decode::decode(&out.bytes, &job).unwrap().into_srgb();
     if img.alpha {
@@ -192,7 +193,7 @@ fn alpha_png_to_jpeg_uses_the_background() {
 
 #[test]
 fn every_input_to_every_output() {
-    for input in [Format::Jpeg, Format::Png, Format::Gif, Format::Webp] {
+    for input in testimg::ALL {
         let bytes = testimg::encode(input, 120, 80);
         for output in [
             Format::Jpeg,
@@ -211,10 +212,7 @@ fn every_input_to_every_output() {
                 (out.format, 60, 40),
                 "{input} -> {output}"
             );
-            if out.format != Format::Avif {
-                // No AVIF decoder here; its size and structure are checked by `probe` above.
-                assert_corners(&out, [R, G, B, W], &format!("{input} -> {output}"));
-            }
+            assert_corners(&out, [R, G, B, W], &format!("{input} -> {output}"));
         }
     }
 }
@@ -245,7 +243,7 @@ fn webp_is_lossy_with_a_separate_alpha_plane_when_transparent() {
 }
 
 #[test]
-fn avif_input_is_unsupported_not_a_crash() {
+fn avif_without_image_data_is_a_decode_error_not_a_crash() {
     let err = transform(
         &testimg::avif(10, 10),
         &Options::default(),
@@ -253,13 +251,13 @@ fn avif_input_is_unsupported_not_a_crash() {
         &Limits::default(),
     )
     .unwrap_err();
-    assert_eq!((err.status(), err.code()), (415, "unsupported_format"));
+    assert_eq!((err.status(), err.code()), (422, "decode_failed"), "{err}");
 }
 
 #[test]
 fn malformed_and_truncated_inputs_are_errors_not_panics() {
     let options: Options = "w=16".parse().unwrap();
-    for format in [Format::Jpeg, Format::Png, Format::Gif, Format::Webp] {
+    for format in testimg::ALL {
         let bytes = testimg::encode(format, 48, 32);
         let step = (bytes.len() / 60).max(1);
         for len in (0..bytes.len()).step_by(step) {
@@ -279,6 +277,64 @@ fn malformed_and_truncated_inputs_are_errors_not_panics() {
             assert!(matches!(e.status(), 415 | 422), "{format} corrupted: {e}");
         }
     }
+}
+
+#[test]
+fn avif_whose_bitstream_is_larger_than_its_header_says_is_refused_before_decoding() {
+    let mut bytes = testimg::encode(Format::Avif, 64, 48);
+    // Shrink `ispe` (what the limits are checked against) to 16x12.
+    let at = bytes.windows(4).position(|w| w == b"ispe").unwrap() + 8;
+    bytes[at..at + 8].copy_from_slice(&[0, 0, 0, 16, 0, 0, 0, 12]);
+    let err = transform(&bytes, &Options::default(), Format::Png, &Limits::default()).unwrap_err();
+    assert_eq!((err.status(), err.code()), (422, "decode_failed"));
+    assert!(err.to_string().contains("64x48"), "{err}");
+}
+
+#[test]
+fn avif_box_claiming_more_than_the_file_is_refused_before_allocating() {
+    let mut bytes = testimg::encode(Format::Avif, 64, 48);
+    // The fuzzer's case: `mdat` claims 2 GB, which the container parser would reserve.
+    let at = bytes.windows(4).position(|w| w == b"mdat").unwrap() - 4;
+    bytes[at..at + 4].copy_from_slice(&0x7FFF_FFF0u32.to_be_bytes());
+    let err = transform(&bytes, &Options::default(), Format::Png, &Limits::default()).unwrap_err();
+    assert_eq!((err.status(), err.code()), (422, "decode_failed"), "{err}");
+    assert!(err.to_string().contains("past its container"), "{err}");
+}
+
+#[test]
+fn avif_that_needs_more_memory_than_the_pixel_limit_allows_is_refused_before_decoding() {
+    let limits = Limits {
+        max_pixels: 64 * 48,
+        ..Limits::default()
+    };
+    // 8-bit 4:4:4, opaque, decoded whole: about 9 bytes a pixel, as for PNG.
+    let opaque = testimg::avif_of(64, 48, &testimg::quadrants(64, 48), 8);
+    let out = transform(&opaque, &Options::default(), Format::Png, &limits).unwrap();
+    assert_eq!((out.width, out.height), (64, 48));
+    // 10-bit 4:4:4 with a 10-bit alpha plane: twice that.
+    let rgba = testimg::pixels(64, 48, |x, _| [200, 100, 50, if x < 32 { 0 } else { 255 }]);
+    let deep = testimg::avif_of(64, 48, &rgba, 10);
+    let err = transform(&deep, &Options::default(), Format::Png, &limits).unwrap_err();
+    assert_eq!((err.status(), err.code()), (422, "pixel_limit"), "{err}");
+    assert!(err.to_string().contains("10-bit with alpha"), "{err}");
+}
+
+#[test]
+fn avif_alpha_survives_as_alpha() {
+    let rgba = testimg::pixels(64, 64, |x, _| [200, 100, 50, if x < 32 { 0 } else { 255 }]);
+    let avif = testimg::avif_of(64, 64, &rgba, 10);
+    let out = run(&avif, "w=32", Format::Png);
+    let px = pixels(&out);
+    let alpha = |x: usize, y: usize| px[(y * 32 + x) * 4 + 3];
+    assert_eq!((alpha(2, 10), alpha(29, 10)), (0, 255));
+    let colour = &px[(10 * 32 + 29) * 4..][..3];
+    assert!(
+        colour
+            .iter()
+            .zip([200, 100, 50])
+            .all(|(a, b)| a.abs_diff(b) <= 3),
+        "{colour:?}"
+    );
 }
 
 /// Inputs the fuzzer found (components/imaging/fuzz), minus its selector byte.

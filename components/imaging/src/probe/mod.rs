@@ -2,7 +2,7 @@
 //! then the limits — so a decompression bomb is refused before any pixel
 //! buffer exists.
 
-mod avif;
+pub(crate) mod avif;
 mod gif;
 mod jpeg;
 mod png;

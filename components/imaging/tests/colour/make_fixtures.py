@@ -1,7 +1,10 @@
 #!/usr/bin/env python3
 """Colour-managed fixtures for tests/colour.rs, made from a corpus photo with
 LittleCMS (through Pillow's ImageCms) and real ICC profiles from Debian's
-colord-data, plus a CMYK profile made from Debian's FOGRA29L data.
+colord-data, plus a CMYK profile made from Debian's FOGRA29L data. AVIF
+inputs are encoded by libavif's avifenc (Debian's libavif-bin), with the
+profile in a `colr` box, and once (Display P3) as H.273 code points instead
+(`nclx` 12/13/6); their decoded pixels come from avifdec.
 
 Usage: make_fixtures.py CORPUS_PHOTO OUT_DIR [RGB_PROFILE.icc ...]
 (extra RGB profiles, e.g. a Display P3 one, which no Debian package ships)
@@ -13,6 +16,7 @@ would fail if its profile were ignored), and cases.tsv listing them
 """
 import io
 import os
+import subprocess
 import sys
 
 from PIL import Image, ImageChops, ImageCms
@@ -39,6 +43,16 @@ def to_srgb(image, profile_bytes):
     )
 
 
+def avif(tagged_png, path, icc, nclx=None):
+    """avifenc of a tagged PNG, and avifdec's pixels of the result."""
+    args = ["--ignore-icc", "--cicp", nclx] if nclx else []
+    subprocess.run(["avifenc", "-s", "9", "--min", "0", "--max", "20", *args, tagged_png, path],
+                   check=True, stdout=subprocess.DEVNULL)
+    subprocess.run(["avifdec", "-d", "8", path, path + ".decoded.png"],
+                   check=True, stdout=subprocess.DEVNULL)
+    return Image.open(path + ".decoded.png").convert("RGB")
+
+
 def rgb_cases(base, out, extra):
     cases = []
     profiles = [os.path.join(COLORD, f"{name}.icc") for name in ["AdobeRGB1998", "ProPhotoRGB"]]
@@ -55,14 +69,23 @@ def rgb_cases(base, out, extra):
         ]:
             path = save(tagged, os.path.join(out, f"{name}.{ext}"), icc_profile=icc, **kwargs)
             decoded = Image.open(path).convert("RGB")
-            cases.append(
-                {
-                    "input": path,
-                    "reference": save(to_srgb(decoded, icc), path + ".ref.png"),
-                    "untagged": save(decoded, path + ".untagged.png"),
-                }
-            )
+            cases.append(case(path, decoded, icc))
+        png = os.path.join(out, f"{name}.png")
+        path = os.path.join(out, f"{name}.avif")
+        cases.append(case(path, avif(png, path, icc), icc))
+        if name == "DisplayP3":
+            path = os.path.join(out, f"{name}-nclx.avif")
+            cases.append(case(path, avif(png, path, icc, nclx="12/13/6"), icc))
     return cases
+
+
+def case(path, decoded, icc):
+    """A tagged input, its colour-managed sRGB reference, and its pixels untagged."""
+    return {
+        "input": path,
+        "reference": save(to_srgb(decoded, icc), path + ".ref.png"),
+        "untagged": save(decoded, path + ".untagged.png"),
+    }
 
 
 def strip_adobe(jpeg):

@@ -3,8 +3,10 @@
 //! and WebP scales to the same size while decoding, so a thumbnail never
 //! holds the full-size photo. A PNG, or a GIF's first frame, is box-averaged
 //! while decoding, into 16-bit linear light that goes straight to the
-//! Lanczos step.
+//! Lanczos step. AVIF decodes whole (AV1 has no reduced-scale decoding) and
+//! is box-averaged as its rows are converted, like PNG.
 
+mod avif;
 mod gif;
 mod jpeg;
 mod jpeg_huffman;
@@ -18,6 +20,7 @@ mod jpeg_syntax;
 mod jpeg_test_support;
 mod png;
 mod webp;
+mod yuv;
 
 use super::box_average;
 use super::decoded::Decoded;
@@ -27,7 +30,7 @@ use crate::{Error, Format};
 pub(crate) fn decode(bytes: &[u8], job: &Job<'_>) -> Result<Decoded, Error> {
     let header = &job.header;
     let stored = (header.width, header.height);
-    let decoded = match header.format {
+    match header.format {
         Format::Jpeg => {
             let d = shrink(job);
             jpeg::decode(bytes, job, d).map(|image| Decoded::from(image).in_blocks_of(d, stored))
@@ -42,21 +45,12 @@ pub(crate) fn decode(bytes: &[u8], job: &Job<'_>) -> Result<Decoded, Error> {
         }
         // libwebp rescales the whole source onto exactly the size it is asked for.
         Format::Webp => webp::decode(bytes, header, shrink(job)).map(Decoded::from),
-        Format::Avif => Err(Error::Unsupported {
-            reason: "AVIF input is not decoded (no pure-Rust AV1 decoder)".into(),
-        }),
-    }?;
-    let scaled = matches!(
-        header.format,
-        Format::Jpeg | Format::Webp | Format::Png | Format::Gif
-    );
-    if decoded.size() != stored && !scaled {
-        return Err(Error::decode(
-            header.format,
-            "frame size differs from header",
-        ));
+        Format::Avif => {
+            let d = box_factor(job);
+            avif::decode(bytes, header, job.limits, d)
+                .map(|decoded| decoded.in_blocks_of(d, stored))
+        }
     }
-    Ok(decoded)
 }
 
 /// The largest power-of-two shrink (≤ 8) after which the planned source region
