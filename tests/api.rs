@@ -486,7 +486,7 @@ fn bad_inputs_get_json_errors_with_the_right_status() {
     let photo = corpus("Storm.jpg");
     let id = host.upload(&photo);
     let unknown = hex::encode(Sha256::digest(b"never uploaded"));
-    let uploads: [(&str, Vec<u8>, u16, &str); 5] = [
+    let uploads: [(&str, Vec<u8>, u16, &str); 6] = [
         ("empty body", Vec::new(), 400, "empty_body"),
         (
             "text file",
@@ -504,6 +504,16 @@ fn bad_inputs_get_json_errors_with_the_right_status() {
         (
             "PNG without pixels",
             png(100, 100, false),
+            422,
+            "decode_failed",
+        ),
+        (
+            // Found by the fuzzer: made rav1d 1.1 abort (vendor/rav1d/PATCHED.md).
+            "AVIF with corrupt tile data",
+            include_bytes!(
+                "../components/imaging/tests/fuzz-regressions/avif-corrupt-tile-aborted-rav1d.avif"
+            )
+            .to_vec(),
             422,
             "decode_failed",
         ),

@@ -354,6 +354,26 @@ fn fuzz_regressions() {
             );
         }
     }
+    // AVIFs (tests/fuzz-regressions): corrupt tile data made rav1d abort
+    // (vendor/rav1d/PATCHED.md), leftover box content tripped avif-parse's
+    // debug assertion, and an `mdat` claiming 2 GB made it reserve 2 GB.
+    let avifs: [&[u8]; 3] = [
+        include_bytes!("../../tests/fuzz-regressions/avif-corrupt-tile-aborted-rav1d.avif"),
+        include_bytes!("../../tests/fuzz-regressions/avif-unread-box-content.avif"),
+        include_bytes!("../../tests/fuzz-regressions/avif-mdat-claims-2gb.avif"),
+    ];
+    for bytes in avifs {
+        for options in ["", "w=8"] {
+            let err = transform(
+                bytes,
+                &options.parse().unwrap(),
+                Format::Jpeg,
+                &Limits::default(),
+            )
+            .unwrap_err();
+            assert_eq!(err.status(), 422, "{err}");
+        }
+    }
 }
 
 #[test]
