@@ -8,9 +8,10 @@
 //! matrix, range, bit depth, chroma position or orientation is off by far
 //! more.
 
+mod fixtures;
+
 use imaging::{probe, transform, Format, Limits, Options};
-use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::path::PathBuf;
 
 /// Mean absolute difference allowed per channel, in 8-bit levels.
 const MEAN: f64 = 1.0;
@@ -89,37 +90,16 @@ fn rgba(png_bytes: &[u8]) -> ((u32, u32), Vec<u8>) {
 
 /// Makes the fixtures (a few seconds) into a fresh temp dir and lists them.
 fn fixtures() -> Vec<(PathBuf, PathBuf)> {
-    let here = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let corpus = corpus();
-    let out = std::env::temp_dir().join(format!("edgeimg-avif-{}", std::process::id()));
-    std::fs::create_dir_all(&out).unwrap();
-    let status = Command::new("python3")
-        .arg(here.join("tests/avif/make_fixtures.py"))
-        .arg(corpus.join("FreshFlower.jpg"))
-        .arg(corpus.join("Gulp.png"))
-        .arg(&out)
-        .status()
-        .expect("python3 runs (scripts/install-deps installs Pillow and libavif-bin)");
-    assert!(status.success(), "make_fixtures.py failed");
-    std::fs::read_to_string(out.join("cases.tsv"))
-        .unwrap()
-        .lines()
-        .map(|line| {
-            let (input, reference) = line.split_once('\t').unwrap();
-            (input.into(), reference.into())
-        })
-        .collect()
-}
-
-/// `$EDGEIMG_CORPUS`, else what `scripts/corpus.sh` prints.
-fn corpus() -> PathBuf {
-    if let Some(dir) = std::env::var_os("EDGEIMG_CORPUS") {
-        return dir.into();
-    }
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scripts/corpus.sh");
-    let out = Command::new(script)
-        .output()
-        .expect("run scripts/corpus.sh");
-    assert!(out.status.success(), "corpus.sh failed");
-    PathBuf::from(String::from_utf8(out.stdout).unwrap().trim())
+    let corpus = fixtures::corpus();
+    let needs = "scripts/install-deps installs Pillow and libavif-bin";
+    fixtures::make("avif/make_fixtures.py", "avif", needs, |out| {
+        vec![
+            corpus.join("FreshFlower.jpg"),
+            corpus.join("Gulp.png"),
+            out.to_path_buf(),
+        ]
+    })
+    .into_iter()
+    .map(|paths| (paths[0].clone(), paths[1].clone()))
+    .collect()
 }

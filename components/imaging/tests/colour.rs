@@ -9,9 +9,10 @@
 //! sRGB conversion of the same decoded pixels; and each case must be one that
 //! ignoring the profile would fail by far more.
 
+mod fixtures;
+
 use imaging::{transform, Format, Limits, Options};
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 const TOLERANCE: f64 = 3.0;
 /// How far ignoring the profile must move some channel's mean, for a case to
@@ -98,44 +99,19 @@ fn distance(a: &[f64; 3], b: &[f64; 3]) -> f64 {
 
 /// Makes the fixtures (a few seconds) into a fresh temp dir and lists them.
 fn fixtures() -> Vec<Case> {
-    let here = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let photo = corpus().join("FreshFlower.jpg");
-    let out = std::env::temp_dir().join(format!("edgeimg-colour-{}", std::process::id()));
-    std::fs::create_dir_all(&out).unwrap();
-    let p3 = out.join("DisplayP3.icc");
-    let icc = moxcms::ColorProfile::new_display_p3().encode().unwrap();
-    std::fs::write(&p3, icc).unwrap();
-    let status = Command::new("python3")
-        .arg(here.join("tests/colour/make_fixtures.py"))
-        .arg(&photo)
-        .arg(&out)
-        .arg(&p3)
-        .status()
-        .expect("python3 runs (scripts/install-deps installs Pillow and colord-data)");
-    assert!(status.success(), "make_fixtures.py failed");
-    std::fs::read_to_string(out.join("cases.tsv"))
-        .unwrap()
-        .lines()
-        .map(|line| {
-            let paths: Vec<PathBuf> = line.split('\t').map(PathBuf::from).collect();
-            Case {
-                input: paths[0].clone(),
-                reference: paths[1].clone(),
-                untagged: paths[2].clone(),
-            }
-        })
-        .collect()
-}
-
-/// `$EDGEIMG_CORPUS`, else what `scripts/corpus.sh` prints.
-fn corpus() -> PathBuf {
-    if let Some(dir) = std::env::var_os("EDGEIMG_CORPUS") {
-        return dir.into();
-    }
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scripts/corpus.sh");
-    let out = Command::new(script)
-        .output()
-        .expect("run scripts/corpus.sh");
-    assert!(out.status.success(), "corpus.sh failed");
-    PathBuf::from(String::from_utf8(out.stdout).unwrap().trim())
+    let photo = fixtures::corpus().join("FreshFlower.jpg");
+    let needs = "scripts/install-deps installs Pillow, colord-data and libavif-bin";
+    fixtures::make("colour/make_fixtures.py", "colour", needs, |out| {
+        let p3 = out.join("DisplayP3.icc");
+        let icc = moxcms::ColorProfile::new_display_p3().encode().unwrap();
+        std::fs::write(&p3, icc).unwrap();
+        vec![photo, out.to_path_buf(), p3]
+    })
+    .into_iter()
+    .map(|paths| Case {
+        input: paths[0].clone(),
+        reference: paths[1].clone(),
+        untagged: paths[2].clone(),
+    })
+    .collect()
 }

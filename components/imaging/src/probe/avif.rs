@@ -7,7 +7,6 @@
 //! the worst case.
 
 use super::{be16, be32, Header};
-use crate::pipeline::Orientation;
 use crate::Format;
 
 /// What the primary item declares.
@@ -111,18 +110,18 @@ pub(crate) fn boxes_fit(b: &[u8]) -> bool {
 }
 
 /// `irot` (quarter turns anti-clockwise), then `imir` (mode 0 exchanges top
-/// and bottom, 1 left and right: ISO/IEC 23008-12:2022 6.5.12), as EXIF.
-fn exif_orientation(rotation: u8, mirror: Option<u8>) -> u8 {
-    let turn = [1, 8, 3, 6][usize::from(rotation)];
-    let mirror = match mirror {
-        Some(0) => 4,
+/// and bottom, 1 left and right: ISO/IEC 23008-12:2022 6.5.12), as the EXIF
+/// orientation that displays the same (`tests.rs` checks it against the
+/// pipeline's composition of the two).
+pub(super) fn exif_orientation(rotation: u8, mirror: Option<u8>) -> u8 {
+    // Rows: quarter turns; columns: no mirror, top-bottom, left-right.
+    const EXIF: [[u8; 3]; 4] = [[1, 4, 2], [8, 5, 7], [3, 2, 4], [6, 7, 5]];
+    let column = match mirror {
+        None => 0,
+        Some(0) => 1,
         Some(_) => 2,
-        None => 1,
     };
-    let wanted = Orientation::from_exif(turn).then(Orientation::from_exif(mirror));
-    (1..=8)
-        .find(|&n| Orientation::from_exif(n) == wanted)
-        .unwrap_or(1)
+    EXIF[usize::from(rotation & 3)][column]
 }
 
 fn largest_extent<'a>(properties: &[(&[u8], &'a [u8])]) -> Option<Primary<'a>> {

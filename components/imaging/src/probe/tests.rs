@@ -132,3 +132,23 @@ fn truncated_headers_never_panic() {
         }
     }
 }
+
+#[test]
+fn avif_display_transforms_map_to_the_exif_orientation_that_looks_the_same() {
+    use crate::pipeline::Orientation;
+    // irot n is n quarter turns anti-clockwise: EXIF 8, 3, 6 for one to three.
+    let turns = [1, 8, 3, 6].map(Orientation::from_exif);
+    // imir 0 exchanges top and bottom (EXIF 4), 1 left and right (EXIF 2).
+    let mirrors = [(None, 1), (Some(0), 4), (Some(1), 2)];
+    for (rotation, turn) in (0u8..).zip(turns) {
+        for (mirror, exif) in mirrors {
+            let want = turn.then(Orientation::from_exif(exif));
+            let got = avif::exif_orientation(rotation, mirror);
+            assert_eq!(
+                Orientation::from_exif(got),
+                want,
+                "irot {rotation} imir {mirror:?}"
+            );
+        }
+    }
+}
