@@ -33,13 +33,13 @@ pub(super) fn decode(
     // The limits were checked against the container's `ispe`: refuse a
     // bitstream that would decode to more before rav1d allocates for it.
     let size = (header.width, header.height);
-    let colour = check_size(&data.primary_item, size)?;
-    let alpha = data
+    let colour_meta = check_size(&data.primary_item, size)?;
+    let alpha_meta = data
         .alpha_item
         .as_deref()
         .map(|alpha| check_size(alpha, size))
         .transpose()?;
-    check_memory(size, &colour, alpha.as_ref(), factor, limits)?;
+    check_memory(size, &colour_meta, alpha_meta.as_ref(), factor, limits)?;
     let mut sink = Sink::new(size, data.alpha_item.is_some(), factor);
     // rav1d's limit is a u32; saturating only loosens it past 4 G pixels,
     // which `max_pixels` refused already.
