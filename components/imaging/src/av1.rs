@@ -149,12 +149,17 @@ pub(crate) fn decode<R>(
     }
 }
 
+/// rav1d answers a negative errno; the ones it uses read better as words.
 fn check(code: i32, what: &str) -> Result<(), String> {
-    if code < 0 {
-        Err(format!("{what} (rav1d error {code})"))
-    } else {
-        Ok(())
+    if code >= 0 {
+        return Ok(());
     }
+    let why = match std::io::Error::from_raw_os_error(-code).kind() {
+        std::io::ErrorKind::InvalidInput => "invalid or corrupt AV1 data".to_string(),
+        std::io::ErrorKind::OutOfMemory => "out of memory".to_string(),
+        _ => format!("rav1d error {code}"),
+    };
+    Err(format!("{what}: {why}"))
 }
 
 /// An open rav1d context, closed on drop.

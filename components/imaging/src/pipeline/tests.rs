@@ -374,6 +374,14 @@ fn fuzz_regressions() {
             assert_eq!(err.status(), 422, "{err}");
         }
     }
+    let corrupt = transform(
+        avifs[0],
+        &Options::default(),
+        Format::Jpeg,
+        &Limits::default(),
+    );
+    let message = corrupt.unwrap_err().to_string();
+    assert!(message.contains("invalid or corrupt AV1 data"), "{message}");
 }
 
 #[test]
