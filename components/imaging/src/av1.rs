@@ -48,6 +48,18 @@ pub(crate) struct Frame<'a> {
 }
 
 impl Frame<'_> {
+    /// Width and height of the U and V planes (0×0 when monochrome).
+    pub fn chroma_size(&self) -> (usize, usize) {
+        if self.layout == Layout::Monochrome {
+            return (0, 0);
+        }
+        let (shift_x, shift_y) = self.layout.shift();
+        (
+            (self.width as usize).div_ceil(1 << shift_x),
+            (self.height as usize).div_ceil(1 << shift_y),
+        )
+    }
+
     /// Row `y` of `plane`, `width` samples, read into `out` as
     /// `(sample − offset) · gain`.
     pub fn load_row(&self, plane: usize, y: usize, (offset, gain): (f32, f32), out: &mut [f32]) {
@@ -104,9 +116,8 @@ pub(crate) fn decode<R>(
         };
         let seq = p.seq_hdr.ok_or("no sequence header")?.as_ref();
         let bit_depth = u8::try_from(p.p.bpc).map_err(|e| e.to_string())?;
-        let (shift_x, shift_y) = layout.shift();
-        let row_bytes = |w: u32| w as usize * if bit_depth == 8 { 1 } else { 2 };
-        let plane = |i: usize, stride: isize, w: u32, h: u32| -> Result<&[u8], String> {
+        let row_bytes = |w: usize| w * if bit_depth == 8 { 1 } else { 2 };
+        let plane = |i: usize, stride: isize, (w, h): (usize, usize)| -> Result<&[u8], String> {
             if h == 0 || w == 0 {
                 return Ok(&[]);
             }
@@ -116,35 +127,29 @@ pub(crate) fn decode<R>(
             // last at least `row_bytes(w)` long; it lives as long as `picture`.
             Ok(std::slice::from_raw_parts(
                 ptr,
-                stride * (h as usize - 1) + row_bytes(w),
+                stride * (h - 1) + row_bytes(w),
             ))
         };
-        let (chroma_w, chroma_h) = if layout == Layout::Monochrome {
-            (0, 0)
-        } else {
-            (
-                (width + (1 << shift_x) - 1) >> shift_x,
-                (height + (1 << shift_y) - 1) >> shift_y,
-            )
-        };
-        let frame = Frame {
+        let mut frame = Frame {
             width,
             height,
             bit_depth,
             layout,
             matrix: u8::try_from(seq.mtrx).unwrap_or(2),
             full_range: seq.color_range != 0,
-            planes: [
-                plane(0, p.stride[0], width, height)?,
-                plane(1, p.stride[1], chroma_w, chroma_h)?,
-                plane(2, p.stride[1], chroma_w, chroma_h)?,
-            ],
+            planes: [&[]; 3],
             strides: [
                 p.stride[0] as usize,
                 p.stride[1] as usize,
                 p.stride[1] as usize,
             ],
         };
+        let chroma = frame.chroma_size();
+        frame.planes = [
+            plane(0, p.stride[0], (width as usize, height as usize))?,
+            plane(1, p.stride[1], chroma)?,
+            plane(2, p.stride[1], chroma)?,
+        ];
         Ok(read(&frame))
     }
 }

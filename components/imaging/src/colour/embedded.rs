@@ -2,8 +2,9 @@
 //! own readers where they have one (`png`'s iCCP, `image-webp`'s ICCP) and by
 //! a marker walk for JPEG, whose APP2 profile may be split over several
 //! segments (`jpeg-decoder` offers it only after a full `read_info`, and the
-//! progressive DC path never builds a `jpeg-decoder`), and from the primary
-//! item's `colr` box for AVIF.
+//! progressive DC path never builds a `jpeg-decoder`). AVIF's profile is in
+//! its primary item's `colr`, read with its code points by
+//! `colour::embedded_profile`.
 
 use crate::probe::be16;
 use crate::Format;
@@ -22,8 +23,7 @@ pub(crate) fn icc(bytes: &[u8], format: Format) -> Option<Vec<u8>> {
             .ok()?
             .icc_profile()
             .ok()?,
-        Format::Avif => crate::probe::avif::primary(bytes)?.icc.map(<[u8]>::to_vec),
-        Format::Gif => None,
+        Format::Gif | Format::Avif => None,
     }
 }
 

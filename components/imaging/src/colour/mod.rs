@@ -31,14 +31,16 @@ pub(crate) fn parse(icc: &[u8]) -> Option<ColorProfile> {
 /// without one its `nclx` code points (Display P3, BT.2020, ...). `None`
 /// when it declares sRGB, nothing, or something unusable.
 pub(crate) fn embedded_profile(bytes: &[u8], format: Format) -> Option<ColorProfile> {
-    if let Some(icc) = icc(bytes, format) {
-        return parse(&icc);
+    if format != Format::Avif {
+        return parse(&icc(bytes, format)?);
     }
-    let nclx = match format {
-        Format::Avif => crate::probe::avif::primary(bytes)?.nclx?,
-        _ => return None,
-    };
-    from_code_points(nclx.primaries, nclx.transfer)
+    // One walk of the container gives both of the primary item's `colr` kinds.
+    let primary = crate::probe::avif::primary(bytes)?;
+    match (primary.icc, primary.nclx) {
+        (Some(icc), _) => parse(icc),
+        (None, Some(nclx)) => from_code_points(nclx.primaries, nclx.transfer),
+        (None, None) => None,
+    }
 }
 
 /// A profile for H.273 primaries and transfer; `None` for sRGB (BT.709

@@ -59,7 +59,7 @@ impl<'a, 'f> Converter<'a, 'f> {
             (Some(_), false) => (half, 1.0 / (224.0 * scale)),
         };
         let width = frame.width as usize;
-        let chroma_width = width.div_ceil(1 << frame.layout.shift().0);
+        let chroma_width = frame.chroma_size().0;
         let row = |n| vec![0.0; n];
         Converter {
             frame,
@@ -116,8 +116,7 @@ impl<'a, 'f> Converter<'a, 'f> {
     fn upsample_chroma(&mut self, y: usize) {
         let frame = self.frame;
         let (shift_x, shift_y) = frame.layout.shift();
-        let chroma_height = (frame.height as usize).div_ceil(1 << shift_y);
-        let (cy, ny) = neighbours(y, shift_y, chroma_height);
+        let (cy, ny) = neighbours(y, shift_y, frame.chroma_size().1);
         for plane in 0..2 {
             let (near, far, full) = (
                 &mut self.near[plane],
