@@ -35,6 +35,8 @@ pub(super) struct Keep {
     pub last: usize,
     /// Zig-zag positions `0..=last` as a mask (bit k for position k).
     pub corner: u64,
+    /// The kept zig-zag positions as a mask.
+    pub mask: u64,
 }
 
 pub(super) fn keep_table(size: usize) -> Keep {
@@ -42,12 +44,14 @@ pub(super) fn keep_table(size: usize) -> Keep {
         index: [u8::MAX; 64],
         last: 0,
         corner: 1,
+        mask: 0,
     };
     for (k, &natural) in ZIGZAG.iter().enumerate() {
         let (row, col) = (usize::from(natural) / 8, usize::from(natural) % 8);
         if row < size && col < size {
             keep.index[k] = (row * size + col) as u8;
             keep.last = k;
+            keep.mask |= 1 << k;
         }
     }
     keep.corner = u64::MAX >> (63 - keep.last);
