@@ -300,10 +300,11 @@ fn parse_fixed(v: &str, scale: u32) -> Result<u32, Invalid> {
     let mut rest = frac.bytes();
     while unit > 1 {
         unit /= 10;
-        value += u64::from(rest.next().map_or(0, |b| b - b'0')) * unit;
+        let digit = u64::from(rest.next().map_or(0, |b| b - b'0'));
+        value = value.checked_add(digit * unit).ok_or(Invalid::Range)?;
     }
     if rest.next().is_some_and(|b| b >= b'5') {
-        value += 1;
+        value = value.checked_add(1).ok_or(Invalid::Range)?;
     }
     u32::try_from(value).map_err(|_| Invalid::Range)
 }
