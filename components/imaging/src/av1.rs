@@ -6,11 +6,33 @@
 use rav1d::include::dav1d::data::Dav1dData;
 use rav1d::include::dav1d::dav1d::{Dav1dContext, Dav1dSettings};
 use rav1d::include::dav1d::headers::{
-    DAV1D_PIXEL_LAYOUT_I400, DAV1D_PIXEL_LAYOUT_I420, DAV1D_PIXEL_LAYOUT_I422,
+    Dav1dSequenceHeader, DAV1D_PIXEL_LAYOUT_I400, DAV1D_PIXEL_LAYOUT_I420, DAV1D_PIXEL_LAYOUT_I422,
 };
 use rav1d::include::dav1d::picture::Dav1dPicture;
 use rav1d::src::lib as dav1d;
 use std::ptr::NonNull;
+
+/// The H.273 colour primaries and transfer characteristics an AV1 sequence
+/// header declares, if it declares them (`color_description_present_flag`).
+/// An AVIF without a `colr` box takes its colour space from here.
+pub(crate) fn sequence_colour(obus: &[u8]) -> Option<(u32, u32)> {
+    let mut header = std::mem::MaybeUninit::<Dav1dSequenceHeader>::uninit();
+    // SAFETY: `header` may be written whole; `obus` is a live slice of
+    // `obus.len()` bytes, which rav1d only reads.
+    let header = unsafe {
+        let parsed = dav1d::dav1d_parse_sequence_header(
+            NonNull::new(header.as_mut_ptr()),
+            Some(NonNull::from(obus).cast::<u8>()),
+            obus.len(),
+        );
+        if parsed.0 != 0 {
+            return None;
+        }
+        // Written in full by a successful parse.
+        header.assume_init()
+    };
+    (header.color_description_present != 0).then_some((header.pri, header.trc))
+}
 
 /// How the chroma planes are subsampled.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

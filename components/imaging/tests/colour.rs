@@ -2,7 +2,7 @@
 //! Adobe RGB and ProPhoto RGB (colord-data's profiles) and Display P3 (a
 //! profile `moxcms` writes, as no Debian package ships one), embedded in JPEG,
 //! PNG, WebP and AVIF (and Display P3 once more as AVIF `nclx` code points,
-//! no profile), and CMYK (JPEG with an embedded FOGRA29 profile; Adobe-inverted
+//! no profile, and again with those only in the AV1 sequence header), and CMYK (JPEG with an embedded FOGRA29 profile; Adobe-inverted
 //! and plain without a profile, which get the bundled FOGRA39 one), by
 //! `tests/colour/make_fixtures.py` (Pillow). Each 320 px thumbnail must match,
 //! in mean colour per channel within 3 levels, the thumbnail of LittleCMS'
@@ -29,7 +29,7 @@ struct Case {
 #[test]
 fn tagged_inputs_render_like_a_colour_managed_reference() {
     let cases = fixtures();
-    assert_eq!(cases.len(), 16, "{cases:?}");
+    assert_eq!(cases.len(), 17, "{cases:?}");
     let mut failures = Vec::new();
     for case in &cases {
         let name = case.input.file_name().unwrap().to_string_lossy();

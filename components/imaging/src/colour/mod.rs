@@ -39,7 +39,20 @@ pub(crate) fn embedded_profile(bytes: &[u8], format: Format) -> Option<ColorProf
     match (primary.icc, primary.nclx) {
         (Some(icc), _) => parse(icc),
         (None, Some(nclx)) => from_code_points(nclx.primaries, nclx.transfer),
-        (None, None) => None,
+        // Without `colr`, the AV1 sequence header's code points apply, as
+        // libavif reads them. (avif-parse reserves what a box declares, so
+        // the boxes are checked first, as the decoder does.)
+        (None, None) => {
+            if !crate::probe::avif::boxes_fit(bytes) {
+                return None;
+            }
+            let data = avif_parse::read_avif(&mut std::io::Cursor::new(bytes)).ok()?;
+            let (primaries, transfer) = crate::av1::sequence_colour(&data.primary_item)?;
+            from_code_points(
+                u16::try_from(primaries).ok()?,
+                u16::try_from(transfer).ok()?,
+            )
+        }
     }
 }
 

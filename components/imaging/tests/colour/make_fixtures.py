@@ -4,7 +4,9 @@ LittleCMS (through Pillow's ImageCms) and real ICC profiles from Debian's
 colord-data, plus a CMYK profile made from Debian's FOGRA29L data. AVIF
 inputs are encoded by libavif's avifenc (Debian's libavif-bin), with the
 profile in a `colr` box, and once (Display P3) as H.273 code points instead
-(`nclx` 12/13/6); their decoded pixels come from avifdec.
+(`nclx` 12/13/6), once more with that `colr` box renamed `free` so that only
+the AV1 sequence header's code points remain; their decoded pixels come from
+avifdec.
 
 Usage: make_fixtures.py CORPUS_PHOTO OUT_DIR [RGB_PROFILE.icc ...]
 (extra RGB profiles, e.g. a Display P3 one, which no Debian package ships)
@@ -75,7 +77,17 @@ def rgb_cases(base, out, extra):
         cases.append(case(path, avif(png, path, icc), icc))
         if name == "DisplayP3":
             path = os.path.join(out, f"{name}-nclx.avif")
-            cases.append(case(path, avif(png, path, icc, nclx="12/13/6"), icc))
+            decoded = avif(png, path, icc, nclx="12/13/6")
+            cases.append(case(path, decoded, icc))
+            # The same code points in the AV1 sequence header alone, as from
+            # writers that leave `colr` out: the box renamed `free`.
+            with open(path, "rb") as f:
+                data = f.read()
+            assert data.count(b"colr") == 1, "one colr box"
+            bare = os.path.join(out, f"{name}-no-colr.avif")
+            with open(bare, "wb") as f:
+                f.write(data.replace(b"colr", b"free"))
+            cases.append(case(bare, decoded, icc))
     return cases
 
 
