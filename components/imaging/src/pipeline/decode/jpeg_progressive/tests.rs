@@ -75,13 +75,20 @@ fn fixtures_refine_dc_and_ac() {
     }
 }
 
+/// Our decode of `bytes` at 1/`shrink`, and its mean and worst difference
+/// from the general decoder's.
+fn against_reference(label: &str, bytes: &[u8], shrink: u32) -> (Image, f64, u8) {
+    let got = decode(bytes, shrink).unwrap_or_else(|| panic!("{label}: not decoded"));
+    let (rw, rh, want) = reference(bytes, shrink as u16);
+    assert_eq!((got.width, got.height), (rw, rh), "{label}");
+    let (mean, worst) = differences(&got.data, &want);
+    (got, mean, worst)
+}
+
 #[test]
 fn matches_the_general_decoder_at_half_scale() {
     for (label, bytes) in FILES {
-        let got = decode(bytes, 2).unwrap_or_else(|| panic!("{label}: not decoded"));
-        let (rw, rh, want) = reference(bytes, 2);
-        assert_eq!((got.width, got.height), (rw, rh), "{label}");
-        let (mean, worst) = differences(&got.data, &want);
+        let (_, mean, worst) = against_reference(label, bytes, 2);
         // Rounding and chroma upsampling differ slightly from
         // jpeg-decoder's (seen: mean up to 0.041, worst 3). Dropping the
         // last refinement bit of blocks in an end-of-band run gave mean
@@ -96,10 +103,7 @@ fn matches_the_general_decoder_at_half_scale() {
 #[test]
 fn at_quarter_scale_the_last_bit_of_ac_terms_is_not_read() {
     for (label, bytes) in FILES {
-        let got = decode(bytes, 4).unwrap_or_else(|| panic!("{label}: not decoded"));
-        let (rw, rh, want) = reference(bytes, 4);
-        assert_eq!((got.width, got.height), (rw, rh), "{label}");
-        let (mean, worst) = differences(&got.data, &want);
+        let (got, mean, worst) = against_reference(label, bytes, 4);
         // The kept AC terms are each within half a quantiser step of
         // libjpeg's: measured mean 0.38-0.89 levels, worst 6 (truncating
         // instead of taking the middle: mean up to 0.95).
