@@ -14,7 +14,9 @@
 //! `BENCH_RUNS` (runs per measurement, default 5), `BENCH_FILES` (comma-separated
 //! subset of the files), `IMAGING_PROFILE=perfmap` (for `perf record`),
 //! `IMAGING_EPOCH=1` (epoch checks on, as in the host), `IMAGING_KEEP=DIR`
-//! (keep the thumbnails there, to compare two builds' output). Build the
+//! (keep the thumbnails there, to compare two builds' output),
+//! `IMAGING_DUMP=FILE` (write Cranelift's compiled component there, an ELF
+//! whose functions `objdump -d` shows by name). Build the
 //! `thumb` example for wasm32-wasip2 first:
 //! `cargo build --release --target wasm32-wasip2 -p edgeimg-imaging --example thumb`.
 
@@ -297,6 +299,11 @@ impl WasmRunner {
             config.profiler(wasmtime::ProfilingStrategy::PerfMap);
         }
         let engine = Engine::new(&config).map_err(wt)?;
+        // `IMAGING_DUMP=FILE`: the machine code, to read what Cranelift made.
+        if let Ok(dump) = std::env::var("IMAGING_DUMP") {
+            let bytes = std::fs::read(wasm)?;
+            std::fs::write(dump, engine.precompile_component(&bytes).map_err(wt)?)?;
+        }
         let start = Instant::now();
         let component = Component::from_file(&engine, wasm)
             .map_err(wt)
