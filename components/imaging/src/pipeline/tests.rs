@@ -344,14 +344,17 @@ fn fuzz_regressions() {
         // GIF whose first frame starts far right of the logical screen.
         b"GIF89a\x14\x00\x0b\x00\x80\x00\x00\x00\x00\x00\x00\x00\x00\x00!\xff\x0bNETSCAPE2.0\x03\x01\x00\x00\x00!\xf9\x04\x05\x00\x00\x00\x00,\x00\xaf\x00\x00\x14\x00\x0b\x00\x00\x02\x0d\x84\x8f\xa9\xcb\xed\x0f\xa3\x9c\xb4\xda\x8b)]\x01\x00;",
     ];
+    let run = |bytes: &[u8], options: &str| {
+        transform(
+            bytes,
+            &options.parse().unwrap(),
+            Format::Jpeg,
+            &Limits::default(),
+        )
+    };
     for bytes in cases {
         for options in ["", "w=8"] {
-            let _ = transform(
-                bytes,
-                &options.parse().unwrap(),
-                Format::Jpeg,
-                &Limits::default(),
-            );
+            let _ = run(bytes, options);
         }
     }
     // AVIFs (tests/fuzz-regressions): corrupt tile data made rav1d abort
@@ -364,13 +367,7 @@ fn fuzz_regressions() {
     ];
     for bytes in avifs {
         for options in ["", "w=8"] {
-            let err = transform(
-                bytes,
-                &options.parse().unwrap(),
-                Format::Jpeg,
-                &Limits::default(),
-            )
-            .unwrap_err();
+            let err = run(bytes, options).unwrap_err();
             assert_eq!(err.status(), 422, "{err}");
         }
     }
