@@ -16,7 +16,9 @@
 //! `IMAGING_EPOCH=1` (epoch checks on, as in the host), `IMAGING_KEEP=DIR`
 //! (keep the thumbnails there, to compare two builds' output),
 //! `IMAGING_DUMP=FILE` (write Cranelift's compiled component there, an ELF
-//! whose functions `objdump -d` shows by name). Build the
+//! whose functions `objdump -d` shows by name), `IMAGING_WASM_ONLY=1` (time
+//! only the wasm build: min and median), with `IMAGING_AB=OTHER.wasm` (a
+//! second build run alternately, and the median ratio of the pairs). Build the
 //! `thumb` example for wasm32-wasip2 first:
 //! `cargo build --release --target wasm32-wasip2 -p edgeimg-imaging --example thumb`.
 
@@ -57,6 +59,12 @@ fn main() -> Result<()> {
     });
     std::fs::create_dir_all(&out_dir)?;
     let wasm_runner = WasmRunner::new(Path::new(&wasm), &corpus, &out_dir)?;
+    // `IMAGING_AB=OTHER.wasm` (with `IMAGING_WASM_ONLY`): a second build,
+    // run alternately with the first.
+    let ab_runner = match std::env::var_os("IMAGING_AB") {
+        Some(other) => Some(WasmRunner::new(Path::new(&other), &corpus, &out_dir)?),
+        None => None,
+    };
 
     // `BENCH_WIDTH=N`: thumbnails N px wide instead of 320.
     let width: u32 = std::env::var("BENCH_WIDTH")
@@ -75,6 +83,9 @@ fn main() -> Result<()> {
     );
     let mut failures = Vec::new();
     let only = std::env::var("BENCH_FILES").ok();
+    // `IMAGING_WASM_ONLY=1`: time only the wasm build (min and median), to
+    // compare two builds of the component run after run.
+    let wasm_only = std::env::var_os("IMAGING_WASM_ONLY").is_some();
     for file in FILES.into_iter().filter(|f| {
         only.as_deref()
             .is_none_or(|o| o.split(',').any(|x| x == *f))
@@ -91,6 +102,10 @@ fn main() -> Result<()> {
         let mut native = Samples::default();
         let mut wasm = Samples::default();
         let mut vips = Samples::default();
+        if wasm_only {
+            wasm_ab(file, &options, runs, &wasm_runner, ab_runner.as_ref())?;
+            continue;
+        }
         for _ in 0..runs.max(1) {
             native.time(|| native_thumb(&input, &native_out, &options))?;
             wasm.time(|| wasm_runner.run(file, &options))?;
@@ -124,7 +139,7 @@ fn main() -> Result<()> {
     }
     // One run each: rav1e is deterministic and slow enough to time once.
     // Skipped when profiling a subset of the files.
-    if only.is_none() {
+    if only.is_none() && !wasm_only {
         let input = corpus.join(AVIF_FILE);
         let mut native = Samples::default();
         let mut wasm = Samples::default();
@@ -171,6 +186,43 @@ impl Samples {
             self.peak,
         )
     }
+}
+
+/// Times the wasm build alone (min and median), or two builds run after run:
+/// the median of each pair's ratio is steadier than either time on a busy
+/// machine, since both runs of a pair meet the same load.
+fn wasm_ab(
+    file: &str,
+    options: &str,
+    runs: usize,
+    a: &WasmRunner,
+    b: Option<&WasmRunner>,
+) -> Result<()> {
+    let (mut first, mut second, mut ratios) = (Samples::default(), Samples::default(), Vec::new());
+    for _ in 0..runs.max(1) {
+        first.time(|| a.run(file, options))?;
+        if let Some(b) = b {
+            second.time(|| b.run(file, options))?;
+            let last = |s: &Samples| s.times.last().map_or(f64::NAN, Duration::as_secs_f64);
+            ratios.push(last(&second) / last(&first));
+        }
+    }
+    for (name, samples) in [("A", &mut first), ("B", &mut second)] {
+        if samples.times.is_empty() {
+            continue;
+        }
+        let (median, _) = samples.median_ms();
+        let min = samples.times[0].as_secs_f64() * 1000.0;
+        println!("{file:<38} wasm {name} min {min:.1} median {median:.1}");
+    }
+    if !ratios.is_empty() {
+        ratios.sort_by(f64::total_cmp);
+        println!(
+            "{file:<38} B/A median of pairs {:.3}",
+            ratios[ratios.len() / 2]
+        );
+    }
+    Ok(())
 }
 
 fn corpus_dir() -> Result<PathBuf> {

@@ -452,8 +452,8 @@ static int GetLargeValue(VP8BitReader* const br, const uint8_t* const p) {
 
 #include "src/utils/bit_reader_local_inl_utils.h"
 
-static WEBP_INLINE int LGetLargeValue(LocalBR* const L, VP8BitReader* const br,
-                                      const uint8_t* const p) {
+LBR_INLINE int LGetLargeValue(LocalBR* const L, VP8BitReader* const br,
+                              const uint8_t* const p) {
   int v;
   if (!LGetBit(L, br, p[3])) {
     if (!LGetBit(L, br, p[4])) {
@@ -474,9 +474,27 @@ static WEBP_INLINE int LGetLargeValue(LocalBR* const L, VP8BitReader* const br,
       const int bit1 = LGetBit(L, br, p[8]);
       const int bit0 = LGetBit(L, br, p[9 + bit1]);
       const int cat = 2 * bit1 + bit0;
-      v = 0;
-      for (tab = kCat3456[cat]; *tab; ++tab) {
-        v += v + LGetBit(L, br, *tab);
+      // edgeimg patch: the loop over the category's 3 to 11 extra bits
+      // written out (each table ends with 0). Wasmtime checks its epoch at
+      // every loop header, and the check's (cold) call made Cranelift keep
+      // the reader's state in stack slots all through ParseResiduals.
+      tab = kCat3456[cat];
+      v = LGetBit(L, br, tab[0]);
+      v += v + LGetBit(L, br, tab[1]);
+      v += v + LGetBit(L, br, tab[2]);
+      if (tab[3]) {
+        v += v + LGetBit(L, br, tab[3]);
+        if (tab[4]) {
+          v += v + LGetBit(L, br, tab[4]);
+          if (tab[5]) {
+            v += v + LGetBit(L, br, tab[5]);
+            v += v + LGetBit(L, br, tab[6]);
+            v += v + LGetBit(L, br, tab[7]);
+            v += v + LGetBit(L, br, tab[8]);
+            v += v + LGetBit(L, br, tab[9]);
+            v += v + LGetBit(L, br, tab[10]);
+          }
+        }
       }
       v += 3 + (8 << cat);
     }
@@ -484,40 +502,46 @@ static WEBP_INLINE int LGetLargeValue(LocalBR* const L, VP8BitReader* const br,
   return v;
 }
 
-// Returns the position of the last non-zero coeff plus one
-static int GetCoeffsFast(VP8BitReader* const br,
-                         const VP8BandProbas* const prob[],
-                         int ctx, const quant_t dq, int n, int16_t* out) {
+// Returns the position of the last non-zero coeff plus one.
+// edgeimg patch: inlined into ParseResiduals, which keeps the reader's state
+// in a local for all of a macroblock's blocks (a call per block through the
+// GetCoeffs pointer cost ~7% of a decode in Wasmtime).
+LBR_INLINE int LGetCoeffs(LocalBR* const L, VP8BitReader* const br,
+                          const VP8BandProbas* const prob[],
+                          int ctx, const quant_t dq, int n, int16_t* out) {
   const uint8_t* p = prob[n]->probas[ctx];
-  LocalBR L;
-  LBRLoad(&L, br);
   for (; n < 16; ++n) {
-    if (!LGetBit(&L, br, p[0])) {
-      LBRStore(&L, br);
+    if (!LGetBit(L, br, p[0])) {
       return n;  // previous coeff was last non-zero coeff
     }
-    while (!LGetBit(&L, br, p[1])) {       // sequence of zero coeffs
+    while (!LGetBit(L, br, p[1])) {       // sequence of zero coeffs
       p = prob[++n]->probas[0];
-      if (n == 16) {
-        LBRStore(&L, br);
-        return 16;
-      }
+      if (n == 16) return 16;
     }
     {        // non zero coeff
       const VP8ProbaArray* const p_ctx = &prob[n + 1]->probas[0];
       int v;
-      if (!LGetBit(&L, br, p[2])) {
+      if (!LGetBit(L, br, p[2])) {
         v = 1;
         p = p_ctx[1];
       } else {
-        v = LGetLargeValue(&L, br, p);
+        v = LGetLargeValue(L, br, p);
         p = p_ctx[2];
       }
-      out[kZigzag[n]] = LGetSigned(&L, br, v) * dq[n > 0];
+      out[kZigzag[n]] = LGetSigned(L, br, v) * dq[n > 0];
     }
   }
-  LBRStore(&L, br);
   return 16;
+}
+
+static int GetCoeffsFast(VP8BitReader* const br,
+                         const VP8BandProbas* const prob[],
+                         int ctx, const quant_t dq, int n, int16_t* out) {
+  LocalBR L;
+  LBRLoad(&L, br);
+  n = LGetCoeffs(&L, br, prob, ctx, dq, n, out);
+  LBRStore(&L, br);
+  return n;
 }
 
 // This version of GetCoeffs() uses VP8GetBitAlt() which is an alternate version
@@ -580,12 +604,14 @@ static int ParseResiduals(VP8Decoder* const dec,
   int x, y, ch;
   uint32_t out_t_nz, out_l_nz;
   int first;
+  LocalBR L;  // edgeimg patch: the token reader's state, for all the blocks
 
+  LBRLoad(&L, token_br);
   memset(dst, 0, 384 * sizeof(*dst));
   if (!block->is_i4x4) {    // parse DC
     int16_t dc[16] = { 0 };
     const int ctx = mb->nz_dc + left_mb->nz_dc;
-    const int nz = GetCoeffs(token_br, bands[1], ctx, q->y2_mat, 0, dc);
+    const int nz = LGetCoeffs(&L, token_br, bands[1], ctx, q->y2_mat, 0, dc);
     mb->nz_dc = left_mb->nz_dc = (nz > 0);
     if (nz > 1) {   // more than just the DC -> perform the full transform
       VP8TransformWHT(dc, dst);
@@ -608,7 +634,7 @@ static int ParseResiduals(VP8Decoder* const dec,
     uint32_t nz_coeffs = 0;
     for (x = 0; x < 4; ++x) {
       const int ctx = l + (tnz & 1);
-      const int nz = GetCoeffs(token_br, ac_proba, ctx, q->y1_mat, first, dst);
+      const int nz = LGetCoeffs(&L, token_br, ac_proba, ctx, q->y1_mat, first, dst);
       l = (nz > first);
       tnz = (tnz >> 1) | (l << 7);
       nz_coeffs = NzCodeBits(nz_coeffs, nz, dst[0] != 0);
@@ -629,7 +655,7 @@ static int ParseResiduals(VP8Decoder* const dec,
       int l = lnz & 1;
       for (x = 0; x < 2; ++x) {
         const int ctx = l + (tnz & 1);
-        const int nz = GetCoeffs(token_br, bands[2], ctx, q->uv_mat, 0, dst);
+        const int nz = LGetCoeffs(&L, token_br, bands[2], ctx, q->uv_mat, 0, dst);
         l = (nz > 0);
         tnz = (tnz >> 1) | (l << 3);
         nz_coeffs = NzCodeBits(nz_coeffs, nz, dst[0] != 0);
@@ -654,6 +680,7 @@ static int ParseResiduals(VP8Decoder* const dec,
   // empty blocks.
   block->dither = (non_zero_uv & 0xaaaa) ? 0 : q->dither;
 
+  LBRStore(&L, token_br);
   return !(non_zero_y | non_zero_uv);  // will be used for further optimization
 }
 

@@ -137,9 +137,14 @@ int WebPRescalerImport(WebPRescaler* const rescaler, int num_lines,
     }
     WebPRescalerImportRow(rescaler, src);
     if (!rescaler->y_expand) {    // Accumulate the contribution of the new row.
+      // edgeimg patch: the bound and both rows in locals, so the compiler
+      // vectorises the sum (through the struct, it reloaded them each step).
+      const int n = rescaler->num_channels * rescaler->dst_width;
+      rescaler_t* WEBP_RESTRICT const irow = rescaler->irow;
+      const rescaler_t* WEBP_RESTRICT const frow = rescaler->frow;
       int x;
-      for (x = 0; x < rescaler->num_channels * rescaler->dst_width; ++x) {
-        rescaler->irow[x] += rescaler->frow[x];
+      for (x = 0; x < n; ++x) {
+        irow[x] += frow[x];
       }
     }
     ++rescaler->src_y;
