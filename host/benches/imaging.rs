@@ -90,6 +90,10 @@ fn main() -> Result<()> {
         only.as_deref()
             .is_none_or(|o| o.split(',').any(|x| x == *f))
     }) {
+        if wasm_only {
+            wasm_ab(file, &options, runs, &wasm_runner, ab_runner.as_ref())?;
+            continue;
+        }
         let input = corpus.join(file);
         let bytes =
             std::fs::read(&input).with_context(|| format!("reading {}", input.display()))?;
@@ -102,10 +106,6 @@ fn main() -> Result<()> {
         let mut native = Samples::default();
         let mut wasm = Samples::default();
         let mut vips = Samples::default();
-        if wasm_only {
-            wasm_ab(file, &options, runs, &wasm_runner, ab_runner.as_ref())?;
-            continue;
-        }
         for _ in 0..runs.max(1) {
             native.time(|| native_thumb(&input, &native_out, &options))?;
             wasm.time(|| wasm_runner.run(file, &options))?;

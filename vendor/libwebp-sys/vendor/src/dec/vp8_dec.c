@@ -38,16 +38,6 @@ int WebPGetDecoderVersion(void) {
 }
 
 //------------------------------------------------------------------------------
-// Signature and pointer-to-function for GetCoeffs() variants below.
-
-typedef int (*GetCoeffsFunc)(VP8BitReader* const br,
-                             const VP8BandProbas* const prob[],
-                             int ctx, const quant_t dq, int n, int16_t* out);
-static volatile GetCoeffsFunc GetCoeffs = NULL;
-
-static void InitGetCoeffs(void);
-
-//------------------------------------------------------------------------------
 // VP8Decoder
 
 static void SetOk(VP8Decoder* const dec) {
@@ -72,7 +62,6 @@ VP8Decoder* VP8New(void) {
     WebPGetWorkerInterface()->Init(&dec->worker);
     dec->ready = 0;
     dec->num_parts_minus_one = 0;
-    InitGetCoeffs();
   }
   return dec;
 }
@@ -419,37 +408,6 @@ static const uint8_t kZigzag[16] = {
 };
 
 // See section 13-2: https://datatracker.ietf.org/doc/html/rfc6386#section-13.2
-static int GetLargeValue(VP8BitReader* const br, const uint8_t* const p) {
-  int v;
-  if (!VP8GetBit(br, p[3], "coeffs")) {
-    if (!VP8GetBit(br, p[4], "coeffs")) {
-      v = 2;
-    } else {
-      v = 3 + VP8GetBit(br, p[5], "coeffs");
-    }
-  } else {
-    if (!VP8GetBit(br, p[6], "coeffs")) {
-      if (!VP8GetBit(br, p[7], "coeffs")) {
-        v = 5 + VP8GetBit(br, 159, "coeffs");
-      } else {
-        v = 7 + 2 * VP8GetBit(br, 165, "coeffs");
-        v += VP8GetBit(br, 145, "coeffs");
-      }
-    } else {
-      const uint8_t* tab;
-      const int bit1 = VP8GetBit(br, p[8], "coeffs");
-      const int bit0 = VP8GetBit(br, p[9 + bit1], "coeffs");
-      const int cat = 2 * bit1 + bit0;
-      v = 0;
-      for (tab = kCat3456[cat]; *tab; ++tab) {
-        v += v + VP8GetBit(br, *tab, "coeffs");
-      }
-      v += 3 + (8 << cat);
-    }
-  }
-  return v;
-}
-
 #include "src/utils/bit_reader_local_inl_utils.h"
 
 LBR_INLINE int LGetLargeValue(LocalBR* const L, VP8BitReader* const br,
@@ -504,8 +462,8 @@ LBR_INLINE int LGetLargeValue(LocalBR* const L, VP8BitReader* const br,
 
 // Returns the position of the last non-zero coeff plus one.
 // edgeimg patch: inlined into ParseResiduals, which keeps the reader's state
-// in a local for all of a macroblock's blocks (a call per block through the
-// GetCoeffs pointer cost ~7% of a decode in Wasmtime).
+// in a local for all of a macroblock's blocks (libwebp's call per block,
+// through a GetCoeffs function pointer, cost ~7% of a decode in Wasmtime).
 LBR_INLINE int LGetCoeffs(LocalBR* const L, VP8BitReader* const br,
                           const VP8BandProbas* const prob[],
                           int ctx, const quant_t dq, int n, int16_t* out) {
@@ -532,56 +490,6 @@ LBR_INLINE int LGetCoeffs(LocalBR* const L, VP8BitReader* const br,
     }
   }
   return 16;
-}
-
-static int GetCoeffsFast(VP8BitReader* const br,
-                         const VP8BandProbas* const prob[],
-                         int ctx, const quant_t dq, int n, int16_t* out) {
-  LocalBR L;
-  LBRLoad(&L, br);
-  n = LGetCoeffs(&L, br, prob, ctx, dq, n, out);
-  LBRStore(&L, br);
-  return n;
-}
-
-// This version of GetCoeffs() uses VP8GetBitAlt() which is an alternate version
-// of VP8GetBitAlt() targeting specific platforms.
-static int GetCoeffsAlt(VP8BitReader* const br,
-                        const VP8BandProbas* const prob[],
-                        int ctx, const quant_t dq, int n, int16_t* out) {
-  const uint8_t* p = prob[n]->probas[ctx];
-  for (; n < 16; ++n) {
-    if (!VP8GetBitAlt(br, p[0], "coeffs")) {
-      return n;  // previous coeff was last non-zero coeff
-    }
-    while (!VP8GetBitAlt(br, p[1], "coeffs")) {       // sequence of zero coeffs
-      p = prob[++n]->probas[0];
-      if (n == 16) return 16;
-    }
-    {        // non zero coeff
-      const VP8ProbaArray* const p_ctx = &prob[n + 1]->probas[0];
-      int v;
-      if (!VP8GetBitAlt(br, p[2], "coeffs")) {
-        v = 1;
-        p = p_ctx[1];
-      } else {
-        v = GetLargeValue(br, p);
-        p = p_ctx[2];
-      }
-      out[kZigzag[n]] = VP8GetSigned(br, v, "coeffs") * dq[n > 0];
-    }
-  }
-  return 16;
-}
-
-extern VP8CPUInfo VP8GetCPUInfo;
-
-WEBP_DSP_INIT_FUNC(InitGetCoeffs) {
-  if (VP8GetCPUInfo != NULL && VP8GetCPUInfo(kSlowSSSE3)) {
-    GetCoeffs = GetCoeffsAlt;
-  } else {
-    GetCoeffs = GetCoeffsFast;
-  }
 }
 
 static WEBP_INLINE uint32_t NzCodeBits(uint32_t nz_coeffs, int nz, int dc_nz) {
