@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
+use indexmap::IndexMap;
 use serde::Deserialize;
 
 use super::template::{check_variable_name, template_references};
@@ -23,8 +24,9 @@ pub struct Manifest {
     pub variables: BTreeMap<String, VariableDecl>,
     /// `[[trigger.http]]` entries in file order.
     pub http_triggers: Vec<HttpTrigger>,
-    /// `[component.<id>]` entries.
-    pub components: BTreeMap<String, ComponentDecl>,
+    /// `[component.<id>]` entries in file order, which `edgeimg build`
+    /// follows as `spin build` does.
+    pub components: IndexMap<String, ComponentDecl>,
 }
 
 /// `[variables.<name>]`.
@@ -76,7 +78,7 @@ struct RawManifest {
     #[serde(default)]
     trigger: BTreeMap<String, Vec<toml::Table>>,
     #[serde(default)]
-    component: BTreeMap<String, RawComponent>,
+    component: IndexMap<String, RawComponent>,
 }
 
 #[derive(Deserialize, Default)]
@@ -178,7 +180,7 @@ impl Manifest {
             );
         }
 
-        let mut components = BTreeMap::new();
+        let mut components = IndexMap::new();
         for (id, c) in raw.component {
             let field = |f: &str| format!("{file}: [component.{id}] `{f}`");
             let source = match &c.source {
@@ -359,6 +361,16 @@ workdir = "components/upload"
             Path::new("/app/components/upload")
         );
         assert!(m.variables["key"].required);
+    }
+
+    #[test]
+    fn components_keep_file_order() {
+        let text = format!(
+            "{GOOD}\n[component.zeta]\nsource = \"z.wasm\"\n[component.zeta.build]\ncommand = \"z\"\n[component.alpha]\nsource = \"a.wasm\"\n"
+        );
+        let m = parse(&text).unwrap();
+        let ids: Vec<&str> = m.components.keys().map(String::as_str).collect();
+        assert_eq!(ids, ["upload", "zeta", "alpha"]);
     }
 
     fn error_of(text: &str) -> String {

@@ -20,7 +20,8 @@ impl BuildArgs {
     }
 }
 
-/// Runs every component's build commands in its workdir, in id order.
+/// Runs every component's build commands in its workdir, in manifest order
+/// (as `spin build` does).
 pub fn build(manifest: &Manifest) -> Result<()> {
     let builds: Vec<_> = manifest
         .components
@@ -58,14 +59,36 @@ pub fn build(manifest: &Manifest) -> Result<()> {
                 })?;
             if !status.success() {
                 bail!(
-                    "{}: [component.{}] `build.command` {command:?} failed ({status})",
+                    "{}: [component.{}] `build.command` {command:?} failed ({status}){}",
                     manifest.path.display(),
-                    component.id
+                    component.id,
+                    missing_toolchain_hint(command)
                 );
             }
         }
     }
     Ok(())
+}
+
+/// Names the command that installs libwebp's C toolchain when a wasm build
+/// failed without it, so a newcomer is not left with the compiler's own
+/// "failed to find tool" line.
+fn missing_toolchain_hint(command: &str) -> String {
+    if !command.contains("wasm32-wasip2") || on_path(C_COMPILER) {
+        return String::new();
+    }
+    format!(
+        "\n{C_COMPILER} (the C compiler libwebp is built with for wasm32-wasip2) is not installed: \
+         run `scripts/wasm-toolchain` (apt-get install clang-14 llvm-14 wasi-libc) and build again"
+    )
+}
+
+/// The C compiler `.cargo/config.toml` names for wasm32-wasip2.
+const C_COMPILER: &str = "clang-14";
+
+fn on_path(tool: &str) -> bool {
+    std::env::var_os("PATH")
+        .is_some_and(|path| std::env::split_paths(&path).any(|dir| dir.join(tool).is_file()))
 }
 
 /// Installs the `wasm32-wasip2` Rust target with rustup when it is missing.
