@@ -16,7 +16,11 @@ use serde_json::Value;
 use support::{repo_path, TempDir, EDGEIMG};
 
 /// Every manifest in the repository whose components are built from source.
-const MANIFESTS: &[&str] = &["spin.toml", "deploy/hosted/spin.toml", "tests/probe/spin.toml"];
+const MANIFESTS: &[&str] = &[
+    "spin.toml",
+    "deploy/hosted/spin.toml",
+    "tests/probe/spin.toml",
+];
 
 /// The step that installs the wasm32-wasip2 target and libwebp's C toolchain.
 const TOOLCHAIN_STEP: &str = "scripts/wasm-toolchain";
@@ -142,7 +146,8 @@ fn manifest_with(dir: &TempDir, components: &[(&str, &str)]) -> PathBuf {
     let mut text = String::from("spin_manifest_version = 2\n[application]\nname = \"t\"\n");
     for (id, command) in components {
         text.push_str(&format!(
-            "[component.{id}]\nsource = \"{id}.wasm\"\n[component.{id}.build]\ncommand = {command:?}\n"
+            "[[trigger.http]]\nroute = \"/{id}\"\ncomponent = \"{id}\"\n\
+             [component.{id}]\nsource = \"{id}.wasm\"\n[component.{id}.build]\ncommand = {command:?}\n"
         ));
     }
     let path = dir.path().join("spin.toml");
@@ -166,7 +171,11 @@ fn edgeimg_build_runs_components_in_manifest_order() {
         .arg(&manifest)
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let order = std::fs::read_to_string(dir.path().join("order")).unwrap();
     assert_eq!(order, "zeta\nalpha\nmid\n");
 }
@@ -192,10 +201,7 @@ fn a_wasm_build_without_clang_names_the_command_that_installs_it() {
     let bin = bin_without_clang(dir.path(), &["sh"]);
     let manifest = manifest_with(
         &dir,
-        &[(
-            "c",
-            "echo cargo build --target wasm32-wasip2 >&2; exit 101",
-        )],
+        &[("c", "echo cargo build --target wasm32-wasip2 >&2; exit 101")],
     );
     let out = Command::new(EDGEIMG)
         .args(["build", "-f"])

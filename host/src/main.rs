@@ -2,6 +2,7 @@
 //! application (spin.toml) on Wasmtime. See DESIGN.md.
 
 mod app;
+mod background;
 mod cli;
 mod kv;
 mod metrics;

@@ -196,6 +196,9 @@ impl HostBuilder {
                 "EDGEIMG_COMPILED_CACHE_DIR",
                 repo_path("target/test-compiled"),
             )
+            // Eager variants (a dozen encodes per upload, AVIF among them)
+            // only where a test asks for them: `.env("EDGEIMG_EAGER", "on")`.
+            .env("EDGEIMG_EAGER", "off")
             .args(&self.args)
             .envs(self.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
             .env_remove("EDGEIMG_LISTEN")

@@ -104,6 +104,19 @@ impl From<Reply> for spin_sdk::http::Response {
 /// `Cache-Control` for anything addressed by content: originals and variants.
 pub const IMMUTABLE: &str = "public, max-age=31536000, immutable";
 
+/// `Cache-Control` for a lesser format served while the better one is made
+/// in the background: browsers keep it a minute, shared caches not at all,
+/// so the better format reaches them as soon as it is stored.
+pub const PROVISIONAL: &str = "public, max-age=60, s-maxage=0";
+
+/// Request header edgeimg's host sets when it can run work in the
+/// background; Spin sets no such header, so there work stays in the request.
+pub const DEFER_OK: &str = "edgeimg-defer-ok";
+
+/// Response header naming a GET (path and query) the host should run in
+/// the background; the host removes it before the response goes out.
+pub const DEFER: &str = "edgeimg-defer";
+
 /// Response header naming the tags a cacheable response belongs to
 /// (space- or comma-separated), so a CDN in front can purge by tag.
 pub const CACHE_TAG: &str = "cache-tag";

@@ -31,7 +31,7 @@ mod testimg;
 pub use error::Error;
 pub use format::Format;
 pub use limits::Limits;
-pub use negotiate::{negotiate, Negotiated};
+pub use negotiate::{negotiate, without_avif, Negotiated};
 pub use options::{
     Color, Dpr, Fit, Flip, FormatChoice, Gravity, Metadata, OptionError, Options, Rotate,
 };

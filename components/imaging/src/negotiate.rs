@@ -47,6 +47,16 @@ pub fn negotiate(options: &Options, accept: Option<&str>, original: Format) -> N
     }
 }
 
+/// What `format=auto` gives while the AVIF [`negotiate`] picked is not
+/// made yet: WebP if `Accept` allows it, else the original's family.
+pub fn without_avif(accept: Option<&str>, original: Format) -> Format {
+    if accepts(accept.unwrap_or(""), "image/webp") {
+        Format::Webp
+    } else {
+        family(original)
+    }
+}
+
 fn family(original: Format) -> Format {
     match original {
         Format::Jpeg | Format::Webp | Format::Avif => Format::Jpeg,
@@ -73,6 +83,18 @@ fn accepts(accept: &str, media_type: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn without_avif_is_the_next_best_format() {
+        const CHROME: &str = "image/avif,image/webp,image/apng,*/*;q=0.8";
+        assert_eq!(without_avif(Some(CHROME), Format::Jpeg), Format::Webp);
+        assert_eq!(
+            without_avif(Some("image/avif,*/*"), Format::Jpeg),
+            Format::Jpeg
+        );
+        assert_eq!(without_avif(Some("image/avif"), Format::Gif), Format::Png);
+        assert_eq!(without_avif(None, Format::Avif), Format::Jpeg);
+    }
 
     #[test]
     fn resolves_format_choices() {

@@ -8,9 +8,9 @@ use crate::{hints, save_data};
 use edgeimg_common::conditional::none_match;
 use edgeimg_common::kv::{Kv, VariantIndex};
 use edgeimg_common::meta::Meta;
-use edgeimg_common::reply::{CACHE_TAG, IMMUTABLE};
-use edgeimg_common::{keys, ApiError, Reply, RequestParts};
-use imaging::Format;
+use edgeimg_common::reply::{CACHE_TAG, DEFER, DEFER_OK, IMMUTABLE, PROVISIONAL};
+use edgeimg_common::{auth, keys, ApiError, ImageId, Reply, RequestParts};
+use imaging::{Format, FormatChoice};
 
 /// Handles a request below `/resize`. Stores are opened only after the path,
 /// options and signature checked out.
@@ -84,30 +84,57 @@ fn resized<C: Kv>(
     let cache = open_cache()
         .map_err(|e| eprintln!("resize: cache unavailable: {}", e.message))
         .ok();
-    let cached = cache.as_ref().and_then(|c| match c.get(&key) {
-        Ok(v) => v.and_then(Variant::decode),
-        Err(e) => {
-            eprintln!("resize: cache read {key}: {}", e.message);
-            None
-        }
-    });
-    let (variant, hit) = match cached {
-        Some(v) => (v, true),
-        None => {
-            let bytes = images.get(&keys::original(id))?.ok_or_else(missing)?;
-            let output = imaging::transform(&bytes, &options, negotiated.format, &config.limits)
-                .map_err(|e| ApiError::new(e.status(), e.code(), e.to_string()))?;
-            let variant = Variant::new(output.format.content_type(), output.bytes);
-            if let Some(cache) = &cache {
-                let stored = cache
-                    .set(&key, &variant.encode())
-                    .and_then(|()| VariantIndex::add(cache, id, &key));
-                if let Err(e) = stored {
-                    eprintln!("resize: cache write {key}: {}", e.message);
-                }
+    let lookup = |key: &str| {
+        cache.as_ref().and_then(|c| match c.get(key) {
+            Ok(v) => v.and_then(Variant::decode),
+            Err(e) => {
+                eprintln!("resize: cache read {key}: {}", e.message);
+                None
             }
-            (variant, false)
+        })
+    };
+    let make = |format: Format, key: &str| -> Result<Variant, ApiError> {
+        let bytes = images.get(&keys::original(id))?.ok_or_else(missing)?;
+        let output = imaging::transform(&bytes, &options, format, &config.limits)
+            .map_err(|e| ApiError::new(e.status(), e.code(), e.to_string()))?;
+        let variant = Variant::new(output.format.content_type(), output.bytes);
+        if let Some(cache) = &cache {
+            let stored = cache
+                .set(key, &variant.encode())
+                .and_then(|()| VariantIndex::add(cache, id, key));
+            if let Err(e) = stored {
+                eprintln!("resize: cache write {key}: {}", e.message);
+            }
         }
+        Ok(variant)
+    };
+    let get_or_make = |format: Format, key: &str| match lookup(key) {
+        Some(v) => Ok((v, true)),
+        None => make(format, key).map(|v| (v, false)),
+    };
+    // `format=auto` never keeps a browser waiting for AVIF where the host
+    // can make it in the background: until it is stored, the next best
+    // format now, and the AVIF deferred.
+    let defer_avif = parts.header(DEFER_OK).is_some()
+        && options.format() == FormatChoice::Auto
+        && negotiated.format == Format::Avif;
+    let (variant, hit, deferred) = match lookup(&key) {
+        Some(v) => (v, true, None),
+        None if defer_avif => {
+            let lesser = imaging::without_avif(parts.header("accept"), original);
+            let lesser_key = keys::variant(id, &options.with_format(lesser).to_string());
+            let (v, hit) = get_or_make(lesser, &lesser_key)?;
+            (
+                v,
+                hit,
+                Some(deferred_path(
+                    &options.with_format(Format::Avif),
+                    id,
+                    config,
+                )),
+            )
+        }
+        None => (make(negotiated.format, &key)?, false, None),
     };
 
     let mut reply = if none_match(parts.header("if-none-match"), &variant.etag) {
@@ -118,15 +145,36 @@ fn resized<C: Kv>(
             .header("x-content-type-options", "nosniff")
             .with_body(variant.bytes)
     };
+    let cache_control = if deferred.is_some() {
+        PROVISIONAL
+    } else {
+        IMMUTABLE
+    };
     reply = reply
         .header("etag", variant.etag)
-        .header("cache-control", IMMUTABLE)
+        .header("cache-control", cache_control)
         .header(CACHE_TAG, id.to_string())
         .header("x-cache", if hit { "hit" } else { "miss" });
     for name in vary {
         reply = reply.vary(name);
     }
+    if let Some(path) = deferred {
+        reply = reply.header(DEFER, path);
+    }
     Ok(reply)
+}
+
+/// The request that makes the variant of `options`: canonical, and signed
+/// when signing is on, so the host's background GET passes the same checks.
+fn deferred_path(options: &imaging::Options, id: &ImageId, config: &Config) -> String {
+    let canonical = options.to_string();
+    match config.signing_key.as_deref() {
+        Some(key) => {
+            let sig = auth::sign(key, &request::signed_path(&canonical, id));
+            request::signed_path(&format!("{canonical},sig={sig}"), id)
+        }
+        None => request::signed_path(&canonical, id),
+    }
 }
 
 fn parse_format(name: &str) -> Option<Format> {
@@ -232,6 +280,70 @@ mod tests {
             Some("miss"),
             "a different format is a different entry"
         );
+    }
+
+    #[test]
+    fn auto_never_waits_for_avif_where_the_host_can_defer_it() {
+        const CHROME: &str = "image/avif,image/webp,*/*";
+        let w = world();
+        let c = Config::default();
+        let path = format!("/width=16,format=auto/{}", w.id);
+        let defer_ok = (DEFER_OK, "1");
+        let first = get(&w, &c, &path, &[("accept", CHROME), defer_ok]);
+        assert_eq!(first.status, 200);
+        assert_eq!(first.get("content-type"), Some("image/webp"));
+        assert_eq!(first.get("cache-control"), Some(PROVISIONAL));
+        assert_eq!(first.get("vary"), Some("Accept"));
+        let deferred = format!("/resize/width=16,format=avif/{}", w.id);
+        assert_eq!(first.get(DEFER), Some(deferred.as_str()));
+        // The WebP it served is a variant in its own right.
+        let webp = get(&w, &c, &format!("/width=16,format=webp/{}", w.id), &[]);
+        assert_eq!(
+            (webp.get("x-cache"), &webp.body),
+            (Some("hit"), &first.body)
+        );
+
+        // An explicit format still waits; once the AVIF is stored (here by
+        // that request, as by the host's background GET), auto gets it.
+        let explicit = format!("/width=16,format=avif/{}", w.id);
+        let avif = get(&w, &c, &explicit, &[defer_ok]);
+        assert_eq!(avif.get("content-type"), Some("image/avif"));
+        let upgraded = get(&w, &c, &path, &[("accept", CHROME), defer_ok]);
+        assert_eq!(upgraded.get("content-type"), Some("image/avif"));
+        assert_eq!(upgraded.get("cache-control"), Some(IMMUTABLE));
+        assert_eq!(upgraded.get(DEFER), None);
+
+        // Without the host's offer (Spin), auto encodes AVIF in the request.
+        let w = world();
+        let spin = get(&w, &c, &path, &[("accept", CHROME)]);
+        assert_eq!(spin.get("content-type"), Some("image/avif"));
+        assert_eq!(spin.get("cache-control"), Some(IMMUTABLE));
+    }
+
+    #[test]
+    fn a_deferred_path_is_signed_when_signing_is_on() {
+        let w = world();
+        let c = Config {
+            signing_key: Some("k".into()),
+            presets: "thumb:w=8,format=auto".into(),
+            ..Config::default()
+        };
+        let r = get(
+            &w,
+            &c,
+            &format!("/thumb/{}", w.id),
+            &[("accept", "image/avif,image/webp"), (DEFER_OK, "1")],
+        );
+        assert_eq!(r.get("content-type"), Some("image/webp"));
+        let deferred = r.get(DEFER).unwrap();
+        let (options, id) = deferred
+            .strip_prefix("/resize/")
+            .unwrap()
+            .split_once('/')
+            .unwrap();
+        let checked =
+            request::parse(options, id, &c).expect("the deferred path passes the signature check");
+        assert_eq!(checked.options.to_string(), "width=8,format=avif");
     }
 
     #[test]

@@ -3,8 +3,10 @@
 // Plain JS, no dependencies, same-origin requests only.
 'use strict';
 
-/** Widths offered in each gallery image's srcset (capped at the original's). */
-const WIDTHS = [160, 320, 480, 640, 960, 1280, 1920];
+/** Widths offered in each gallery image's srcset (capped at the original's):
+ * the host's default eager ladder (`[eager] widths`), so every candidate is
+ * made right after the upload, before a browser asks. */
+const WIDTHS = [320, 640, 960, 1280];
 /** Slot widths of the gallery columns; app.css lays them out the same way. */
 const SIZES = '(min-width: 1000px) 300px, (min-width: 640px) 45vw, 92vw';
 /** Images per gallery page. */
@@ -201,11 +203,14 @@ function card(meta) {
   img.alt = `Uploaded ${format} image, ${meta.width} × ${meta.height} pixels (id ${meta.id.slice(0, 8)})`;
   img.width = meta.width;
   img.height = meta.height;
+  // A flat placeholder while the image loads: its dominant colour where the
+  // metadata has one.
+  if (/^#[0-9a-f]{6}$/i.test(meta.dominant_color || '')) img.style.backgroundColor = meta.dominant_color;
   img.loading = 'lazy';
   img.decoding = 'async';
   img.sizes = SIZES;
   img.srcset = widths.map((w) => `${resizePath(meta.id, `width=${w},format=auto`)} ${w}w`).join(', ');
-  img.src = resizePath(meta.id, `width=${widths[Math.min(3, widths.length - 1)]},format=auto`);
+  img.src = resizePath(meta.id, `width=${widths[Math.min(1, widths.length - 1)]},format=auto`);
 
   const caption = document.createElement('figcaption');
   const list = document.createElement('dl');

@@ -12,6 +12,10 @@ use super::manifest::Manifest;
 use super::platform::Platform;
 use super::runtime_config::RuntimeConfig;
 use super::variables::{resolve_application, ComponentVariables};
+use crate::background::config::{BackgroundConfig, EagerConfig};
+use crate::background::ladder::Ladder;
+use crate::background::watch::WatchedStore;
+use crate::background::Background;
 use crate::kv::host::KvAccess;
 use crate::kv::{BackendContext, StoreRegistry};
 use crate::metrics::Metrics;
@@ -42,6 +46,8 @@ pub struct HostConfig {
     pub region: String,
     /// Overrides `[edge_cache] max_bytes` (0 disables the edge cache).
     pub edge_cache_bytes: Option<u64>,
+    /// Overrides `[eager] enabled` (`--eager`).
+    pub eager: Option<bool>,
     /// A hosted Spin platform whose limits to apply (`--emulate`).
     pub platform: Option<Platform>,
 }
@@ -64,6 +70,9 @@ pub struct App {
     pub replication: Option<Arc<Replication>>,
     /// Proxies whose `X-Forwarded-For` names the client (`[forwarded]`).
     pub trusted_proxies: TrustedProxies,
+    /// The queue of background jobs (`[background]`, `[eager]`); `None`
+    /// under `--emulate`, as hosted platforms have none.
+    pub background: Option<Arc<Background>>,
     _epoch: EpochTicker,
 }
 
@@ -104,6 +113,17 @@ impl App {
             None => StoreRegistry::from_config(stores, &backend_ctx).await,
         }
         .map_err(|e| anyhow::anyhow!("{}: {e:#}", runtime_config.describe()))?;
+        let background = match platform {
+            Some(_) => None,
+            None => Some(open_background(
+                &runtime_config,
+                config.eager,
+                manifest,
+                &app_variables,
+                &data_dir,
+                &mut registry,
+            )?),
+        };
         let replication = match replication_config {
             Some(_) if platform.is_some() => bail!(
                 "{}: [replication]: not available under --emulate (a hosted platform has no peers)",
@@ -195,7 +215,11 @@ impl App {
         let router = Router::new(routes)
             .map_err(|e| anyhow::anyhow!("{}: [[trigger.http]]: {e}", manifest.path.display()))?;
 
-        let pool = ExecPool::new(config.pool).context("cannot start the execution pool")?;
+        let mut pool_config = config.pool;
+        if let Some(background) = &background {
+            pool_config.background_threads = background.config.concurrency;
+        }
+        let pool = ExecPool::new(pool_config).context("cannot start the execution pool")?;
         let mut metrics = Metrics::new();
         pool.register(metrics.registry_mut());
         crate::kv::stats::storage_metrics().register(metrics.registry_mut());
@@ -203,6 +227,9 @@ impl App {
         edge_cache.register(metrics.registry_mut());
         if let Some(r) = &replication {
             r.metrics().register(metrics.registry_mut());
+        }
+        if let Some(b) = &background {
+            b.metrics().register(metrics.registry_mut());
         }
         Ok(Self {
             router,
@@ -215,9 +242,68 @@ impl App {
             edge_cache,
             replication,
             trusted_proxies,
+            background,
             _epoch: epoch,
         })
     }
+}
+
+/// Opens the background queue (`[background]`) and, unless `[eager]` is
+/// off, watches its label for new images. The ladder is off, with a log
+/// line, when no route of the app serves its path.
+fn open_background(
+    runtime_config: &RuntimeConfig,
+    eager_override: Option<bool>,
+    manifest: &Manifest,
+    app_variables: &std::collections::BTreeMap<String, String>,
+    data_dir: &std::path::Path,
+    registry: &mut crate::kv::StoreRegistry,
+) -> Result<Arc<Background>> {
+    let config: BackgroundConfig = runtime_config.section("background")?;
+    let mut eager: EagerConfig = runtime_config.section("eager")?;
+    if let Some(enabled) = eager_override {
+        eager.enabled = enabled;
+    }
+    let describe = || runtime_config.describe();
+    config.check().with_context(describe)?;
+    eager.check().with_context(describe)?;
+    let mut ladder = None;
+    if eager.enabled {
+        let candidate = Ladder::new(
+            eager.clone(),
+            app_variables.get(&eager.signing_variable).cloned(),
+        );
+        let sample = candidate.sample_path();
+        if manifest
+            .http_triggers
+            .iter()
+            .any(|t| t.route.matches_path(&sample))
+        {
+            ladder = Some(candidate);
+        } else {
+            tracing::info!(path = %eager.path, "eager variants off: no route of the app serves their path");
+        }
+    }
+    let watch = ladder.is_some();
+    let background = Arc::new(
+        Background::open(config, ladder, data_dir)
+            .with_context(|| format!("{}: [background]", describe()))?,
+    );
+    if watch {
+        let events = background.clone();
+        let watched = registry.layer(&eager.label, |inner| {
+            Arc::new(WatchedStore::new(inner, events))
+        });
+        if !watched {
+            bail!(
+                "{}: [eager] `label`: no key-value store {:?} (stores: {})",
+                describe(),
+                eager.label,
+                registry.labels().join(", ")
+            );
+        }
+    }
+    Ok(background)
 }
 
 /// Replication checks that an original hashes to its id; a chunked original

@@ -60,6 +60,10 @@ pub struct UpArgs {
     /// Bytes of responses the edge cache keeps (overrides `[edge_cache] max_bytes`; 0 disables it).
     #[arg(long, env = "EDGEIMG_EDGE_CACHE_BYTES")]
     pub edge_cache_bytes: Option<u64>,
+    /// Make eager variants when an original arrives (overrides `[eager]
+    /// enabled`): `on` or `off`.
+    #[arg(long, env = "EDGEIMG_EAGER", value_parser = clap::builder::BoolishValueParser::new())]
+    pub eager: Option<bool>,
     /// This host's region (edge location).
     #[arg(long, env = "EDGEIMG_REGION", default_value = "local")]
     pub region: String,
@@ -92,9 +96,12 @@ impl UpArgs {
                 slots: self.exec_slots.unwrap_or(2 * threads),
                 queue_depth: self.queue_depth,
                 max_wait: Duration::from_millis(self.queue_timeout_ms),
+                // `[background] concurrency` of the runtime config sets it.
+                background_threads: 1,
             },
             region: self.region.clone(),
             edge_cache_bytes: self.edge_cache_bytes,
+            eager: self.eager,
             platform: self.emulate,
         };
         let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -113,18 +120,22 @@ impl UpArgs {
             println!("edgeimg listening on http://{addr}");
             std::io::stdout().flush()?;
             tracing::info!(%addr, region = %app.region, exec_threads = app.pool.config().threads, exec_slots = app.pool.config().slots, "serving {}", manifest.name);
-            let (stop_replication, replication_stopped) = tokio::sync::watch::channel(false);
+            let (stop_workers, workers_stopped) = tokio::sync::watch::channel(false);
             if let Some(replication) = &app.replication {
-                replication.start(replication_stopped);
+                replication.start(workers_stopped.clone());
                 let peers: Vec<&str> = replication.config.peers.iter().map(|p| p.region.as_str()).collect();
                 tracing::info!(region = %replication.config.region, peers = ?peers, siblings = replication.config.siblings.len(), "replication on");
+            }
+            if let Some(background) = app.background.clone() {
+                tokio::spawn(crate::background::runner::run(app.clone(), background, workers_stopped.clone()));
             }
             // In-flight requests get their own deadline plus a margin to finish.
             let drain = config.timeout + Duration::from_secs(5);
             let served = crate::serve::server::serve(listener, app, crate::serve::server::shutdown_signal(), drain).await;
             // Delivery workers stop between batches: the log stays consistent
-            // and a restart resumes from each peer's cursor.
-            let _ = stop_replication.send(true);
+            // and a restart resumes from each peer's cursor. Background jobs
+            // stop being taken; unfinished ones run after a restart.
+            let _ = stop_workers.send(true);
             served
         })
     }

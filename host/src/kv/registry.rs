@@ -87,6 +87,21 @@ impl StoreRegistry {
         self.regional.insert(label.to_string(), regional);
     }
 
+    /// Puts a layer (`wrap` of the current store) around the backend of
+    /// `label`, below any view [`StoreRegistry::wrap`] adds later; `false`
+    /// when there is no such label.
+    pub fn layer(
+        &mut self,
+        label: &str,
+        wrap: impl FnOnce(Arc<dyn Store>) -> Arc<dyn Store>,
+    ) -> bool {
+        let Some(store) = self.stores.remove(label) else {
+            return false;
+        };
+        self.stores.insert(label.to_string(), wrap(store));
+        true
+    }
+
     pub fn contains(&self, label: &str) -> bool {
         self.stores.contains_key(label)
     }

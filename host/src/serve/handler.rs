@@ -2,13 +2,14 @@
 //! edge cache, the component call and mapping failures to JSON errors. Runs
 //! per request.
 
-use std::net::SocketAddr;
+use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::atomic::Ordering;
 use std::time::Instant;
 
-use http::{header, HeaderValue, Method, Request, Response, StatusCode, Uri};
-use http_body_util::BodyExt;
-use hyper::body::Incoming;
+use bytes::Bytes;
+use http::{header, HeaderMap, HeaderValue, Method, Request, Response, StatusCode, Uri};
+use http_body_util::{BodyExt, Empty};
+use hyper::body::{Body as HttpBody, Incoming};
 
 use super::body_limit::LimitedBody;
 use super::edge_cache::Lookup;
@@ -16,9 +17,22 @@ use super::errors::{full_body, json_response, text_response, Body, HostError};
 use super::request_key::{request_key, Purpose};
 use super::spin_headers::{self, SpinRequestInfo};
 use crate::app::App;
+use crate::background::queue::Job;
+use crate::background::{DEFER, DEFER_OK};
 use crate::replication::wire;
 use crate::wasm::instance::{self, Failure};
-use crate::wasm::pool::Rejected;
+use crate::wasm::pool::{Rejected, Slot};
+
+/// Where a request's guest runs.
+pub enum Admission {
+    /// A client's request: waits in line for a slot.
+    Interactive,
+    /// A background job, with the slot it was given.
+    Background(Slot),
+}
+
+/// The client address background jobs are made from.
+const JOB_CLIENT: SocketAddr = SocketAddr::new(std::net::IpAddr::V4(Ipv4Addr::LOCALHOST), 0);
 
 impl App {
     /// Answers one request; never fails (errors become JSON responses).
@@ -43,18 +57,49 @@ impl App {
             path if path.starts_with(wire::PREFIX) => {
                 (wire::PREFIX.to_string(), self.handle_peer(req).await)
             }
-            _ => self.handle_app(req, client).await,
+            _ => self.handle_app(req, client, Admission::Interactive).await,
         };
         self.metrics
             .observe(&route, response.status().as_u16(), started.elapsed());
         response
     }
 
-    async fn handle_app(
+    /// Runs background `job` on `slot` as a GET through the application;
+    /// its status says what became of it.
+    pub async fn run_job(&self, job: &Job, slot: Slot) -> StatusCode {
+        let req = Request::get(job.path.as_str())
+            .header(header::HOST, "localhost")
+            .header(header::ACCEPT, job.accept.as_str())
+            .header(header::USER_AGENT, "edgeimg-background")
+            .body(Empty::<Bytes>::new().map_err(
+                |never: std::convert::Infallible| -> wasmtime_wasi_http::Error { match never {} },
+            ));
+        let req = match req {
+            Ok(req) => req,
+            Err(_) => return StatusCode::BAD_REQUEST,
+        };
+        let (_, response) = self
+            .handle_app(req, JOB_CLIENT, Admission::Background(slot))
+            .await;
+        let status = response.status();
+        // Reading the body to its end lets the guest finish writing it.
+        if let Err(e) = response.into_body().collect().await {
+            tracing::warn!(path = %job.path, error = ?e, "background job: the response body failed");
+            return StatusCode::BAD_GATEWAY;
+        }
+        status
+    }
+
+    async fn handle_app<B>(
         &self,
-        mut req: Request<Incoming>,
+        mut req: Request<B>,
         client: SocketAddr,
-    ) -> (String, Response<Body>) {
+        admission: Admission,
+    ) -> (String, Response<Body>)
+    where
+        B: HttpBody<Data = Bytes> + Send + Unpin + 'static,
+        B::Error: Into<wasmtime_wasi_http::Error>,
+    {
         let path = req.uri().path().to_string();
         let Some(m) = self.router.route(&path) else {
             return (
@@ -109,6 +154,12 @@ impl App {
                 req.headers_mut().insert(header::HOST, value);
             }
         }
+        // Only the host offers deferring, and never to a job, which must do the work.
+        req.headers_mut().remove(DEFER_OK);
+        if self.background.is_some() && matches!(admission, Admission::Interactive) {
+            req.headers_mut()
+                .insert(DEFER_OK, HeaderValue::from_static("1"));
+        }
 
         let declared = req
             .headers()
@@ -149,9 +200,12 @@ impl App {
             if let Some(response) = self.edge_cache.recheck(fill.as_ref()) {
                 return response;
             }
-            let slot = match self.pool.admit().await {
-                Ok(slot) => slot,
-                Err(why) => return self.busy(&component_ref.id, route_ref, why),
+            let slot = match admission {
+                Admission::Background(slot) => slot,
+                Admission::Interactive => match self.pool.admit().await {
+                    Ok(slot) => slot,
+                    Err(why) => return self.busy(&component_ref.id, route_ref, why),
+                },
             };
             let waited = slot.waited;
             let started = Instant::now();
@@ -181,7 +235,8 @@ impl App {
                 return HostError::body_too_large(self.max_body_bytes).into_response();
             }
             match result {
-                Ok(response) => {
+                Ok(mut response) => {
+                    self.take_deferred(response.headers_mut());
                     self.edge_cache
                         .after_invoke(method_ref, fill, response)
                         .await
@@ -194,6 +249,24 @@ impl App {
             None => invoke().await,
         };
         (route, response)
+    }
+
+    /// Queues the GETs a component deferred (`edgeimg-defer`) and removes
+    /// the header, which is for the host only.
+    fn take_deferred(&self, headers: &mut HeaderMap) {
+        let header::Entry::Occupied(entry) = headers.entry(DEFER) else {
+            return;
+        };
+        let (_, paths) = entry.remove_entry_mult();
+        let Some(background) = &self.background else {
+            return;
+        };
+        for path in paths {
+            match path.to_str() {
+                Ok(path) => background.defer(path),
+                Err(_) => tracing::warn!("ignored a deferred path that is not text"),
+            }
+        }
     }
 
     /// `503 busy` with `Retry-After`: no execution slot within the queue's

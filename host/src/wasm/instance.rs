@@ -122,7 +122,7 @@ where
 
     // The guest keeps running in its own task after it has set the response
     // headers, streaming the body; the store lives until it returns.
-    let task = pool.spawn(async move {
+    let task = pool.spawn(slot.lane, async move {
         let result = async {
             let proxy = instantiate(&pre, &mut store).await?;
             instantiate_time.observe(started.elapsed().as_secs_f64());

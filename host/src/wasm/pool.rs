@@ -11,6 +11,12 @@
 //! served, and bounded in depth and in time, as imgproxy's queue is: past
 //! either, the request is answered `503 busy` with `Retry-After` at once
 //! rather than slowly.
+//!
+//! Background jobs (eager variants, AVIF upgrades) share the slots but not
+//! the line: [`ExecPool::admit_background`] takes a slot only while nobody
+//! waits and more than `threads` slots are free, so an interactive request
+//! always finds one, and their guests run on threads of their own at the
+//! lowest scheduling priority, so they get the CPU interactive guests leave.
 
 use std::future::Future;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -36,6 +42,15 @@ pub struct PoolConfig {
     pub queue_depth: usize,
     /// The longest a request waits for a slot.
     pub max_wait: Duration,
+    /// Threads (and at most as many slots) that run background jobs.
+    pub background_threads: usize,
+}
+
+/// Whose guest a slot runs: a client's request, or a background job.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lane {
+    Interactive,
+    Background,
 }
 
 /// Why a request got no slot.
@@ -57,9 +72,12 @@ impl Rejected {
 /// A slot, held by an instance for its whole life.
 pub struct Slot {
     _permit: OwnedSemaphorePermit,
+    /// A background job's place among the background threads.
+    _background: Option<OwnedSemaphorePermit>,
     busy: Gauge,
     /// How long the request waited for it.
     pub waited: Duration,
+    pub lane: Lane,
 }
 
 impl Drop for Slot {
@@ -79,7 +97,11 @@ pub struct ExecPool {
     /// `Option` so `Drop` can shut it down without blocking (a runtime must
     /// not be dropped from async code).
     runtime: Option<tokio::runtime::Runtime>,
+    /// Background jobs' guests, on threads of the lowest priority.
+    background: Option<tokio::runtime::Runtime>,
     slots: Arc<Semaphore>,
+    /// Slots background jobs may hold at once.
+    background_slots: Arc<Semaphore>,
     waiting: AtomicUsize,
     queue_depth: Gauge,
     busy: Gauge,
@@ -94,17 +116,27 @@ impl ExecPool {
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(threads)
             .thread_name("edgeimg-exec")
-            .on_thread_start(lower_priority)
+            .on_thread_start(|| lower_priority(EXEC_NICENESS))
+            .enable_all()
+            .build()?;
+        let background_threads = config.background_threads.max(1);
+        let background = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(background_threads)
+            .thread_name("edgeimg-background")
+            .on_thread_start(|| lower_priority(BACKGROUND_NICENESS))
             .enable_all()
             .build()?;
         Ok(Self {
             config: PoolConfig {
                 threads,
                 slots,
+                background_threads,
                 ..config
             },
             runtime: Some(runtime),
+            background: Some(background),
             slots: Arc::new(Semaphore::new(slots)),
+            background_slots: Arc::new(Semaphore::new(background_threads)),
             waiting: AtomicUsize::new(0),
             queue_depth: Gauge::default(),
             busy: Gauge::default(),
@@ -168,12 +200,52 @@ impl ExecPool {
         };
         let waited = started.elapsed();
         self.wait_seconds.observe(waited.as_secs_f64());
+        Ok(self.slot(permit, None, waited))
+    }
+
+    fn slot(
+        &self,
+        permit: OwnedSemaphorePermit,
+        background: Option<OwnedSemaphorePermit>,
+        waited: Duration,
+    ) -> Slot {
         self.busy.inc();
-        Ok(Slot {
+        Slot {
             _permit: permit,
+            lane: if background.is_some() {
+                Lane::Background
+            } else {
+                Lane::Interactive
+            },
+            _background: background,
             busy: self.busy.clone(),
             waited,
-        })
+        }
+    }
+
+    /// Takes a slot for a background job once interactive requests leave
+    /// one free: nobody waits in line, and more than `threads` slots are
+    /// free, so the next `threads` requests start at once. Waits as long as
+    /// that takes (background work has no deadline for starting).
+    pub async fn admit_background(&self) -> Slot {
+        let started = Instant::now();
+        // At most `background_threads` jobs at once, each for its whole life.
+        let lane = self
+            .background_slots
+            .clone()
+            .acquire_owned()
+            .await
+            .expect("the background semaphore is never closed");
+        loop {
+            if self.waiting.load(Ordering::SeqCst) == 0
+                && self.slots.available_permits() > self.config.threads
+            {
+                if let Ok(permit) = self.slots.clone().try_acquire_owned() {
+                    return self.slot(permit, Some(lane), started.elapsed());
+                }
+            }
+            tokio::time::sleep(BACKGROUND_POLL).await;
+        }
     }
 
     fn reject(&self, why: Rejected) -> Rejected {
@@ -185,13 +257,17 @@ impl ExecPool {
         why
     }
 
-    /// Runs `task` (a guest's whole life) on the pool's threads.
-    pub fn spawn<F>(&self, task: F) -> tokio::task::JoinHandle<F::Output>
+    /// Runs `task` (a guest's whole life) on the threads of `lane`.
+    pub fn spawn<F>(&self, lane: Lane, task: F) -> tokio::task::JoinHandle<F::Output>
     where
         F: Future + Send + 'static,
         F::Output: Send + 'static,
     {
-        self.runtime
+        let runtime = match lane {
+            Lane::Interactive => &self.runtime,
+            Lane::Background => &self.background,
+        };
+        runtime
             .as_ref()
             .expect("the pool runs until dropped")
             .spawn(task)
@@ -207,18 +283,26 @@ impl ExecPool {
 /// code (a nice value; 0 is the process's own).
 const EXEC_NICENESS: i32 = 10;
 
-/// Lowers the calling thread's scheduling priority, so that when guests
-/// keep every core busy, a connection thread that wakes up (a health check,
-/// a cache hit) runs within a scheduler tick rather than after a time slice
-/// of guest code. Guests still get all the CPU nobody else wants.
-fn lower_priority() {
+/// Background guests yield the CPU to interactive ones (nice 19 weighs 15
+/// against nice 10's 110 in Linux's scheduler: about 1/8 of a shared core).
+const BACKGROUND_NICENESS: i32 = 19;
+
+/// How often a background job waiting for spare capacity looks again.
+const BACKGROUND_POLL: Duration = Duration::from_millis(20);
+
+/// Lowers the calling thread's scheduling priority to `niceness`, so that
+/// when guests keep every core busy, a connection thread that wakes up (a
+/// health check, a cache hit) runs within a scheduler tick rather than
+/// after a time slice of guest code. Guests still get all the CPU nobody
+/// else wants.
+fn lower_priority(niceness: i32) {
     #[cfg(target_os = "linux")]
     {
         // SAFETY: gettid and setpriority take no pointers; PRIO_PROCESS
         // with a thread id changes only that thread on Linux.
         let failed = unsafe {
             let tid = libc::gettid();
-            libc::setpriority(libc::PRIO_PROCESS, tid as libc::id_t, EXEC_NICENESS) != 0
+            libc::setpriority(libc::PRIO_PROCESS, tid as libc::id_t, niceness) != 0
         };
         if failed {
             tracing::debug!(error = %std::io::Error::last_os_error(), "could not lower an execution thread's priority");
@@ -228,7 +312,10 @@ fn lower_priority() {
 
 impl Drop for ExecPool {
     fn drop(&mut self) {
-        if let Some(runtime) = self.runtime.take() {
+        for runtime in [self.runtime.take(), self.background.take()]
+            .into_iter()
+            .flatten()
+        {
             runtime.shutdown_background();
         }
     }
@@ -244,6 +331,7 @@ mod tests {
             slots: threads,
             queue_depth,
             max_wait: Duration::from_millis(max_wait_ms),
+            background_threads: 1,
         })
         .unwrap()
     }
@@ -293,10 +381,62 @@ mod tests {
     #[tokio::test]
     async fn guest_code_runs_on_the_pool_threads() {
         let pool = pool(2, 1, 100);
-        let name = pool
-            .spawn(async { std::thread::current().name().map(str::to_string) })
+        let name = |lane| {
+            pool.spawn(lane, async {
+                std::thread::current().name().map(str::to_string)
+            })
+        };
+        assert_eq!(
+            name(Lane::Interactive).await.unwrap().as_deref(),
+            Some("edgeimg-exec")
+        );
+        assert_eq!(
+            name(Lane::Background).await.unwrap().as_deref(),
+            Some("edgeimg-background")
+        );
+    }
+
+    #[tokio::test]
+    async fn background_jobs_take_only_slots_interactive_requests_leave() {
+        // Two threads, four slots: a background job starts only while more
+        // than two slots are free and nobody waits.
+        let pool = Arc::new(
+            ExecPool::new(PoolConfig {
+                threads: 2,
+                slots: 4,
+                queue_depth: 8,
+                max_wait: Duration::from_secs(5),
+                background_threads: 1,
+            })
+            .unwrap(),
+        );
+        let a = pool.admit().await.unwrap();
+        let b = pool.admit().await.unwrap();
+        let waiting = tokio::spawn({
+            let pool = pool.clone();
+            async move { pool.admit_background().await }
+        });
+        tokio::time::sleep(BACKGROUND_POLL * 5).await;
+        assert!(!waiting.is_finished(), "two free slots are the reserve");
+        drop(a);
+        let job = tokio::time::timeout(Duration::from_secs(2), waiting)
             .await
+            .expect("a third free slot lets the job start")
             .unwrap();
-        assert_eq!(name.as_deref(), Some("edgeimg-exec"));
+        assert_eq!(job.lane, Lane::Background);
+        let second = tokio::spawn({
+            let pool = pool.clone();
+            async move { pool.admit_background().await }
+        });
+        tokio::time::sleep(BACKGROUND_POLL * 5).await;
+        assert!(!second.is_finished(), "one background thread, one job");
+        // Interactive requests still find the reserve at once.
+        let c = pool.admit().await.unwrap();
+        assert!(c.waited < Duration::from_millis(50));
+        drop((b, c, job));
+        tokio::time::timeout(Duration::from_secs(2), second)
+            .await
+            .expect("the job's place frees")
+            .unwrap();
     }
 }
