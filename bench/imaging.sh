@@ -28,12 +28,7 @@
 bench_init
 corpus=$(corpus_dir)
 
-export SHARP_PREFIX=${SHARP_PREFIX:-$HOME/.cache/edgeimg-bench}
-if [ ! -d "$SHARP_PREFIX/node_modules/sharp" ]; then
-  mkdir -p "$SHARP_PREFIX"
-  [ -f "$SHARP_PREFIX/package.json" ] || echo '{"private":true}' >"$SHARP_PREFIX/package.json"
-  (cd "$SHARP_PREFIX" && npm install --silent --no-audit --no-fund sharp@0.35)
-fi
+need_sharp
 
 # Inputs the corpus lacks: a big lossy WebP, an AVIF, a mostly transparent PNG.
 SHARP_PREFIX=$SHARP_PREFIX node --input-type=module - "$corpus" "$work" <<'JS'

@@ -3,6 +3,7 @@
 #   . "$(dirname "$0")/lib.sh"
 #   bench_init                       # $repo, $work (removed on exit), $EDGEIMG
 #   need wrk nginx                   # apt-get install what is missing
+#   need_sharp                       # npm install sharp (libvips) once
 #   start_edgeimg NAME [edgeimg up args...]   # sets $addr and $last_pid
 #   id=$(upload "$addr" photo.jpg)
 #   rps=$(wrk_rps NAME URL)          # logs req/s and p99, prints req/s
@@ -45,6 +46,17 @@ need() {
   [ "$(id -u)" = 0 ] || sudo=sudo
   $sudo apt-get install -y -qq "${missing[@]}" >/dev/null 2>&1 ||
     { $sudo apt-get update -qq && $sudo apt-get install -y -qq "${missing[@]}" >/dev/null; }
+}
+
+# need_sharp: installs sharp 0.35 (bundles libvips 8.18) under $SHARP_PREFIX
+# (default ~/.cache/edgeimg-bench) when missing, and exports SHARP_PREFIX.
+need_sharp() {
+  export SHARP_PREFIX=${SHARP_PREFIX:-$HOME/.cache/edgeimg-bench}
+  if [ ! -d "$SHARP_PREFIX/node_modules/sharp" ]; then
+    mkdir -p "$SHARP_PREFIX"
+    [ -f "$SHARP_PREFIX/package.json" ] || echo '{"private":true}' >"$SHARP_PREFIX/package.json"
+    (cd "$SHARP_PREFIX" && npm install --silent --no-audit --no-fund sharp@0.35)
+  fi
 }
 
 # The photo corpus folder ($EDGEIMG_CORPUS, else scripts/corpus.sh fills it).

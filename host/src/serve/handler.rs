@@ -127,6 +127,33 @@ impl App {
             .map_or("/", |pq| pq.as_str())
             .to_string();
         let full_url = format!("http://{host}{path_and_query}");
+        let declared = req
+            .headers()
+            .get(header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<u64>().ok());
+        if declared.is_some_and(|len| len > self.max_body_bytes) {
+            tracing::warn!(component = %component.id, %route, content_length = declared, limit = self.max_body_bytes, "413: request body over the limit");
+            return (
+                route,
+                HostError::body_too_large(self.max_body_bytes).into_response(),
+            );
+        }
+        // The edge cache first: a hit needs none of what the component would see.
+        let method = req.method().clone();
+        let if_none_match = req
+            .headers()
+            .get(header::IF_NONE_MATCH)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string);
+        let key = request_key(&route, &full_url, &req, Purpose::EdgeCache);
+        let fill = match self
+            .edge_cache
+            .lookup(&method, key, if_none_match.as_deref())
+        {
+            Lookup::Hit(response) => return (route, response),
+            Lookup::Miss(fill) => fill,
+        };
         match full_url.parse::<Uri>() {
             Ok(uri) => *req.uri_mut() = uri,
             Err(_) => {
@@ -161,32 +188,6 @@ impl App {
                 .insert(DEFER_OK, HeaderValue::from_static("1"));
         }
 
-        let declared = req
-            .headers()
-            .get(header::CONTENT_LENGTH)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.parse::<u64>().ok());
-        if declared.is_some_and(|len| len > self.max_body_bytes) {
-            tracing::warn!(component = %component.id, %route, content_length = declared, limit = self.max_body_bytes, "413: request body over the limit");
-            return (
-                route,
-                HostError::body_too_large(self.max_body_bytes).into_response(),
-            );
-        }
-        let method = req.method().clone();
-        let if_none_match = req
-            .headers()
-            .get(header::IF_NONE_MATCH)
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_string);
-        let key = request_key(&route, &full_url, &req, Purpose::EdgeCache);
-        let fill = match self
-            .edge_cache
-            .lookup(&method, key, if_none_match.as_deref())
-        {
-            Lookup::Hit(response) => return (route, response),
-            Lookup::Miss(fill) => fill,
-        };
         let flight = self.collapse.key(&route, &full_url, &req);
         let (req, tripped) = {
             let (parts, body) = req.into_parts();
