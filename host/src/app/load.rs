@@ -217,7 +217,8 @@ impl App {
 
         let mut pool_config = config.pool;
         if let Some(background) = &background {
-            pool_config.background_threads = background.config.concurrency;
+            pool_config.background_threads =
+                background.config.concurrency.unwrap_or(pool_config.threads);
         }
         let pool = ExecPool::new(pool_config).context("cannot start the execution pool")?;
         let mut metrics = Metrics::new();

@@ -2,15 +2,16 @@
 //!
 //! ```toml
 //! [background]
-//! concurrency = 1          # jobs at once (each on its own low-priority thread)
+//! concurrency = 2          # jobs at once (default: the execution threads)
+//! slow_concurrency = 1     # of which AVIF encodes
 //! max_jobs = 10000         # a full queue drops its lowest-priority work
 //! max_attempts = 5         # failed runs before a job is given up
 //!
 //! [eager]
 //! enabled = true                        # false: variants are made on first request only
 //! widths = [320, 640, 960, 1280]        # the srcset ladder
-//! formats = ["webp", "avif"]            # each width in each format
-//! presets = ["thumb", "card"]           # the app's presets, in each format
+//! formats = ["webp", "avif"]            # what the ladder's browser accepts
+//! presets = ["thumb", "card"]           # the app's presets
 //! path = "/resize/{options}/{id}"       # where variants are asked for
 //! label = "images"                      # the store whose new originals start it
 //! signing_variable = "signing_key"      # app variable whose key signs the paths
@@ -22,8 +23,12 @@ use anyhow::{bail, Result};
 #[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct BackgroundConfig {
-    /// Jobs run at once; each holds an execution slot and a thread.
-    pub concurrency: usize,
+    /// Jobs run at once, each holding an execution slot and a thread of its
+    /// own; `None`: as many as the host has execution threads.
+    pub concurrency: Option<usize>,
+    /// Of those, jobs encoding a slow format (AVIF) at once, so quick ones
+    /// (the WebP rungs of the next upload) never wait behind them.
+    pub slow_concurrency: usize,
     /// Jobs kept; past it the lowest-priority work is dropped.
     pub max_jobs: usize,
     /// Failed runs before a job is given up.
@@ -33,7 +38,8 @@ pub struct BackgroundConfig {
 impl Default for BackgroundConfig {
     fn default() -> Self {
         Self {
-            concurrency: 1,
+            concurrency: None,
+            slow_concurrency: 1,
             max_jobs: 10_000,
             max_attempts: 5,
         }
@@ -45,12 +51,13 @@ impl Default for BackgroundConfig {
 #[serde(default, deny_unknown_fields)]
 pub struct EagerConfig {
     pub enabled: bool,
-    /// Widths in pixels, each made in every format of `formats`.
+    /// Widths in pixels, each asked as `width=W,format=auto`.
     pub widths: Vec<u32>,
-    /// Output formats: `webp`, `avif`, `jpeg` or `png`.
+    /// What the ladder's requests accept (`webp`, `avif`): with both, the
+    /// WebP is made first and the AVIF follows as a slow job; with none,
+    /// `format=auto` gives the original's family.
     pub formats: Vec<String>,
-    /// Preset names (the app's `presets` variable), each asked as a browser
-    /// accepting each format of `formats` would.
+    /// Preset names (the app's `presets` variable).
     pub presets: Vec<String>,
     /// The request path of a variant: `{options}` and `{id}` are filled in.
     pub path: String,
@@ -74,13 +81,17 @@ impl Default for EagerConfig {
     }
 }
 
-/// Formats a ladder may name.
-pub const FORMATS: [&str; 4] = ["webp", "avif", "jpeg", "png"];
+/// Formats a ladder may accept.
+pub const FORMATS: [&str; 2] = ["webp", "avif"];
 
 impl BackgroundConfig {
     pub fn check(&self) -> Result<()> {
-        if self.concurrency == 0 || self.max_jobs == 0 || self.max_attempts == 0 {
-            bail!("[background]: `concurrency`, `max_jobs` and `max_attempts` must be at least 1");
+        if self.concurrency == Some(0)
+            || self.slow_concurrency == 0
+            || self.max_jobs == 0
+            || self.max_attempts == 0
+        {
+            bail!("[background]: `concurrency`, `slow_concurrency`, `max_jobs` and `max_attempts` must be at least 1");
         }
         Ok(())
     }
@@ -135,9 +146,9 @@ mod tests {
 
     #[test]
     fn rejects_what_it_cannot_make() {
-        let raw: toml::Table = toml::from_str("[eager]\nformats = [\"tiff\"]\n").unwrap();
+        let raw: toml::Table = toml::from_str("[eager]\nformats = [\"jpeg\"]\n").unwrap();
         let eager: EagerConfig = section(&raw, "eager").unwrap();
-        assert!(eager.check().unwrap_err().to_string().contains("tiff"));
+        assert!(eager.check().unwrap_err().to_string().contains("jpeg"));
         let raw: toml::Table = toml::from_str("[eager]\nwidht = [1]\n").unwrap();
         assert!(section::<EagerConfig>(&raw, "eager").is_err(), "typos fail");
         let raw: toml::Table = toml::from_str("[eager]\npath = \"/resize/{id}\"\n").unwrap();

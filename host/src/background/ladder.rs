@@ -1,7 +1,14 @@
-//! The eager ladder: for a new image, the variant requests `[eager]` names,
-//! as jobs. Paths are signed the way the resize component checks them
-//! (`sig` = hex HMAC-SHA256 of the path as written, without `sig`) when the
-//! app has a signing key; presets need no signature.
+//! The eager ladder: for a new image, the requests a page's `srcset` will
+//! make, as jobs: each width of `[eager] widths` as
+//! `width=W,format=auto`, and each preset, asked with the `Accept` of a
+//! browser that takes `[eager] formats`. Like a browser's request, a job may
+//! defer AVIF: it makes the WebP at once and the AVIF follows as a slow job.
+//! So a browser asking for that URL while the job runs joins it (collapsed
+//! forwarding keys on URL and `Accept` class) instead of encoding again.
+//!
+//! Paths are signed the way the resize component checks them (`sig` = hex
+//! HMAC-SHA256 of the path as written, without `sig`) when the app has a
+//! signing key; presets need no signature.
 
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
@@ -9,41 +16,27 @@ use sha2::Sha256;
 use super::config::EagerConfig;
 use super::queue::{Job, Priority};
 
-/// `Accept` of a browser that takes AVIF (and so WebP).
+/// `Accept` of a browser that takes AVIF and WebP (Chrome, Firefox, Safari 16+).
 pub const AVIF_ACCEPT: &str = "image/avif,image/webp,*/*";
-/// `Accept` of a browser that takes WebP but not AVIF.
-pub const WEBP_ACCEPT: &str = "image/webp,*/*";
-
-/// The `Accept` a job for `format` is sent with, so a preset with
-/// `format=auto` comes out in that format, and so a browser request of the
-/// same class joins a running job (collapsed forwarding keys on it).
-pub fn accept_for(format: &str) -> &'static str {
-    match format {
-        "avif" => AVIF_ACCEPT,
-        "webp" => WEBP_ACCEPT,
-        _ => "*/*",
-    }
-}
-
-/// AVIF takes 10–20× WebP's time: it runs after the quick formats.
-fn priority_of(format: &str) -> Priority {
-    if format == "avif" {
-        Priority::EagerSlow
-    } else {
-        Priority::Eager
-    }
-}
 
 /// The ladder of one image.
 #[derive(Debug, Clone)]
 pub struct Ladder {
     config: EagerConfig,
     signing_key: Option<String>,
+    accept: String,
 }
 
 impl Ladder {
     pub fn new(config: EagerConfig, signing_key: Option<String>) -> Self {
+        let mut types: Vec<String> = ["avif", "webp"]
+            .iter()
+            .filter(|f| config.formats.iter().any(|c| c == *f))
+            .map(|f| format!("image/{f}"))
+            .collect();
+        types.push("*/*".into());
         Self {
+            accept: types.join(","),
             config,
             signing_key: signing_key.filter(|k| !k.is_empty()),
         }
@@ -76,30 +69,26 @@ impl Ladder {
         }
     }
 
-    /// Every job of the ladder for image `id`, queued at `now` (Unix ms).
+    /// Every job of the ladder for image `id`, queued at `now` (Unix ms),
+    /// smallest width first, presets last.
     pub fn jobs(&self, id: &str, now: u64) -> Vec<Job> {
-        let job = |path: String, format: &str| Job {
+        let job = |path: String| Job {
             path,
-            accept: accept_for(format).to_string(),
+            accept: self.accept.clone(),
             image: id.to_string(),
-            priority: priority_of(format),
+            priority: Priority::Eager,
             attempts: 0,
             not_before: now,
             enqueued: now,
         };
-        let mut jobs = Vec::new();
-        for format in &self.config.formats {
-            for width in &self.config.widths {
-                jobs.push(job(
-                    self.path(&format!("width={width},format={format}"), id),
-                    format,
-                ));
-            }
-            for preset in &self.config.presets {
-                jobs.push(job(self.fill(preset, id), format));
-            }
-        }
-        jobs
+        let mut widths = self.config.widths.clone();
+        widths.sort_unstable();
+        widths.dedup();
+        widths
+            .iter()
+            .map(|w| job(self.path(&format!("width={w},format=auto"), id)))
+            .chain(self.config.presets.iter().map(|p| job(self.fill(p, id))))
+            .collect()
     }
 }
 
@@ -108,36 +97,46 @@ mod tests {
     use super::*;
 
     #[test]
-    fn every_width_and_preset_in_every_format() {
+    fn every_width_and_preset_as_a_browser_asks() {
         let ladder = Ladder::new(EagerConfig::default(), None);
         let jobs = ladder.jobs("abc", 7);
-        let paths: Vec<(&str, &str)> = jobs
-            .iter()
-            .map(|j| (j.path.as_str(), j.accept.as_str()))
-            .collect();
-        assert_eq!(jobs.len(), 2 * (4 + 2));
-        assert!(paths.contains(&("/resize/width=320,format=webp/abc", WEBP_ACCEPT)));
-        assert!(paths.contains(&("/resize/width=1280,format=avif/abc", AVIF_ACCEPT)));
-        assert!(paths.contains(&("/resize/thumb/abc", AVIF_ACCEPT)));
-        assert!(paths.contains(&("/resize/thumb/abc", WEBP_ACCEPT)));
-        let avif = jobs.iter().find(|j| j.path.contains("avif")).unwrap();
-        assert_eq!(avif.priority, Priority::EagerSlow);
-        assert!(jobs.iter().all(|j| j.image == "abc" && j.enqueued == 7));
+        let paths: Vec<&str> = jobs.iter().map(|j| j.path.as_str()).collect();
+        assert_eq!(
+            paths,
+            [
+                "/resize/width=320,format=auto/abc",
+                "/resize/width=640,format=auto/abc",
+                "/resize/width=960,format=auto/abc",
+                "/resize/width=1280,format=auto/abc",
+                "/resize/thumb/abc",
+                "/resize/card/abc",
+            ]
+        );
+        assert!(jobs.iter().all(|j| j.accept == AVIF_ACCEPT
+            && j.priority == Priority::Eager
+            && j.image == "abc"
+            && j.enqueued == 7));
+
+        let webp_only = EagerConfig {
+            formats: vec!["webp".into()],
+            ..EagerConfig::default()
+        };
+        let jobs = Ladder::new(webp_only, None).jobs("abc", 0);
+        assert_eq!(jobs[0].accept, "image/webp,*/*");
     }
 
     #[test]
     fn signs_options_as_the_resize_component_checks_them() {
         let config = EagerConfig {
             widths: vec![320],
-            formats: vec!["webp".into()],
             ..EagerConfig::default()
         };
         let jobs = Ladder::new(config, Some("k".into())).jobs("abc", 0);
         // The components' own signer.
-        let sig = edgeimg_common::auth::sign("k", "/resize/width=320,format=webp/abc");
+        let sig = edgeimg_common::auth::sign("k", "/resize/width=320,format=auto/abc");
         assert_eq!(
             jobs[0].path,
-            format!("/resize/width=320,format=webp,sig={sig}/abc")
+            format!("/resize/width=320,format=auto,sig={sig}/abc")
         );
         assert_eq!(jobs[1].path, "/resize/thumb/abc", "presets are not signed");
     }

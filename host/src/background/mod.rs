@@ -10,15 +10,16 @@
 //! Jobs come from two places:
 //! - the eager ladder (`ladder`, `[eager]`): when a new image's metadata is
 //!   written to the watched store (`watch`) — an upload here, a change
-//!   replicated from a peer, a pull-through copy — its srcset widths and
-//!   presets are queued in each eager format;
+//!   replicated from a peer, a pull-through copy — the requests its srcset
+//!   widths and presets will get are queued, as a browser would make them;
 //! - deferred work a component hands back: a response header
 //!   `edgeimg-defer: <path>` (removed before the response goes out) queues
-//!   that GET ahead of eager work. The resize component does this when
-//!   `format=auto` would pick AVIF and the AVIF is not stored yet: it answers
-//!   the next best format at once, with a short max-age, and defers the
-//!   AVIF. The host offers this by setting `edgeimg-defer-ok: 1` on
-//!   interactive requests (never on jobs, which must do the work); under
+//!   that GET as a slow job, ahead of eager work when a client's request
+//!   deferred it. The resize component does this when `format=auto` would
+//!   pick AVIF and the AVIF is not stored yet: it answers the next best
+//!   format at once, with a short max-age, and defers the AVIF. The host
+//!   offers this by setting `edgeimg-defer-ok: 1` on the requests it serves
+//!   (jobs included, so a ladder job makes the WebP before the AVIF); under
 //!   Spin, which sets no such header, components encode in the request.
 //!
 //! A job is done when its GET answers 2xx (its result is stored); 404, 429
@@ -65,6 +66,10 @@ pub struct Background {
     wake: Arc<Notify>,
     /// Dedup keys of jobs given up recently.
     given_up: moka::sync::Cache<String, ()>,
+    /// The `Host` clients last used: jobs are made as for it, so a client's
+    /// request for the same URL joins a running job (collapsed forwarding
+    /// keys on the full URL).
+    client_host: std::sync::RwLock<String>,
 }
 
 /// Milliseconds since the Unix epoch.
@@ -92,6 +97,7 @@ impl Background {
                 .max_capacity(10_000)
                 .time_to_live(GIVEN_UP_FOR)
                 .build(),
+            client_host: std::sync::RwLock::new("localhost".into()),
         };
         background.refresh_gauges();
         Ok(background)
@@ -131,8 +137,8 @@ impl Background {
         }
     }
 
-    /// Queues the GET a component deferred (`edgeimg-defer`), ahead of eager work.
-    pub fn defer(&self, path: &str) {
+    /// Queues the GET a component deferred (`edgeimg-defer`) at `priority`.
+    pub fn defer(&self, path: &str, priority: Priority) {
         if !path.starts_with('/') || path.len() > MAX_DEFER_PATH {
             tracing::warn!(path, "ignored a deferred path that is not a local path");
             return;
@@ -143,11 +149,33 @@ impl Background {
             path: path.to_string(),
             accept: AVIF_ACCEPT.to_string(),
             image,
-            priority: Priority::Upgrade,
+            priority,
             attempts: 0,
             not_before: now,
             enqueued: now,
         }]);
+    }
+
+    /// Remembers the `Host` of a client's request (cheap when unchanged).
+    pub fn note_client_host(&self, host: &str) {
+        let same = self
+            .client_host
+            .read()
+            .map(|h| h.as_str() == host)
+            .unwrap_or(true);
+        if !same {
+            if let Ok(mut h) = self.client_host.write() {
+                *h = host.to_string();
+            }
+        }
+    }
+
+    /// The `Host` jobs are sent with.
+    pub fn client_host(&self) -> String {
+        self.client_host
+            .read()
+            .map(|h| h.clone())
+            .unwrap_or_else(|_| "localhost".into())
     }
 
     /// Sets the depth and age gauges from the queue.

@@ -33,6 +33,14 @@ pub enum Priority {
     EagerSlow = 2,
 }
 
+impl Priority {
+    /// Whether jobs of this priority encode a slow format (AVIF): they run
+    /// in fewer lanes, so quick work never waits behind them.
+    pub fn is_slow(self) -> bool {
+        self != Priority::Eager
+    }
+}
+
 /// One background job: a GET the host makes against its own application.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Job {
@@ -190,10 +198,11 @@ impl Queue {
         Ok(pushed)
     }
 
-    /// Takes the best job due at `now` (Unix ms) and marks it running.
-    pub fn next(&self, now: u64) -> Next {
+    /// Takes the best job due at `now` (Unix ms) and marks it running;
+    /// with `slow` false, only a quick one.
+    pub fn next(&self, now: u64, slow: bool) -> Next {
         let mut state = self.state();
-        match scan(&state, now) {
+        match scan(&state, now, slow) {
             Next::Ready(slot, job) => {
                 state.running.insert(slot);
                 Next::Ready(slot, job)
@@ -203,8 +212,8 @@ impl Queue {
     }
 
     /// What [`Queue::next`] would give at `now`, without taking it.
-    pub fn peek(&self, now: u64) -> Next {
-        scan(&self.state(), now)
+    pub fn peek(&self, now: u64, slow: bool) -> Next {
+        scan(&self.state(), now, slow)
     }
 
     /// Removes a job that ended (done, or failed for good).
@@ -276,11 +285,12 @@ impl Queue {
     }
 }
 
-/// The best job not running and due at `now`, else the soonest due time.
-fn scan(state: &State, now: u64) -> Next {
+/// The best job not running and due at `now` (a quick one unless `slow`),
+/// else the soonest due time.
+fn scan(state: &State, now: u64, slow: bool) -> Next {
     let mut soonest = None::<u64>;
     for (slot, job) in &state.jobs {
-        if state.running.contains(slot) {
+        if state.running.contains(slot) || (!slow && job.priority.is_slow()) {
             continue;
         }
         if job.not_before <= now {
@@ -309,7 +319,7 @@ mod tests {
     }
 
     fn ready(q: &Queue, now: u64) -> Option<(Slot, Job)> {
-        match q.next(now) {
+        match q.next(now, true) {
             Next::Ready(slot, job) => Some((slot, job)),
             _ => None,
         }
@@ -335,6 +345,23 @@ mod tests {
             std::iter::from_fn(|| ready(&q, 10).map(|(_, j)| j.path)).collect();
         assert_eq!(order, ["/r/a", "/r/b", "/r/c"]);
         assert_eq!(q.depth(), (3, 3));
+    }
+
+    #[test]
+    fn quick_work_is_taken_past_slow_work_when_asked() {
+        let dir = tempdir();
+        let q = Queue::open(&dir.path().join("q.redb"), 100).unwrap();
+        q.push(vec![
+            job("/r/avif", Priority::Upgrade),
+            job("/r/webp", Priority::Eager),
+        ])
+        .unwrap();
+        let Next::Ready(_, quick) = q.next(0, false) else {
+            panic!("a quick job is due")
+        };
+        assert_eq!(quick.path, "/r/webp");
+        assert_eq!(q.peek(0, false), Next::Empty);
+        assert!(matches!(q.peek(0, true), Next::Ready(_, j) if j.path == "/r/avif"));
     }
 
     #[test]
@@ -370,7 +397,7 @@ mod tests {
         q.push(vec![job("/r/a", Priority::Eager)]).unwrap();
         let (slot, _) = ready(&q, 0).unwrap();
         q.retry(slot, 5_000).unwrap();
-        assert_eq!(q.next(1_000), Next::At(5_000));
+        assert_eq!(q.next(1_000, true), Next::At(5_000));
         let (_, again) = ready(&q, 5_000).unwrap();
         assert_eq!(again.attempts, 1);
     }

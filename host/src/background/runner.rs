@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use http::StatusCode;
-use tokio::sync::watch;
+use tokio::sync::{watch, Semaphore};
 
 use super::queue::{Job, Next, Slot};
 use super::{unix_ms, Background};
@@ -51,9 +51,12 @@ pub fn verdict(status: StatusCode, attempts: u32, max_attempts: u32) -> Verdict 
 /// unfinished and run again after a restart.
 pub async fn run(app: Arc<App>, background: Arc<Background>, mut shutdown: watch::Receiver<bool>) {
     let mut gauges = tokio::time::interval(Duration::from_secs(1));
+    let slow_lanes = Arc::new(Semaphore::new(background.config.slow_concurrency));
     loop {
-        // Wait until a job is due, without taking it yet.
-        let delay = match background.queue.peek(unix_ms()) {
+        // Wait until a job is due, without taking it yet (a quick one while
+        // every slow lane is busy).
+        let slow = slow_lanes.available_permits() > 0;
+        let delay = match background.queue.peek(unix_ms(), slow) {
             Next::Ready(..) => None,
             Next::At(at) => Some(Duration::from_millis(at.saturating_sub(unix_ms()))),
             Next::Empty => Some(Duration::from_secs(3600)),
@@ -73,14 +76,20 @@ pub async fn run(app: Arc<App>, background: Arc<Background>, mut shutdown: watch
             _ = shutdown.changed() => return,
         };
         // Then take the best job due now (a better one may have come).
-        let Next::Ready(place, job) = background.queue.next(unix_ms()) else {
+        let mut slow_lane = slow_lanes.clone().try_acquire_owned().ok();
+        let Next::Ready(place, job) = background.queue.next(unix_ms(), slow_lane.is_some()) else {
             continue;
         };
+        if !job.priority.is_slow() {
+            slow_lane = None;
+        }
         background.refresh_gauges();
         let (app, background) = (app.clone(), background.clone());
         tokio::spawn(async move {
             let started = Instant::now();
             let status = app.run_job(&job, slot).await;
+            // Free the lane before settling wakes the runner to fill it.
+            drop(slow_lane);
             background
                 .metrics
                 .duration

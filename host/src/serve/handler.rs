@@ -17,7 +17,7 @@ use super::errors::{full_body, json_response, text_response, Body, HostError};
 use super::request_key::{request_key, Purpose};
 use super::spin_headers::{self, SpinRequestInfo};
 use crate::app::App;
-use crate::background::queue::Job;
+use crate::background::queue::{Job, Priority};
 use crate::background::{DEFER, DEFER_OK};
 use crate::replication::wire;
 use crate::wasm::instance::{self, Failure};
@@ -67,8 +67,12 @@ impl App {
     /// Runs background `job` on `slot` as a GET through the application;
     /// its status says what became of it.
     pub async fn run_job(&self, job: &Job, slot: Slot) -> StatusCode {
+        let host = self
+            .background
+            .as_ref()
+            .map_or_else(|| "localhost".to_string(), |b| b.client_host());
         let req = Request::get(job.path.as_str())
-            .header(header::HOST, "localhost")
+            .header(header::HOST, host)
             .header(header::ACCEPT, job.accept.as_str())
             .header(header::USER_AGENT, "edgeimg-background")
             .body(Empty::<Bytes>::new().map_err(
@@ -181,12 +185,20 @@ impl App {
                 req.headers_mut().insert(header::HOST, value);
             }
         }
-        // Only the host offers deferring, and never to a job, which must do the work.
+        // Only the host offers deferring (a client cannot ask for it).
         req.headers_mut().remove(DEFER_OK);
-        if self.background.is_some() && matches!(admission, Admission::Interactive) {
+        if let Some(background) = &self.background {
+            if matches!(admission, Admission::Interactive) {
+                background.note_client_host(&host);
+            }
             req.headers_mut()
                 .insert(DEFER_OK, HeaderValue::from_static("1"));
         }
+        // What a client waits for comes before eager work.
+        let deferred_priority = match admission {
+            Admission::Interactive => Priority::Upgrade,
+            Admission::Background(_) => Priority::EagerSlow,
+        };
 
         let flight = self.collapse.key(&route, &full_url, &req);
         let (req, tripped) = {
@@ -237,7 +249,7 @@ impl App {
             }
             match result {
                 Ok(mut response) => {
-                    self.take_deferred(response.headers_mut());
+                    self.take_deferred(response.headers_mut(), deferred_priority);
                     self.edge_cache
                         .after_invoke(method_ref, fill, response)
                         .await
@@ -254,7 +266,7 @@ impl App {
 
     /// Queues the GETs a component deferred (`edgeimg-defer`) and removes
     /// the header, which is for the host only.
-    fn take_deferred(&self, headers: &mut HeaderMap) {
+    fn take_deferred(&self, headers: &mut HeaderMap, priority: Priority) {
         let header::Entry::Occupied(entry) = headers.entry(DEFER) else {
             return;
         };
@@ -264,7 +276,7 @@ impl App {
         };
         for path in paths {
             match path.to_str() {
-                Ok(path) => background.defer(path),
+                Ok(path) => background.defer(path, priority),
                 Err(_) => tracing::warn!("ignored a deferred path that is not text"),
             }
         }

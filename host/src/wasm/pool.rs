@@ -123,7 +123,7 @@ impl ExecPool {
         let background = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(background_threads)
             .thread_name("edgeimg-background")
-            .on_thread_start(|| lower_priority(BACKGROUND_NICENESS))
+            .on_thread_start(idle_priority)
             .enable_all()
             .build()?;
         Ok(Self {
@@ -283,8 +283,8 @@ impl ExecPool {
 /// code (a nice value; 0 is the process's own).
 const EXEC_NICENESS: i32 = 10;
 
-/// Background guests yield the CPU to interactive ones (nice 19 weighs 15
-/// against nice 10's 110 in Linux's scheduler: about 1/8 of a shared core).
+/// Where `SCHED_IDLE` is refused, background guests still yield most of a
+/// shared core to interactive ones (nice 19 weighs 15 against nice 10's 110).
 const BACKGROUND_NICENESS: i32 = 19;
 
 /// How often a background job waiting for spare capacity looks again.
@@ -308,6 +308,23 @@ fn lower_priority(niceness: i32) {
             tracing::debug!(error = %std::io::Error::last_os_error(), "could not lower an execution thread's priority");
         }
     }
+}
+
+/// Puts the calling thread in Linux's `SCHED_IDLE` class: it runs only on
+/// CPU time no other thread wants (weight 3 against nice 10's 110), so a
+/// background job never slows a request down by more than a sliver of a
+/// core. Falls back to the lowest nice value.
+fn idle_priority() {
+    #[cfg(target_os = "linux")]
+    {
+        let param = libc::sched_param { sched_priority: 0 };
+        // SAFETY: `param` outlives the call; pid 0 is the calling thread.
+        if unsafe { libc::sched_setscheduler(0, libc::SCHED_IDLE, &param) } == 0 {
+            return;
+        }
+        tracing::debug!(error = %std::io::Error::last_os_error(), "SCHED_IDLE refused; using nice {BACKGROUND_NICENESS}");
+    }
+    lower_priority(BACKGROUND_NICENESS);
 }
 
 impl Drop for ExecPool {
