@@ -8,9 +8,9 @@ mod kv;
 mod metrics;
 mod replication;
 mod serve;
+mod telemetry;
 mod wasm;
 
-use std::io::IsTerminal;
 use std::process::ExitCode;
 
 use clap::Parser;
@@ -19,14 +19,8 @@ use clap::Parser;
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> ExitCode {
-    tracing_subscriber::fmt()
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::stderr().is_terminal())
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("EDGEIMG_LOG")
-                .unwrap_or_else(|_| "info".into()),
-        )
-        .init();
+    // Flushes queued spans when main returns.
+    let _telemetry = telemetry::init();
     match cli::Cli::parse().run() {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {

@@ -196,3 +196,57 @@ impl Drop for MotoS3 {
         let _ = self.child.wait();
     }
 }
+
+/// An OTLP/HTTP trace receiver (`otlp_receiver.py`, decoding with
+/// opentelemetry-proto from PyPI) that keeps every span it is sent.
+pub struct OtlpReceiver {
+    child: Child,
+    pub port: u16,
+    spans: PathBuf,
+}
+
+impl OtlpReceiver {
+    pub fn start() -> Self {
+        let port = free_port();
+        let spans =
+            std::env::temp_dir().join(format!("edgeimg-otlp-{}-{port}.jsonl", std::process::id()));
+        let script =
+            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../tests/support/otlp_receiver.py");
+        let mut child = Command::new("python3")
+            .arg(script)
+            .arg(port.to_string())
+            .arg(&spans)
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("run python3");
+        let what = "the OTLP receiver (needs `pip install opentelemetry-proto`; scripts/install-deps does)";
+        wait_until(what, &mut child, || {
+            TcpStream::connect(("127.0.0.1", port)).is_ok()
+        });
+        Self { child, port, spans }
+    }
+
+    /// `http://127.0.0.1:PORT`, for `OTEL_EXPORTER_OTLP_ENDPOINT`.
+    pub fn endpoint(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    /// Every span received so far, as the receiver wrote it (trace_id,
+    /// span_id, parent_span_id, name, kind, attributes, service, links).
+    pub fn spans(&self) -> Vec<serde_json::Value> {
+        std::fs::read_to_string(&self.spans)
+            .unwrap_or_default()
+            .lines()
+            .filter_map(|l| serde_json::from_str(l).ok())
+            .collect()
+    }
+}
+
+impl Drop for OtlpReceiver {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = std::fs::remove_file(&self.spans);
+    }
+}

@@ -10,6 +10,8 @@ use tokio::sync::{watch, Semaphore};
 use super::queue::{Job, Next, Slot};
 use super::{unix_ms, Background};
 use crate::app::App;
+use crate::telemetry::SPANS;
+use tracing::Instrument;
 
 /// What became of one run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -86,8 +88,22 @@ pub async fn run(app: Arc<App>, background: Arc<Background>, mut shutdown: watch
         background.refresh_gauges();
         let (app, background) = (app.clone(), background.clone());
         tokio::spawn(async move {
+            let span = tracing::trace_span!(
+                target: SPANS,
+                "background job",
+                otel.kind = "internal",
+                http.request.method = "GET",
+                url.path = job.path.as_str(),
+                edgeimg.priority = ?job.priority,
+                edgeimg.attempts = job.attempts,
+                http.response.status_code = tracing::field::Empty,
+            );
             let started = Instant::now();
-            let status = app.run_job(&job, slot).await;
+            let status = app
+                .run_job(&job, slot, &span)
+                .instrument(span.clone())
+                .await;
+            span.record("http.response.status_code", i64::from(status.as_u16()));
             // Free the lane before settling wakes the runner to fill it.
             drop(slow_lane);
             background

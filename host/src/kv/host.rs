@@ -11,7 +11,9 @@ use wasmtime::component::{HasData, Resource, ResourceTable};
 
 use super::handle::StoreHandle;
 use super::{Error, Store, StoreRegistry};
+use crate::telemetry::SPANS;
 use crate::wasm::bindings::fermyon::spin::key_value::{self as wit, Host, HostStore};
+use tracing::Instrument;
 
 /// Stores one instance may open at once (WIT `store-table-full` beyond).
 const MAX_OPEN_STORES: usize = 64;
@@ -97,12 +99,12 @@ impl Io {
     /// Runs one store operation on the I/O runtime. The instance keeps its
     /// execution slot meanwhile: its memory stays allocated while it waits,
     /// and the slots exist to bound that memory.
-    async fn run<T, F>(self, op: F) -> wasmtime::Result<Result<T, wit::Error>>
+    async fn run<T, F>(self, span: tracing::Span, op: F) -> wasmtime::Result<Result<T, wit::Error>>
     where
         T: Send + 'static,
         F: std::future::Future<Output = Result<T, Error>> + Send + 'static,
     {
-        match self.0.spawn(op).await {
+        match self.0.spawn(op.instrument(span)).await {
             Ok(result) => Ok(result.map_err(Into::into)),
             Err(e) => Ok(Err(
                 Error::Other(format!("store operation failed: {e}")).into()
@@ -137,8 +139,11 @@ impl HostStore for KvView<'_> {
         key: String,
     ) -> wasmtime::Result<Result<Option<Vec<u8>>, wit::Error>> {
         let (store, io) = self.op(&this)?;
-        io.run(async move { store.get(&key).await.map(|v| v.map(|b| b.to_vec())) })
-            .await
+        let span = tracing::trace_span!(target: SPANS, "kv get", db.operation.name = "get", edgeimg.kv.key = %key);
+        io.run(span, async move {
+            store.get(&key).await.map(|v| v.map(|b| b.to_vec()))
+        })
+        .await
     }
 
     async fn set(
@@ -148,8 +153,12 @@ impl HostStore for KvView<'_> {
         value: Vec<u8>,
     ) -> wasmtime::Result<Result<(), wit::Error>> {
         let (store, io) = self.op(&this)?;
-        io.run(async move { store.set(&key, Bytes::from(value)).await })
-            .await
+        let span = tracing::trace_span!(target: SPANS, "kv set", db.operation.name = "set", edgeimg.kv.key = %key);
+        io.run(
+            span,
+            async move { store.set(&key, Bytes::from(value)).await },
+        )
+        .await
     }
 
     async fn delete(
@@ -158,7 +167,8 @@ impl HostStore for KvView<'_> {
         key: String,
     ) -> wasmtime::Result<Result<(), wit::Error>> {
         let (store, io) = self.op(&this)?;
-        io.run(async move { store.delete(&key).await }).await
+        let span = tracing::trace_span!(target: SPANS, "kv delete", db.operation.name = "delete", edgeimg.kv.key = %key);
+        io.run(span, async move { store.delete(&key).await }).await
     }
 
     async fn exists(
@@ -167,7 +177,8 @@ impl HostStore for KvView<'_> {
         key: String,
     ) -> wasmtime::Result<Result<bool, wit::Error>> {
         let (store, io) = self.op(&this)?;
-        io.run(async move { store.exists(&key).await }).await
+        let span = tracing::trace_span!(target: SPANS, "kv exists", db.operation.name = "exists", edgeimg.kv.key = %key);
+        io.run(span, async move { store.exists(&key).await }).await
     }
 
     async fn get_keys(
@@ -175,7 +186,9 @@ impl HostStore for KvView<'_> {
         this: Resource<StoreHandle>,
     ) -> wasmtime::Result<Result<Vec<String>, wit::Error>> {
         let (store, io) = self.op(&this)?;
-        io.run(async move { store.get_keys().await }).await
+        let span =
+            tracing::trace_span!(target: SPANS, "kv get_keys", db.operation.name = "get_keys");
+        io.run(span, async move { store.get_keys().await }).await
     }
 
     async fn drop(&mut self, this: Resource<StoreHandle>) -> wasmtime::Result<()> {

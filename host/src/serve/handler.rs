@@ -10,6 +10,7 @@ use bytes::Bytes;
 use http::{header, HeaderMap, HeaderValue, Method, Request, Response, StatusCode, Uri};
 use http_body_util::{BodyExt, Empty};
 use hyper::body::{Body as HttpBody, Incoming};
+use tracing::Instrument;
 
 use super::body_limit::LimitedBody;
 use super::edge_cache::Lookup;
@@ -20,6 +21,7 @@ use crate::app::App;
 use crate::background::queue::{Job, Priority};
 use crate::background::{DEFER, DEFER_OK};
 use crate::replication::wire;
+use crate::telemetry::{self, SPANS};
 use crate::wasm::instance::{self, Failure};
 use crate::wasm::pool::{Rejected, Slot};
 
@@ -37,6 +39,64 @@ const JOB_CLIENT: SocketAddr = SocketAddr::new(std::net::IpAddr::V4(Ipv4Addr::LO
 impl App {
     /// Answers one request; never fails (errors become JSON responses).
     pub async fn handle(&self, req: Request<Incoming>, client: SocketAddr) -> Response<Body> {
+        let span = tracing::trace_span!(
+            target: SPANS,
+            "request",
+            otel.name = tracing::field::Empty,
+            otel.kind = "server",
+            http.request.method = %req.method(),
+            url.path = req.uri().path(),
+            http.route = tracing::field::Empty,
+            http.response.status_code = tracing::field::Empty,
+            edgeimg.region = %self.region,
+            edgeimg.component = tracing::field::Empty,
+            edgeimg.edge_cache = tracing::field::Empty,
+            edgeimg.queued_ms = tracing::field::Empty,
+        );
+        if !span.is_disabled() {
+            // Named before it starts: OpenTelemetry fixes a span's name then.
+            let route = self.route_of(req.uri().path());
+            span.record("otel.name", format!("{} {route}", req.method()));
+            span.record("http.route", route);
+            telemetry::continue_trace(&span, req.headers());
+        }
+        let response = self
+            .answer(req, client, &span)
+            .instrument(span.clone())
+            .await;
+        if !span.is_disabled() {
+            span.record(
+                "http.response.status_code",
+                i64::from(response.status().as_u16()),
+            );
+            if let Some(cache) = response
+                .headers()
+                .get("x-cache")
+                .and_then(|v| v.to_str().ok())
+            {
+                span.record("edgeimg.edge_cache", cache);
+            }
+        }
+        response
+    }
+
+    /// The route a path is answered by, as `http_requests_total` labels it.
+    fn route_of<'a>(&'a self, path: &str) -> &'a str {
+        match path {
+            "/healthz" => "/healthz",
+            "/metrics" => "/metrics",
+            path if path.starts_with(wire::PREFIX) => wire::PREFIX,
+            path => self.router.route(path).map_or("none", |m| m.route.raw()),
+        }
+    }
+
+    /// [`App::handle`] within its span.
+    async fn answer(
+        &self,
+        req: Request<Incoming>,
+        client: SocketAddr,
+        span: &tracing::Span,
+    ) -> Response<Body> {
         let started = Instant::now();
         let _in_flight = self.metrics.in_flight();
         let (route, response) = match req.uri().path() {
@@ -57,16 +117,19 @@ impl App {
             path if path.starts_with(wire::PREFIX) => {
                 (wire::PREFIX.to_string(), self.handle_peer(req).await)
             }
-            _ => self.handle_app(req, client, Admission::Interactive).await,
+            _ => {
+                self.handle_app(req, client, Admission::Interactive, span)
+                    .await
+            }
         };
         self.metrics
             .observe(&route, response.status().as_u16(), started.elapsed());
         response
     }
 
-    /// Runs background `job` on `slot` as a GET through the application;
-    /// its status says what became of it.
-    pub async fn run_job(&self, job: &Job, slot: Slot) -> StatusCode {
+    /// Runs background `job` on `slot` as a GET through the application,
+    /// within `span`; its status says what became of it.
+    pub async fn run_job(&self, job: &Job, slot: Slot, span: &tracing::Span) -> StatusCode {
         let host = self
             .background
             .as_ref()
@@ -83,7 +146,7 @@ impl App {
             Err(_) => return StatusCode::BAD_REQUEST,
         };
         let (_, response) = self
-            .handle_app(req, JOB_CLIENT, Admission::Background(slot))
+            .handle_app(req, JOB_CLIENT, Admission::Background(slot), span)
             .await;
         let status = response.status();
         // Reading the body to its end lets the guest finish writing it.
@@ -99,6 +162,7 @@ impl App {
         mut req: Request<B>,
         client: SocketAddr,
         admission: Admission,
+        span: &tracing::Span,
     ) -> (String, Response<Body>)
     where
         B: HttpBody<Data = Bytes> + Send + Unpin + 'static,
@@ -113,6 +177,7 @@ impl App {
         };
         let route = m.route.raw().to_string();
         let component = m.target.clone();
+        span.record("edgeimg.component", component.id.as_str());
 
         let host = req
             .uri()
@@ -221,6 +286,7 @@ impl App {
                 },
             };
             let waited = slot.waited;
+            span.record("edgeimg.queued_ms", waited.as_secs_f64() * 1e3);
             let started = Instant::now();
             self.collapse.invoked(route_ref);
             let result = instance::call(

@@ -20,6 +20,8 @@ use super::engine::EPOCH_TICK;
 use super::limits::MemoryLimiter;
 use super::pool::{ExecPool, Slot};
 use super::state::{InstanceState, OutboundHooks};
+use crate::telemetry::SPANS;
+use tracing::Instrument;
 
 /// The body type of every response the host sends (guest or host made).
 pub type Body = HyperOutgoingBody;
@@ -119,26 +121,39 @@ where
         .new_response_outparam(sender)
         .map_err(host)?;
     let pre = component.pre.clone();
+    let id = component.id.clone();
 
     // The guest keeps running in its own task after it has set the response
     // headers, streaming the body; the store lives until it returns.
-    let task = pool.spawn(slot.lane, async move {
-        let result = async {
-            let proxy = instantiate(&pre, &mut store).await?;
-            instantiate_time.observe(started.elapsed().as_secs_f64());
-            proxy
-                .wasi_http_incoming_handler()
-                .call_handle(&mut store, req, out)
-                .await
+    let task = pool.spawn(
+        slot.lane,
+        async move {
+            let result = async {
+                let proxy = instantiate(&pre, &mut store)
+                    .instrument(
+                        tracing::trace_span!(target: SPANS, "instantiate", edgeimg.component = %id),
+                    )
+                    .await?;
+                instantiate_time.observe(started.elapsed().as_secs_f64());
+                proxy
+                    .wasi_http_incoming_handler()
+                    .call_handle(&mut store, req, out)
+                    .instrument(
+                        tracing::trace_span!(target: SPANS, "execute", edgeimg.component = %id),
+                    )
+                    .await
+            }
+            .await;
+            let exceeded = store.data().limiter.exceeded;
+            // The instance's memory goes back to Wasmtime's pool before the
+            // slot is given up, so the slot's next holder finds it free.
+            drop(store);
+            drop(slot);
+            (result, exceeded)
         }
-        .await;
-        let exceeded = store.data().limiter.exceeded;
-        // The instance's memory goes back to Wasmtime's pool before the
-        // slot is given up, so the slot's next holder finds it free.
-        drop(store);
-        drop(slot);
-        (result, exceeded)
-    });
+        // The request's span, so the guest's spans (and its store calls) nest under it.
+        .instrument(tracing::Span::current()),
+    );
 
     // Epoch interruption stops a guest that computes too long; this timer
     // also covers a guest blocked in a host call (sleep, body read).
