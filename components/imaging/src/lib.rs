@@ -24,7 +24,10 @@ mod negotiate;
 mod options;
 mod pairs;
 mod pipeline;
+mod placeholder;
 mod probe;
+mod raster;
+mod svg;
 #[cfg(test)]
 mod testimg;
 
@@ -36,4 +39,5 @@ pub use options::{
     Color, Dpr, Fit, Flip, FormatChoice, Gravity, Metadata, OptionError, Options, Rotate,
 };
 pub use pipeline::{transform, Output};
+pub use placeholder::{placeholder, Placeholder};
 pub use probe::{probe, ImageInfo};

@@ -20,6 +20,7 @@ pub struct Negotiated {
 ///   `image/webp`, else the original's family: JPEG for JPEG, WebP and AVIF
 ///   originals (browsers without WebP support are photo-heavy legacy clients),
 ///   PNG for PNG and GIF. `*/*` or `image/*` alone never picks AVIF or WebP.
+///   TIFF is in JPEG's family; SVG, BMP, ICO and QOI in PNG's.
 pub fn negotiate(options: &Options, accept: Option<&str>, original: Format) -> Negotiated {
     match options.format() {
         FormatChoice::Fixed(format) => Negotiated {
@@ -59,8 +60,10 @@ pub fn without_avif(accept: Option<&str>, original: Format) -> Format {
 
 fn family(original: Format) -> Format {
     match original {
-        Format::Jpeg | Format::Webp | Format::Avif => Format::Jpeg,
-        Format::Png | Format::Gif => Format::Png,
+        Format::Jpeg | Format::Webp | Format::Avif | Format::Tiff => Format::Jpeg,
+        Format::Png | Format::Gif | Format::Svg | Format::Bmp | Format::Ico | Format::Qoi => {
+            Format::Png
+        }
     }
 }
 

@@ -178,15 +178,7 @@ fn deferred_path(options: &imaging::Options, id: &ImageId, config: &Config) -> S
 }
 
 fn parse_format(name: &str) -> Option<Format> {
-    [
-        Format::Jpeg,
-        Format::Png,
-        Format::Gif,
-        Format::Webp,
-        Format::Avif,
-    ]
-    .into_iter()
-    .find(|f| f.as_str() == name)
+    Format::from_name(name)
 }
 
 #[cfg(test)]
@@ -214,6 +206,9 @@ mod tests {
             height: 48,
             bytes: png.len() as u64,
             created: "2026-01-01T00:00:00Z".into(),
+            frames: None,
+            thumbhash: None,
+            dominant_color: None,
         };
         images.set(&keys::original(&id), &png).unwrap();
         images.set(&keys::meta(&id), &meta.to_json()).unwrap();

@@ -66,6 +66,21 @@ impl Options {
         }
     }
 
+    /// The options as applied to a vector source, which has no native
+    /// resolution to stay within: `scale-down` works as `contain`, `crop`
+    /// as `cover`.
+    pub(crate) fn for_vector(&self) -> Options {
+        let fit = match self.fit {
+            Fit::ScaleDown => Fit::Contain,
+            Fit::Crop => Fit::Cover,
+            other => other,
+        };
+        Options {
+            fit,
+            ..self.clone()
+        }
+    }
+
     /// Width and height in device pixels (`width`/`height` times `dpr`, rounded).
     pub fn device_size(&self) -> (Option<u32>, Option<u32>) {
         let scale = |v: u32| ((u64::from(v) * u64::from(self.dpr.hundredths()) + 50) / 100) as u32;

@@ -87,7 +87,43 @@ pub fn transform(
     output: Format,
     limits: &Limits,
 ) -> Result<Output, Error> {
+    run(bytes, options, output, limits, |job, image| {
+        Ok(Output {
+            bytes: encode::encode(job, &image)?,
+            width: image.width,
+            height: image.height,
+            format: job.output,
+        })
+    })
+}
+
+/// The pixels [`transform`] would encode as `output` (PNG keeps alpha),
+/// for callers that want pixels, not a file.
+pub(crate) fn pixels(
+    bytes: &[u8],
+    options: &Options,
+    output: Format,
+    limits: &Limits,
+) -> Result<Image, Error> {
+    run(bytes, options, output, limits, |_, image| Ok(image))
+}
+
+/// Every step but the encoding, then `finish` with the job and the image.
+fn run<T>(
+    bytes: &[u8],
+    options: &Options,
+    output: Format,
+    limits: &Limits,
+    finish: impl FnOnce(&Job<'_>, Image) -> Result<T, Error>,
+) -> Result<T, Error> {
     let header = read_header(bytes, limits)?;
+    let vector;
+    let options = if header.format.is_vector() {
+        vector = options.for_vector();
+        &vector
+    } else {
+        options
+    };
     let orientation =
         Orientation::from_exif(header.orientation).then(Orientation::from_options(options));
     let source = orientation.apply_size((header.width, header.height));
@@ -108,13 +144,7 @@ pub fn transform(
     for step in STEPS {
         image = step(&job, image)?;
     }
-    let bytes = encode::encode(&job, &image)?;
-    Ok(Output {
-        bytes,
-        width: image.width,
-        height: image.height,
-        format: job.output,
-    })
+    finish(&job, image)
 }
 
 #[cfg(test)]
