@@ -50,6 +50,9 @@ pub struct Options {
     pub format: FormatChoice,
     /// Which metadata survives; stripped by default.
     pub metadata: Metadata,
+    /// `anim=false`: an animated source gives its first frame, whatever
+    /// the format. By default an animation stays animated as WebP.
+    pub still: bool,
 }
 
 impl Options {
@@ -135,6 +138,9 @@ impl fmt::Display for Options {
         }
         if self.metadata != Metadata::default() {
             put(f, "metadata", &self.metadata)?;
+        }
+        if self.still {
+            put(f, "anim", &false)?;
         }
         Ok(())
     }

@@ -1,6 +1,6 @@
 //! The transform pipeline, as an ordered list of small steps:
 //! decode (at reduced scale when it can) → orient (EXIF, rotate, flip) →
-//! resize/crop → colour (embedded profile → sRGB) → blur → sharpen → pad → flatten alpha → encode.
+//! saliency (moves a `gravity=auto` crop) → resize/crop → colour (embedded profile → sRGB) → blur → sharpen → pad → flatten alpha → encode.
 //! Each step lives in its own file and returns its input untouched when it has
 //! nothing to do.
 
@@ -17,6 +17,7 @@ mod linear;
 mod orient;
 mod pad;
 mod resize;
+mod saliency;
 mod sharpen;
 mod srgb;
 
@@ -128,7 +129,7 @@ fn run<T>(
         Orientation::from_exif(header.orientation).then(Orientation::from_options(options));
     let source = orientation.apply_size((header.width, header.height));
     let plan = geometry::plan(source, options, limits)?;
-    let job = Job {
+    let mut job = Job {
         header,
         options,
         output: output.encodable(),
@@ -139,8 +140,9 @@ fn run<T>(
         limits,
     };
 
-    let decoded = decode::decode(bytes, &job)?;
-    let mut image = resize::apply(&job, orient::apply(&job, decoded)?)?;
+    let decoded = orient::apply(&job, decode::decode(bytes, &job)?)?;
+    saliency::apply(&mut job, &decoded);
+    let mut image = resize::apply(&job, decoded)?;
     for step in STEPS {
         image = step(&job, image)?;
     }

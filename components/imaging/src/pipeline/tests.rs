@@ -581,3 +581,50 @@ fn reduced_decodes_keep_the_geometry_of_sides_that_are_not_whole_blocks() {
         }
     }
 }
+
+/// A flat grey frame with a small, busy, colourful subject near its right edge.
+fn subject_at_the_edge(w: u32, h: u32) -> Vec<u8> {
+    testimg::pixels(w, h, |x, y| {
+        let (cx, cy) = (w - w / 12, h / 2);
+        let (dx, dy) = (x.abs_diff(cx), y.abs_diff(cy));
+        if dx * dx + dy * dy < (h / 5) * (h / 5) {
+            if (x / 3 + y / 3) % 2 == 0 {
+                [230, 40, 30, 255]
+            } else {
+                [250, 220, 40, 255]
+            }
+        } else {
+            [128, 128, 128, 255]
+        }
+    })
+}
+
+#[test]
+fn gravity_auto_keeps_a_subject_that_a_centre_crop_cuts_off() {
+    let (w, h) = (600, 200);
+    let px = subject_at_the_edge(w, h);
+    for (name, bytes) in [
+        ("png", testimg::png(w, h, &px)),
+        ("jpeg", testimg::jpeg(w, h, &px, None)),
+    ] {
+        let subject = |opts: &str| {
+            let out = run(&bytes, opts, Format::Png);
+            assert_eq!((out.width, out.height), (100, 100), "{name} {opts}");
+            pixels(&out)
+                .chunks(4)
+                .filter(|p| p[0] > 180 && p[2] < 100)
+                .count()
+        };
+        let centre = subject("w=100,h=100,fit=cover");
+        let auto = subject("w=100,h=100,fit=cover,gravity=auto");
+        assert_eq!(centre, 0, "{name}: the centre crop misses the subject");
+        assert!(auto > 500, "{name}: gravity=auto kept {auto} subject pixels");
+        let crop = subject("w=100,h=100,fit=crop,g=auto,rotate=180");
+        assert!(crop > 500, "{name}: rotated first, then found: {crop}");
+    }
+    // A flat image has nothing to find: the centre, as before.
+    let flat = testimg::png(w, h, &testimg::pixels(w, h, |_, _| [90, 120, 150, 255]));
+    let centre = run(&flat, "w=100,h=100,fit=cover", Format::Png);
+    let auto = run(&flat, "w=100,h=100,fit=cover,g=auto", Format::Png);
+    assert!(pixels(&centre) == pixels(&auto), "a flat image stays centred");
+}
