@@ -18,6 +18,7 @@ mod format;
 mod geometry;
 mod lanes;
 mod libwebp;
+mod libwebp_anim;
 mod libwebp_dsp;
 mod limits;
 mod negotiate;
@@ -34,7 +35,7 @@ mod testimg;
 pub use error::Error;
 pub use format::Format;
 pub use limits::Limits;
-pub use negotiate::{negotiate, without_avif, Negotiated};
+pub use negotiate::{negotiate, negotiate_animated, without_avif, Negotiated};
 pub use options::{
     Color, Dpr, Fit, Flip, FormatChoice, Gravity, Metadata, OptionError, Options, Rotate,
 };

@@ -81,7 +81,11 @@ impl Map {
                     let c = image.channels();
                     let at = (y as usize * image.width as usize + x as usize) * c;
                     let p = &image.data[at..at + c];
-                    let a = if image.alpha { f32::from(p[3]) / 255.0 } else { 1.0 };
+                    let a = if image.alpha {
+                        f32::from(p[3]) / 255.0
+                    } else {
+                        1.0
+                    };
                     let lin = [0, 1, 2].map(|i| f32::from(lut[usize::from(p[i])]) * a);
                     (lin, a)
                 }
@@ -89,7 +93,11 @@ impl Map {
                     let c = linear.channels();
                     let at = (y as usize * linear.width as usize + x as usize) * c;
                     let p = &linear.data[at..at + c];
-                    let a = if linear.alpha { f32::from(p[3]) / 65535.0 } else { 1.0 };
+                    let a = if linear.alpha {
+                        f32::from(p[3]) / 65535.0
+                    } else {
+                        1.0
+                    };
                     ([0, 1, 2].map(|i| f32::from(p[i])), a)
                 }
             }
@@ -193,7 +201,11 @@ fn box_pass(v: &[f32], w: usize, h: usize, r: usize, horizontal: bool) -> Vec<f3
             };
             let mut sum = 0.0;
             for i in lo..=hi {
-                sum += if along == 0 { v[y * w + i] } else { v[i * w + x] };
+                sum += if along == 0 {
+                    v[y * w + i]
+                } else {
+                    v[i * w + x]
+                };
             }
             out[y * w + x] = sum / (hi - lo + 1) as f32;
         }
@@ -259,7 +271,13 @@ mod tests {
 
     #[test]
     fn skin_tones_are_skin_and_greys_and_blues_are_not() {
-        let px = |r: u8, g: u8, b: u8| skin(f32::from(r) / 255.0, f32::from(g) / 255.0, f32::from(b) / 255.0);
+        let px = |r: u8, g: u8, b: u8| {
+            skin(
+                f32::from(r) / 255.0,
+                f32::from(g) / 255.0,
+                f32::from(b) / 255.0,
+            )
+        };
         assert_eq!(px(224, 172, 140), 1.0);
         assert_eq!(px(141, 85, 36), 1.0);
         assert_eq!(px(128, 128, 128), 0.0);

@@ -8,6 +8,7 @@
 //! the planned size; TIFF, BMP, ICO and QOI decode whole (`crate::raster`).
 
 mod avif;
+pub(super) mod frames;
 mod gif;
 mod jpeg;
 mod jpeg_huffman;
