@@ -75,7 +75,9 @@ pub(crate) fn read_header<'a>(bytes: &'a [u8], limits: &Limits) -> Result<Header
         Format::Avif => avif::header(bytes),
         // Its size needs the document parsed, within the SVG limits.
         Format::Svg => Some(svg_header(bytes, limits)?),
-        Format::Tiff | Format::Bmp | Format::Ico | Format::Qoi => raster::header(bytes, format),
+        Format::Tiff | Format::Bmp | Format::Ico | Format::Qoi => {
+            Some(raster::header(bytes, format)?)
+        }
     }
     .ok_or_else(|| Error::decode(format, "malformed or truncated header"))?;
     limits.check_input(header.width, header.height)?;

@@ -4,14 +4,15 @@
 //! pixels. The decoders get the same `image` limits as for decoding.
 
 use super::Header;
-use crate::Format;
+use crate::{Error, Format};
 use image::ImageDecoder;
 
-pub(super) fn header(bytes: &[u8], format: Format) -> Option<Header<'static>> {
-    let mut decoder = crate::raster::decoder(bytes, format).ok()?;
+/// Errors keep their kind (a limit the decoder refuses is 422 `pixel_limit`).
+pub(super) fn header(bytes: &[u8], format: Format) -> Result<Header<'static>, Error> {
+    let mut decoder = crate::raster::decoder(bytes, format)?;
     let (width, height) = decoder.dimensions();
     let orientation = decoder.orientation().map_or(1, |o| o.to_exif());
-    Some(Header {
+    Ok(Header {
         format,
         width,
         height,
