@@ -76,7 +76,7 @@ pub(crate) fn read_header<'a>(bytes: &'a [u8], limits: &Limits) -> Result<Header
         // Its size needs the document parsed, within the SVG limits.
         Format::Svg => Some(svg_header(bytes, limits)?),
         Format::Tiff | Format::Bmp | Format::Ico | Format::Qoi => {
-            Some(raster::header(bytes, format)?)
+            Some(raster::header(bytes, format, limits)?)
         }
     }
     .ok_or_else(|| Error::decode(format, "malformed or truncated header"))?;

@@ -90,7 +90,15 @@ fn rejects_decompression_bombs_from_the_header() {
     jpeg[sof + 5..sof + 9].copy_from_slice(&[0xFF, 0xF0, 0xFF, 0xF0]);
     let webp = [&b"RIFF\0\0\0\0WEBPVP8X\x0a\0\0\0\0\0\0\0"[..], &[0xFF; 6]].concat();
     let avif = testimg::avif(200_000, 200_000);
+    let mut bmp = testimg::encode(Format::Bmp, 2, 2);
+    bmp[18..26].copy_from_slice(&[0x60, 0xEA, 0, 0, 0xA0, 0x15, 0xFF, 0xFF]); // 60000 × -60000
+    let mut qoi = testimg::encode(Format::Qoi, 2, 2);
+    qoi[4..12].copy_from_slice(&[0, 1, 0, 0, 0, 1, 0, 0]);
+    let svg = br#"<svg xmlns="http://www.w3.org/2000/svg" width="1e6" height="10"/>"#.to_vec();
     for (name, bytes) in [
+        ("bmp", bmp),
+        ("qoi", qoi),
+        ("svg", svg),
         ("png", png),
         ("gif", gif),
         ("jpeg", jpeg),
