@@ -36,7 +36,9 @@ fn declared_size(b: &[u8], format: Format) -> Option<(u32, u32)> {
     match format {
         // BITMAPCOREHEADER (12 bytes) has 16-bit sides; the rest 32-bit,
         // the height negative for top-down rows.
-        Format::Bmp if le32(b, 14)? == 12 => Some((u32::from(le16(b, 18)?), u32::from(le16(b, 20)?))),
+        Format::Bmp if le32(b, 14)? == 12 => {
+            Some((u32::from(le16(b, 18)?), u32::from(le16(b, 20)?)))
+        }
         Format::Bmp => Some((
             (le32(b, 18)? as i32).unsigned_abs(),
             (le32(b, 22)? as i32).unsigned_abs(),
