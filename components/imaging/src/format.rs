@@ -78,11 +78,8 @@ impl Format {
     /// Whether [`crate::transform`] can encode this format: JPEG, PNG, WebP,
     /// and AVIF with the `avif` feature.
     pub fn can_encode(self) -> bool {
-        match self {
-            Format::Jpeg | Format::Png | Format::Webp => true,
-            Format::Avif => cfg!(feature = "avif"),
-            _ => false,
-        }
+        matches!(self, Format::Jpeg | Format::Png | Format::Webp)
+            || (self == Format::Avif && cfg!(feature = "avif"))
     }
 
     /// The format written when this one is asked for: itself if we can

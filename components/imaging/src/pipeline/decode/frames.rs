@@ -16,14 +16,14 @@ pub(crate) struct Frame {
 
 /// Frames in order; `loop_count` as WebP writes it (0 = forever).
 pub(crate) enum Frames<'a> {
-    Gif(GifFrames<'a>),
+    Gif(Box<GifFrames<'a>>),
     Webp(image_webp::WebPDecoder<Cursor<&'a [u8]>>),
 }
 
 impl<'a> Frames<'a> {
     pub fn open(bytes: &'a [u8], format: Format) -> Result<Frames<'a>, Error> {
         match format {
-            Format::Gif => GifFrames::open(bytes).map(Frames::Gif),
+            Format::Gif => GifFrames::open(bytes).map(|g| Frames::Gif(Box::new(g))),
             Format::Webp => {
                 let decoder = image_webp::WebPDecoder::new(Cursor::new(bytes))
                     .map_err(|e| Error::decode(Format::Webp, e))?;
