@@ -77,6 +77,9 @@ tiff16_rgb(f"{out}/adobe16.tif", [img.getpixel((x, y)) for y in range(H) for x i
 Image.new("I;16", (W, H), 40000).save(f"{out}/grey16.tif")
 expected["grey16"] = round(40000 / 65535 * 255)
 halves().save(f"{out}/plain.bmp")
+# Two pages: the first shows (200, 60, 40) throughout, the second (40, 160, 90).
+Image.new("RGB", (W, H), LEFT).save(f"{out}/pages.tif", save_all=True,
+                                    append_images=[Image.new("RGB", (W, H), RIGHT)])
 expected["plain_left"], expected["plain_right"] = LEFT, RIGHT
 
 frames = [Image.new("RGB", (60, 40), c) for c in [(255, 0, 0), (0, 255, 0), (0, 0, 255)]]

@@ -87,14 +87,15 @@ pub(crate) fn decode(bytes: &[u8], format: Format, limits: &Limits) -> Result<Im
 }
 
 /// Replaces each `N`-byte sample with one byte, in place (the write index
-/// never passes the read index), so no second buffer is held.
+/// never passes the read index), so no second buffer is held. The spare
+/// capacity is kept: shrinking would copy into a new allocation while the
+/// old one is still held, the peak this avoids.
 fn narrow<const N: usize>(data: &mut Vec<u8>, to8: impl Fn(&[u8]) -> u8) {
     let samples = data.len() / N;
     for i in 0..samples {
         data[i] = to8(&data[i * N..i * N + N]);
     }
     data.truncate(samples);
-    data.shrink_to_fit();
 }
 
 /// `image`'s errors as ours: a broken limit is 422 `pixel_limit`, a
