@@ -40,14 +40,30 @@ pub(crate) fn parse(bytes: &[u8], limits: &Limits) -> Result<usvg::Tree, Error> 
         other => Error::decode(Format::Svg, other),
     })?;
     bound(&doc, limits)?;
-    let options = usvg::Options {
+    usvg::Tree::from_xmltree(&doc, &options()).map_err(|e| Error::decode(Format::Svg, e))
+}
+
+/// `usvg`'s options, every field written out: `usvg::Options::default()`
+/// would build its default image resolver, which reads files with
+/// `std::fs`, and so link `wasi:filesystem` into the components (an import
+/// they must not add) even though it is replaced.
+fn options() -> usvg::Options<'static> {
+    usvg::Options {
+        resources_dir: None,
+        dpi: 96.0,
+        font_family: String::new(),
+        font_size: 12.0,
+        languages: vec!["en".into()],
+        shape_rendering: usvg::ShapeRendering::default(),
+        text_rendering: usvg::TextRendering::default(),
+        image_rendering: usvg::ImageRendering::default(),
+        default_size: usvg::Size::from_wh(100.0, 100.0).expect("a valid size"),
         image_href_resolver: usvg::ImageHrefResolver {
             resolve_data: Box::new(|_, _, _| None),
             resolve_string: Box::new(|_, _| None),
         },
-        ..usvg::Options::default()
-    };
-    usvg::Tree::from_xmltree(&doc, &options).map_err(|e| Error::decode(Format::Svg, e))
+        style_sheet: None,
+    }
 }
 
 /// The intrinsic size in whole pixels (at least 1).
