@@ -54,7 +54,8 @@ fn window(map: &Map, job: &Job<'_>) -> (u32, u32) {
     )
 }
 
-/// The image reduced to cells of mean sRGB (0..=1), alpha-weighted.
+/// The image reduced to cells of mean sRGB (0..=1, averaged in gamma
+/// space), alpha-weighted.
 struct Map {
     width: u32,
     height: u32,
@@ -73,8 +74,11 @@ impl Map {
         let width = ((ew * scale).round() as u32).max(1);
         let height = ((eh * scale).round() as u32).max(1);
         let (left, top) = (decoded.extent.left.max(0.0), decoded.extent.top.max(0.0));
-        let lut = &tables().to_linear;
-        // One sample as linear RGB (0..=65535) and its weight (alpha).
+        // One sample as sRGB (0..=1) premultiplied by its weight (alpha).
+        // 8-bit pixels are averaged as they are, in gamma space, as
+        // libvips' attention map is: the sRGB ↔ linear tables (thousands of
+        // `powf`s to build, in a fresh instance) are only read for pixels
+        // that are linear already, whose decoder has built them.
         let sample = |x: u32, y: u32| -> ([f32; 3], f32) {
             match &decoded.pixels {
                 Pixels::Srgb(image) => {
@@ -86,8 +90,7 @@ impl Map {
                     } else {
                         1.0
                     };
-                    let lin = [0, 1, 2].map(|i| f32::from(lut[usize::from(p[i])]) * a);
-                    (lin, a)
+                    ([0, 1, 2].map(|i| f32::from(p[i]) / 255.0 * a), a)
                 }
                 Pixels::Linear(linear) => {
                     let c = linear.channels();
@@ -98,7 +101,16 @@ impl Map {
                     } else {
                         1.0
                     };
-                    ([0, 1, 2].map(|i| f32::from(p[i])), a)
+                    let srgb = &tables().to_srgb;
+                    let straight = |v: u16| {
+                        let l = if a > 0.0 {
+                            (f32::from(v) / a).min(65535.0)
+                        } else {
+                            0.0
+                        };
+                        f32::from(srgb[l as usize >> 4]) / 255.0 * a
+                    };
+                    ([0, 1, 2].map(|i| straight(p[i])), a)
                 }
             }
         };
@@ -114,22 +126,15 @@ impl Map {
                     let y = (y0 + (y1 - y0) * (f64::from(j) + 0.5) / f64::from(SAMPLES)) as u32;
                     for i in 0..SAMPLES {
                         let x = (x0 + (x1 - x0) * (f64::from(i) + 0.5) / f64::from(SAMPLES)) as u32;
-                        let (lin, a) = sample(x.min(dw - 1), y.min(dh - 1));
+                        let (rgb, a) = sample(x.min(dw - 1), y.min(dh - 1));
                         for k in 0..3 {
-                            sum[k] += lin[k];
+                            sum[k] += rgb[k];
                         }
                         weight += a;
                     }
                 }
-                // Premultiplied means; back to sRGB for the colour rules.
-                let to_srgb = |l: f32| {
-                    if weight > 0.0 {
-                        (l / weight / 65535.0).clamp(0.0, 1.0).powf(1.0 / 2.2)
-                    } else {
-                        0.0
-                    }
-                };
-                rgb.push(sum.map(to_srgb));
+                let mean = |v: f32| if weight > 0.0 { v / weight } else { 0.0 };
+                rgb.push(sum.map(mean));
             }
         }
         Map { width, height, rgb }
