@@ -14,9 +14,16 @@
 // smallest libjpeg(-turbo API, mozjpeg build)/libwebp/libaom output, through
 // sharp, whose SSIM is no worse (a quality sweep over the reference pixels).
 //
+// Features: the steps of issue 26 over HTTP, cold, beside libvips doing the
+// same operation in-process, interleaved run by run: gravity=auto against
+// sharp's attention crop (and each against its own centre crop: the
+// difference is the saliency step's cost), SVG rasterised at 800 px
+// (librsvg through sharp, at the density that draws it at that size), an
+// animated GIF to an animated WebP (sharp `{animated: true}`), per frame.
+//
 // Usage: node bench/imaging.mjs ADDR INPUTS.json   (INPUTS: [{name, file, id, kind, width?}])
-// kind: "speed", "bytes" or "both". BENCH_RUNS (default 7) runs per speed case.
-// BENCH_ONLY=speed or bytes runs one half.
+// kind: "speed", "bytes", "saliency", "svg" or "anim". BENCH_RUNS (default 7)
+// runs per speed case. BENCH_ONLY=speed, bytes or features runs one part.
 import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 
@@ -165,15 +172,80 @@ async function bytes(input) {
   }
 }
 
+// Median ms of `runs` interleaved runs of each function of `fs`, which
+// take the run's index (so each edgeimg request is a variant not made before).
+async function interleaved(fs) {
+  const times = fs.map(() => []);
+  for (let i = 0; i < runs; i++) {
+    for (const [k, f] of fs.entries()) times[k].push(await time(() => f(i)));
+  }
+  return times.map(median);
+}
+
+const row = (name, ours, theirs, note = "") =>
+  console.log(`${name.padEnd(44)} ${ours.toFixed(1).padStart(9)} ${theirs.toFixed(1).padStart(9)} ${(ours / theirs).toFixed(2).padStart(8)}x  ${note}`);
+
+async function feature(input) {
+  const buf = readFileSync(input.file);
+  const path = (opts) => `/resize/${opts}/${input.id}`;
+  if (input.kind === "saliency") {
+    const crop = (w, position) => sharp(buf).rotate().resize(w, w, { fit: "cover", position }).jpeg({ quality: 80 }).toBuffer();
+    await get(path("width=380,height=380,fit=cover,gravity=auto,format=jpeg"));
+    await crop(380, "attention");
+    const [auto, centre, vipsAuto, vipsCentre] = await interleaved([
+      (i) => get(path(`width=${400 - i},height=${400 - i},fit=cover,gravity=auto,format=jpeg`)),
+      (i) => get(path(`width=${400 - i},height=${400 - i},fit=cover,format=jpeg`)),
+      (i) => crop(400 - i, "attention"),
+      (i) => crop(400 - i, "centre"),
+    ]);
+    row(`${input.name} 400 px square, gravity=auto`, auto, vipsAuto,
+      `saliency step: edgeimg +${(auto - centre).toFixed(1)} ms, libvips +${(vipsAuto - vipsCentre).toFixed(1)} ms over centre`);
+  } else if (input.kind === "svg") {
+    const meta = await sharp(buf).metadata();
+    // PNG (lossless: the encoder's share is large) and WebP q80 (what
+    // format=auto serves most browsers).
+    for (const format of ["png", "webp"]) {
+      const encode = (img) => (format === "png" ? img.png() : img.webp({ quality: 80 }));
+      const draw = (w) => encode(sharp(buf, { density: (72 * w) / meta.width }).resize(w)).toBuffer();
+      await get(path(`width=780,format=${format}`));
+      await draw(780);
+      const [ours, theirs] = await interleaved([
+        (i) => get(path(`width=${800 - i},format=${format}`)),
+        (i) => draw(800 - i),
+      ]);
+      row(`${input.name} → 800 px ${format.toUpperCase()}`, ours, theirs);
+    }
+  } else if (input.kind === "anim") {
+    const meta = await sharp(buf, { animated: true }).metadata();
+    const frames = meta.pages;
+    const anim = (w) => sharp(buf, { animated: true }).resize(w).webp({ quality: 80 }).toBuffer();
+    await get(path("width=220,format=webp"));
+    await anim(220);
+    const [ours, theirs] = await interleaved([
+      (i) => get(path(`width=${240 - i},format=webp`)),
+      (i) => anim(240 - i),
+    ]);
+    const out = await get(path(`width=240,format=webp`));
+    const outFrames = (await sharp(out, { animated: true }).metadata()).pages;
+    row(`${input.name} → 240 px animated WebP`, ours, theirs,
+      `${frames} frames (out: ${outFrames}): ${(ours / frames).toFixed(2)} vs ${(theirs / frames).toFixed(2)} ms a frame`);
+  }
+}
+
 console.log(`sharp ${sharp.versions.sharp}, libvips ${sharp.versions.vips}, libwebp ${sharp.versions.webp}, aom ${sharp.versions.aom}, ${sharp.concurrency()} libvips threads`);
 const only = process.env.BENCH_ONLY;
-if (only !== "bytes") {
+if (only !== "bytes" && only !== "features") {
   console.log(`\n320 px (unless named) JPEG q80, cold variant over HTTP vs libvips in-process; median of ${runs}, ms;`);
   console.log(`SSIM of each thumbnail against a full-resolution reference`);
   console.log(`${"input".padEnd(34)} ${"MP".padStart(5)} ${"edgeimg".padStart(9)} ${"libvips".padStart(9)} ${"ratio".padStart(11)}   ${"SSIM ours".padStart(6)} ${"libvips"}`);
-  for (const input of inputs.filter((i) => i.kind !== "bytes")) await speed(input);
+  for (const input of inputs.filter((i) => i.kind === "speed" || i.kind === "both")) await speed(input);
 }
-if (only === "speed") process.exit(0);
+if (only !== "bytes" && only !== "speed") {
+  console.log(`\nIssue 26 steps, cold over HTTP vs libvips in-process; median of ${runs}, ms`);
+  console.log(`${"case".padEnd(44)} ${"edgeimg".padStart(9)} ${"libvips".padStart(9)} ${"ratio".padStart(9)}`);
+  for (const input of inputs.filter((i) => ["saliency", "svg", "anim"].includes(i.kind))) await feature(input);
+}
+if (only === "speed" || only === "features") process.exit(0);
 console.log(`\n320 px (unless named) at quality 80: edgeimg bytes and SSIM vs the smallest reference output with SSIM >= ours`);
 console.log(`${"input".padEnd(34)} ${"fmt".padEnd(5)} ${"edgeimg B".padStart(8)} ${"SSIM".padStart(6)}  ${"ref B".padStart(8)} ${"SSIM".padStart(6)} ${"q".padEnd(5)}  ${"ratio".padStart(8)}`);
-for (const input of inputs.filter((i) => i.kind !== "speed")) await bytes(input);
+for (const input of inputs.filter((i) => i.kind === "bytes" || i.kind === "both")) await bytes(input);

@@ -15,9 +15,17 @@
 #     transparent PNG (and JPEG at 1280 px from Dune.jpg); edgeimg's bytes
 #     and SSIM beside the smallest libjpeg/libwebp/libaom output (through sharp) with no worse SSIM
 #     (target: WebP and AVIF <= 1.15x).
+#  3. Features (issue 26), each beside libvips doing the same operation:
+#     gravity=auto (a 400 px square, fit=cover, of Blinds.jpg and of
+#     Elephants_5640x3172.jpg) against sharp's `position: "attention"`,
+#     each also against its own centre crop, so the saliency step's cost
+#     shows; an SVG of 2,000 shapes and gradients drawn at 800 px, PNG and WebP
+#     (sharp: librsvg at the density that gives 800 px); an animated GIF
+#     (48 frames, 480x270, made from Blinds.jpg with Pillow) to a 240 px
+#     animated WebP (sharp: `{animated: true}`), total and per frame.
 #
 # Usage: bench/imaging.sh      (BENCH_RUNS=N runs per speed case, default 7;
-#                               BENCH_ONLY=speed or bytes runs one half)
+#                               BENCH_ONLY=speed, bytes or features runs one part)
 #   EDGEIMG   host binary (default target/release/edgeimg; build it and the
 #             components first: cargo build --release -p edgeimg &&
 #             target/release/edgeimg build)
@@ -33,6 +41,7 @@ need_sharp
 # Inputs the corpus lacks: a big lossy WebP, an AVIF, a mostly transparent PNG.
 SHARP_PREFIX=$SHARP_PREFIX node --input-type=module - "$corpus" "$work" <<'JS'
 import { createRequire } from "node:module";
+import { writeFileSync } from "node:fs";
 const sharp = createRequire(process.env.SHARP_PREFIX + "/")("sharp");
 const [corpus, work] = process.argv.slice(2);
 await sharp(`${corpus}/Elephants_5640x3172.jpg`).resize(4096, 4096, { fit: "cover" })
@@ -44,7 +53,30 @@ await sharp(`${corpus}/Blinds.jpg`).jpeg({ quality: 90, progressive: true })
 const photo = await sharp(`${corpus}/Blinds.jpg`).resize(480).png().toBuffer();
 await sharp({ create: { width: 1920, height: 1200, channels: 4, background: { r: 0, g: 0, b: 0, alpha: 0 } } })
   .composite([{ input: photo, gravity: "centre" }]).png().toFile(`${work}/Transparent_1920x1200.png`);
+// An SVG of 2,000 shapes (a fixed pseudo-random sequence) with gradients.
+let seed = 1;
+const rnd = () => ((seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648);
+const shapes = [];
+for (let i = 0; i < 2000; i++) {
+  const [x, y, r] = [rnd() * 800, rnd() * 600, 4 + rnd() * 40];
+  const fill = i % 7 === 0 ? `url(#g${i % 3})` : `hsl(${Math.floor(rnd() * 360)},70%,50%)`;
+  shapes.push(i % 2
+    ? `<circle cx="${x.toFixed(1)}" cy="${y.toFixed(1)}" r="${r.toFixed(1)}" fill="${fill}" fill-opacity="0.7"/>`
+    : `<path d="M${x.toFixed(1)} ${y.toFixed(1)} l${r.toFixed(1)} ${(r / 2).toFixed(1)} l${(-r / 3).toFixed(1)} ${r.toFixed(1)}z" fill="${fill}" stroke="#222" stroke-width="0.5"/>`);
+}
+const gradients = [0, 1, 2].map((g) =>
+  `<linearGradient id="g${g}"><stop offset="0" stop-color="#f${g}0"/><stop offset="1" stop-color="#0${g}f"/></linearGradient>`).join("");
+writeFileSync(`${work}/Shapes_800x600.svg`,
+  `<svg xmlns="http://www.w3.org/2000/svg" width="800" height="600" viewBox="0 0 800 600"><defs>${gradients}</defs>${shapes.join("")}</svg>`);
 JS
+# An animated GIF: 48 frames of a 480x270 window panning across Blinds.jpg.
+python3 - "$corpus/Blinds.jpg" "$work/Pan_480x270x48.gif" <<'PY'
+import sys
+from PIL import Image
+src = Image.open(sys.argv[1]).convert("RGB").resize((960, 600))
+frames = [src.crop((i * 10, i * 5, i * 10 + 480, i * 5 + 270)) for i in range(48)]
+frames[0].save(sys.argv[2], save_all=True, append_images=frames[1:], duration=80, loop=0)
+PY
 
 start_edgeimg edgeimg
 inputs=(
@@ -61,6 +93,10 @@ inputs=(
   "bytes $corpus/RainDrops.jpg"
   "bytes $corpus/Elephants.jpg"
   "bytes $work/Transparent_1920x1200.png"
+  "saliency $corpus/Blinds.jpg"
+  "saliency $corpus/Elephants_5640x3172.jpg"
+  "svg $work/Shapes_800x600.svg"
+  "anim $work/Pan_480x270x48.gif"
 )
 {
   echo "["

@@ -100,6 +100,37 @@ fn page_uploads_through_the_form_and_the_gallery_loads_a_modern_variant_at_the_s
     upload_through_the_form(&browser);
     let seen = browser.eval(INSPECT);
 
+    // The placeholders the page draws while an image loads (issue 26): the
+    // metadata's ThumbHash decoded by the page itself into a sketch, and
+    // both cleared once the image is in.
+    let placeholder = browser.eval(
+        "const card = document.querySelector('.card');
+         const x = new XMLHttpRequest();
+         x.open('GET', `/images/${card.dataset.id}/meta`, false);
+         x.send();
+         const meta = JSON.parse(x.responseText);
+         const sketch = thumbHashDataURL(meta.thumbhash);
+         const img = card.querySelector('img');
+         return { dominant: meta.dominant_color, sketch: sketch && sketch.slice(0, 22),
+                  sketchBytes: sketch ? sketch.length : 0,
+                  loadedBackground: img.style.backgroundImage + img.style.backgroundColor };",
+    );
+    assert_eq!(
+        placeholder["sketch"], "data:image/png;base64,",
+        "{placeholder}"
+    );
+    assert!(
+        placeholder["sketchBytes"].as_u64() > Some(100),
+        "{placeholder}"
+    );
+    assert!(
+        placeholder["dominant"]
+            .as_str()
+            .is_some_and(|c| c.len() == 7 && c.starts_with('#')),
+        "{placeholder}"
+    );
+    assert_eq!(placeholder["loadedBackground"], "", "{placeholder}");
+
     // The variant srcset calls for on this screen.
     let candidates: Vec<(String, f64)> = seen["srcset"]
         .as_str()

@@ -257,3 +257,23 @@ fn the_toolchain_step_installs_clang_when_it_is_missing() {
         );
     }
 }
+
+/// The app's components must run unchanged on Spin, so they import nothing
+/// beyond what they did: no file system, no sockets. A dependency's stdio
+/// (even C's `snprintf` in libwebp's animation encoder, through
+/// wasi-libc) is enough to link `wasi:filesystem` in (issue 26; see
+/// vendor/libwebp-sys/PATCHED.md). Reads the built components' import names.
+#[test]
+fn the_app_components_import_no_file_system_or_sockets() {
+    for component in ["upload", "resize", "fetch", "site"] {
+        let path = repo_path(&format!(
+            "target/wasm32-wasip2/release/edgeimg_{component}.wasm"
+        ));
+        let wasm = std::fs::read(&path)
+            .unwrap_or_else(|e| panic!("{}: {e} (run `edgeimg build` first)", path.display()));
+        for package in ["wasi:filesystem/", "wasi:sockets/"] {
+            let found = wasm.windows(package.len()).any(|w| w == package.as_bytes());
+            assert!(!found, "{component} imports {package}");
+        }
+    }
+}

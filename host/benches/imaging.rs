@@ -12,7 +12,7 @@
 //! Environment: `EDGEIMG_CORPUS` (photo dir, default: `scripts/corpus.sh`),
 //! `IMAGING_THUMB_WASM` (the `thumb` example built for wasm32-wasip2),
 //! `BENCH_RUNS` (runs per measurement, default 5), `BENCH_FILES` (comma-separated
-//! subset of the files), `IMAGING_PROFILE=perfmap` (for `perf record`),
+//! subset of the files), `BENCH_OPTIONS` (options added to every transform), `IMAGING_PROFILE=perfmap` (for `perf record`),
 //! `IMAGING_EPOCH=1` (epoch checks on, as in the host), `IMAGING_KEEP=DIR`
 //! (keep the thumbnails there, to compare two builds' output),
 //! `IMAGING_DUMP=FILE` (write Cranelift's compiled component there, an ELF
@@ -75,7 +75,12 @@ fn main() -> Result<()> {
     // that format (vipsthumbnail still writes JPEG, so its column is a
     // reference only for JPEG).
     let format = std::env::var("BENCH_FORMAT").unwrap_or_else(|_| "jpeg".into());
-    let options = format!("width={width},format={format},quality=80");
+    // `BENCH_OPTIONS=height=400,fit=cover,gravity=auto`: more options
+    // (issue 26's saliency step, timed against the same without it).
+    let extra = std::env::var("BENCH_OPTIONS")
+        .map(|o| format!(",{o}"))
+        .unwrap_or_default();
+    let options = format!("width={width},format={format},quality=80{extra}");
     println!("thumbnail to {width} px wide JPEG q80; median of {runs} runs; wall ms (ratio to vipsthumbnail); peak memory MB");
     println!(
         "{:<38} {:>6} {:>16} {:>16} {:>9} {:>10} {:>10} {:>10}",

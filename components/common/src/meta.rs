@@ -15,9 +15,25 @@ pub struct Meta {
     pub bytes: u64,
     /// RFC 3339, UTC.
     pub created: String,
+    /// An animation's frame count; absent for a still image (and in
+    /// metadata written before animations were kept).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub frames: Option<u32>,
+    /// ThumbHash placeholder bytes, standard base64 (absent in metadata
+    /// written before placeholders).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub thumbhash: Option<String>,
+    /// The dominant colour, `#rrggbb` (absent likewise).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dominant_color: Option<String>,
 }
 
 impl Meta {
+    /// Whether the original is an animation (more than one frame).
+    pub fn animated(&self) -> bool {
+        self.frames.is_some_and(|f| f > 1)
+    }
+
     pub fn to_json(&self) -> Vec<u8> {
         serde_json::to_vec(self).unwrap_or_default()
     }

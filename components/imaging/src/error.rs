@@ -25,6 +25,10 @@ pub enum Error {
         height: u64,
         limit: String,
     },
+    /// The input is too complex to render within the limits: an SVG's node
+    /// count, its expansion through references, or its nesting (422).
+    #[error("too complex: {reason}")]
+    TooComplex { reason: String },
     /// The encoder failed (500).
     #[error("cannot encode {format}: {message}")]
     Encode { format: Format, message: String },
@@ -37,7 +41,7 @@ impl Error {
             Error::Options(_) => 400,
             Error::TooLarge { .. } => 413,
             Error::Unsupported { .. } => 415,
-            Error::Decode { .. } | Error::PixelLimit { .. } => 422,
+            Error::Decode { .. } | Error::PixelLimit { .. } | Error::TooComplex { .. } => 422,
             Error::Encode { .. } => 500,
         }
     }
@@ -50,6 +54,7 @@ impl Error {
             Error::Unsupported { .. } => "unsupported_format",
             Error::Decode { .. } => "decode_failed",
             Error::PixelLimit { .. } => "pixel_limit",
+            Error::TooComplex { .. } => "too_complex",
             Error::Encode { .. } => "encode_failed",
         }
     }

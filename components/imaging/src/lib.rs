@@ -18,22 +18,27 @@ mod format;
 mod geometry;
 mod lanes;
 mod libwebp;
+mod libwebp_anim;
 mod libwebp_dsp;
 mod limits;
 mod negotiate;
 mod options;
 mod pairs;
 mod pipeline;
+mod placeholder;
 mod probe;
+mod raster;
+mod svg;
 #[cfg(test)]
 mod testimg;
 
 pub use error::Error;
 pub use format::Format;
 pub use limits::Limits;
-pub use negotiate::{negotiate, without_avif, Negotiated};
+pub use negotiate::{negotiate, negotiate_animated, without_avif, Negotiated};
 pub use options::{
     Color, Dpr, Fit, Flip, FormatChoice, Gravity, Metadata, OptionError, Options, Rotate,
 };
 pub use pipeline::{transform, Output};
+pub use placeholder::{placeholder, Placeholder};
 pub use probe::{probe, ImageInfo};

@@ -20,8 +20,28 @@ pub struct Negotiated {
 ///   `image/webp`, else the original's family: JPEG for JPEG, WebP and AVIF
 ///   originals (browsers without WebP support are photo-heavy legacy clients),
 ///   PNG for PNG and GIF. `*/*` or `image/*` alone never picks AVIF or WebP.
+///   TIFF is in JPEG's family; SVG, BMP, ICO and QOI in PNG's.
 pub fn negotiate(options: &Options, accept: Option<&str>, original: Format) -> Negotiated {
+    negotiate_animated(options, accept, original, false)
+}
+
+/// [`negotiate`] for an original that may be an animation: then
+/// `format=auto` picks WebP (which keeps it animated) over AVIF when
+/// `Accept` allows it, unless `anim=false` asks for a still.
+pub fn negotiate_animated(
+    options: &Options,
+    accept: Option<&str>,
+    original: Format,
+    animated: bool,
+) -> Negotiated {
+    let keep_animation = animated && !options.still;
     match options.format() {
+        FormatChoice::Auto if keep_animation && accepts(accept.unwrap_or(""), "image/webp") => {
+            Negotiated {
+                format: Format::Webp,
+                vary_accept: true,
+            }
+        }
         FormatChoice::Fixed(format) => Negotiated {
             format: format.encodable(),
             vary_accept: false,
@@ -59,8 +79,10 @@ pub fn without_avif(accept: Option<&str>, original: Format) -> Format {
 
 fn family(original: Format) -> Format {
     match original {
-        Format::Jpeg | Format::Webp | Format::Avif => Format::Jpeg,
-        Format::Png | Format::Gif => Format::Png,
+        Format::Jpeg | Format::Webp | Format::Avif | Format::Tiff => Format::Jpeg,
+        Format::Png | Format::Gif | Format::Svg | Format::Bmp | Format::Ico | Format::Qoi => {
+            Format::Png
+        }
     }
 }
 
@@ -83,6 +105,37 @@ fn accepts(accept: &str, media_type: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_animation_prefers_webp_to_avif_unless_a_still_is_asked_for() {
+        const CHROME: &str = "image/avif,image/webp,*/*";
+        let auto: Options = "w=10,f=auto".parse().unwrap();
+        let still: Options = "w=10,f=auto,anim=false".parse().unwrap();
+        let webp = Negotiated {
+            format: Format::Webp,
+            vary_accept: true,
+        };
+        assert_eq!(
+            negotiate_animated(&auto, Some(CHROME), Format::Gif, true),
+            webp
+        );
+        assert_eq!(
+            negotiate_animated(&auto, Some("image/avif,*/*"), Format::Gif, true).format,
+            if Format::Avif.can_encode() {
+                Format::Avif
+            } else {
+                Format::Png
+            }
+        );
+        assert_eq!(
+            negotiate_animated(&still, Some(CHROME), Format::Gif, true),
+            negotiate(&still, Some(CHROME), Format::Gif)
+        );
+        assert_eq!(
+            negotiate_animated(&auto, Some(CHROME), Format::Gif, false),
+            negotiate(&auto, Some(CHROME), Format::Gif)
+        );
+    }
 
     #[test]
     fn without_avif_is_the_next_best_format() {

@@ -120,13 +120,39 @@ pub fn encode(format: Format, w: u32, h: u32) -> Vec<u8> {
         Format::Gif => gif(w, h, &px),
         Format::Webp => webp(w, h, &px),
         Format::Avif => avif_of(w, h, &px, 8),
+        Format::Svg => svg_quadrants(w, h).into_bytes(),
+        Format::Tiff | Format::Bmp | Format::Ico | Format::Qoi => raster(format, w, h, &px),
     }
 }
 
-pub const ALL: [Format; 5] = [
-    Format::Jpeg,
-    Format::Png,
-    Format::Gif,
-    Format::Webp,
-    Format::Avif,
-];
+/// RGBA through the `image` crate's encoder for `format` (TIFF, BMP, ICO, QOI).
+pub fn raster(format: Format, w: u32, h: u32, rgba: &[u8]) -> Vec<u8> {
+    use image::codecs::{bmp::BmpEncoder, ico::IcoEncoder, qoi::QoiEncoder, tiff::TiffEncoder};
+    use image::{ExtendedColorType::Rgba8, ImageEncoder};
+    let mut out = Vec::new();
+    let cursor = std::io::Cursor::new(&mut out);
+    match format {
+        Format::Tiff => TiffEncoder::new(cursor).write_image(rgba, w, h, Rgba8),
+        Format::Bmp => {
+            BmpEncoder::new(&mut std::io::Cursor::new(&mut out)).write_image(rgba, w, h, Rgba8)
+        }
+        Format::Ico => IcoEncoder::new(cursor).write_image(rgba, w, h, Rgba8),
+        Format::Qoi => QoiEncoder::new(cursor).write_image(rgba, w, h, Rgba8),
+        other => panic!("{other} is not written by the image crate"),
+    }
+    .unwrap();
+    out
+}
+
+/// The four quadrants as an SVG of `w`×`h` user units.
+pub fn svg_quadrants(w: u32, h: u32) -> String {
+    let (hw, hh) = (f64::from(w) / 2.0, f64::from(h) / 2.0);
+    format!(
+        r##"<svg xmlns="http://www.w3.org/2000/svg" width="{w}" height="{h}" viewBox="0 0 {w} {h}">
+<rect width="{hw}" height="{hh}" fill="#f00"/><rect x="{hw}" width="{hw}" height="{hh}" fill="#0f0"/>
+<rect y="{hh}" width="{hw}" height="{hh}" fill="#00f"/><rect x="{hw}" y="{hh}" width="{hw}" height="{hh}" fill="#fff"/>
+</svg>"##
+    )
+}
+
+pub const ALL: [Format; 10] = Format::ALL;

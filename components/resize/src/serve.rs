@@ -48,21 +48,24 @@ fn resized<C: Kv>(
     // is checked on every request, so a cached variant that outlived a delete
     // is never served.
     let meta = images.get(&keys::meta(id))?.ok_or_else(missing)?;
-    let original = Meta::from_json(&meta)
-        .and_then(|m| parse_format(&m.format))
-        .ok_or_else(|| {
-            ApiError::new(
-                500,
-                "bad_metadata",
-                format!("metadata of {id} is unreadable"),
-            )
-        })?;
+    let meta = Meta::from_json(&meta);
+    let animated = meta.as_ref().is_some_and(Meta::animated);
+    let original = meta.and_then(|m| parse_format(&m.format)).ok_or_else(|| {
+        ApiError::new(
+            500,
+            "bad_metadata",
+            format!("metadata of {id} is unreadable"),
+        )
+    })?;
     // Everything the answer depends on besides the URL, in `Vary`: the
     // hints `auto` values read, `Accept` for `format=auto`, `Save-Data` for
     // URLs that use hints.
     let hinted = hints::resolve(&resize.options, resize.auto, parts, config.auto_width);
     let mut options = hinted.options;
-    let negotiated = imaging::negotiate(&options, parts.header("accept"), original);
+    // An animation under `format=auto` picks WebP, which keeps it
+    // animated, over AVIF (and so is never deferred).
+    let negotiated =
+        imaging::negotiate_animated(&options, parts.header("accept"), original, animated);
     let mut vary = Vec::new();
     if negotiated.vary_accept {
         vary.push("Accept");
@@ -178,15 +181,7 @@ fn deferred_path(options: &imaging::Options, id: &ImageId, config: &Config) -> S
 }
 
 fn parse_format(name: &str) -> Option<Format> {
-    [
-        Format::Jpeg,
-        Format::Png,
-        Format::Gif,
-        Format::Webp,
-        Format::Avif,
-    ]
-    .into_iter()
-    .find(|f| f.as_str() == name)
+    Format::from_name(name)
 }
 
 #[cfg(test)]
@@ -214,6 +209,9 @@ mod tests {
             height: 48,
             bytes: png.len() as u64,
             created: "2026-01-01T00:00:00Z".into(),
+            frames: None,
+            thumbhash: None,
+            dominant_color: None,
         };
         images.set(&keys::original(&id), &png).unwrap();
         images.set(&keys::meta(&id), &meta.to_json()).unwrap();

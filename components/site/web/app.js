@@ -192,6 +192,95 @@ function row(list, term, value) {
   return dd;
 }
 
+/**
+ * A ThumbHash (base64) drawn as a PNG data URL of at most 32 px, or null.
+ * The decoder of evanw/thumbhash (MIT), as the `thumbhash` crate that made
+ * the hash ports it: DCT factors of luminance, two chroma channels and alpha.
+ */
+function thumbHashDataURL(base64) {
+  if (typeof base64 !== 'string' || !base64) return null;
+  let hash;
+  try {
+    hash = Uint8Array.from(atob(base64), (c) => c.charCodeAt(0));
+  } catch {
+    return null;
+  }
+  if (hash.length < 5) return null;
+  const header24 = hash[0] | (hash[1] << 8) | (hash[2] << 16);
+  const header16 = hash[3] | (hash[4] << 8);
+  const lDc = (header24 & 63) / 63;
+  const pDc = ((header24 >> 6) & 63) / 31.5 - 1;
+  const qDc = ((header24 >> 12) & 63) / 31.5 - 1;
+  const lScale = ((header24 >> 18) & 31) / 31;
+  const hasAlpha = header24 >> 23;
+  const pScale = ((header16 >> 3) & 63) / 63;
+  const qScale = ((header16 >> 9) & 63) / 63;
+  const isLandscape = header16 >> 15;
+  const lMax = hasAlpha ? 5 : 7;
+  const lx = Math.max(3, isLandscape ? lMax : header16 & 7);
+  const ly = Math.max(3, isLandscape ? header16 & 7 : lMax);
+  const aDc = hasAlpha ? (hash[5] & 15) / 15 : 1;
+  const aScale = (hash[5] >> 4) / 15;
+  const ratio = (isLandscape ? lMax : header16 & 7) / (isLandscape ? header16 & 7 : lMax);
+  let at = hasAlpha ? 6 : 5;
+  let nibble = 0;
+  const channel = (nx, ny, scale) => {
+    const ac = [];
+    for (let cy = 0; cy < ny; cy++) {
+      for (let cx = cy ? 0 : 1; cx * ny < nx * (ny - cy); cx++, nibble++) {
+        ac.push((((hash[at + (nibble >> 1)] >> ((nibble & 1) << 2)) & 15) / 7.5 - 1) * scale);
+      }
+    }
+    return ac;
+  };
+  const lAc = channel(lx, ly, lScale);
+  const pAc = channel(3, 3, pScale * 1.25);
+  const qAc = channel(3, 3, qScale * 1.25);
+  const aAc = hasAlpha ? channel(5, 5, aScale) : [];
+  if (at + (nibble >> 1) > hash.length) return null;
+  const w = Math.round(ratio > 1 ? 32 : 32 * ratio) || 1;
+  const h = Math.round(ratio > 1 ? 32 / ratio : 32) || 1;
+  const canvas = document.createElement('canvas');
+  canvas.width = w;
+  canvas.height = h;
+  const context = canvas.getContext('2d');
+  if (!context) return null;
+  const image = context.createImageData(w, h);
+  const fx = [];
+  const fy = [];
+  for (let y = 0, i = 0; y < h; y++) {
+    for (let x = 0; x < w; x++, i += 4) {
+      let l = lDc;
+      let p = pDc;
+      let q = qDc;
+      let a = aDc;
+      for (let c = 0; c < Math.max(lx, hasAlpha ? 5 : 3); c++) fx[c] = Math.cos((Math.PI / w) * (x + 0.5) * c);
+      for (let c = 0; c < Math.max(ly, hasAlpha ? 5 : 3); c++) fy[c] = Math.cos((Math.PI / h) * (y + 0.5) * c);
+      for (let cy = 0, j = 0; cy < ly; cy++) {
+        for (let cx = cy ? 0 : 1; cx * ly < lx * (ly - cy); cx++, j++) l += lAc[j] * fx[cx] * fy[cy] * 2;
+      }
+      for (let cy = 0, j = 0; cy < 3; cy++) {
+        for (let cx = cy ? 0 : 1; cx < 3 - cy; cx++, j++) {
+          const f = fx[cx] * fy[cy] * 2;
+          p += pAc[j] * f;
+          q += qAc[j] * f;
+        }
+      }
+      if (hasAlpha) {
+        for (let cy = 0, j = 0; cy < 5; cy++) {
+          for (let cx = cy ? 0 : 1; cx < 5 - cy; cx++, j++) a += aAc[j] * fx[cx] * fy[cy] * 2;
+        }
+      }
+      const b = l - (2 / 3) * p;
+      const r = (3 * l - b + q) / 2;
+      const g = r - q;
+      image.data.set([r, g, b, a].map((v) => Math.max(0, Math.min(1, v)) * 255), i);
+    }
+  }
+  context.putImageData(image, 0, 0);
+  return canvas.toDataURL();
+}
+
 function card(meta) {
   const item = document.createElement('li');
   item.className = 'card';
@@ -203,9 +292,19 @@ function card(meta) {
   img.alt = `Uploaded ${format} image, ${meta.width} × ${meta.height} pixels (id ${meta.id.slice(0, 8)})`;
   img.width = meta.width;
   img.height = meta.height;
-  // A flat placeholder while the image loads: its dominant colour where the
-  // metadata has one.
+  // Placeholders while the image loads: its dominant colour, and over it
+  // the blurred ThumbHash, where the metadata has them; cleared on load so
+  // a transparent image shows the page behind it.
   if (/^#[0-9a-f]{6}$/i.test(meta.dominant_color || '')) img.style.backgroundColor = meta.dominant_color;
+  const sketch = thumbHashDataURL(meta.thumbhash);
+  if (sketch) {
+    img.style.backgroundImage = `url(${sketch})`;
+    img.style.backgroundSize = '100% 100%';
+  }
+  img.addEventListener('load', () => {
+    img.style.backgroundImage = '';
+    img.style.backgroundColor = '';
+  }, { once: true });
   img.loading = 'lazy';
   img.decoding = 'async';
   img.sizes = SIZES;

@@ -68,6 +68,9 @@ mod tests {
             height: 1,
             bytes: 1,
             created: created.into(),
+            frames: None,
+            thumbhash: None,
+            dominant_color: None,
         };
         images.set(&keys::original(&id), b"o").unwrap();
         images.set(&keys::meta(&id), &meta.to_json()).unwrap();

@@ -5,7 +5,6 @@ use crate::config::Config;
 use edgeimg_common::kv::Kv;
 use edgeimg_common::meta::Meta;
 use edgeimg_common::{keys, multipart, ApiError, ImageId, Reply};
-use imaging::{Format, Options};
 use serde::Serialize;
 
 /// The request facts ingest needs besides the body.
@@ -28,6 +27,12 @@ struct Created<'a> {
     bytes: u64,
     url: String,
     created: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    frames: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    thumbhash: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    dominant_color: Option<&'a str>,
 }
 
 /// Handles a fully read body; `201` when stored now, `200` when the same bytes
@@ -56,7 +61,10 @@ fn try_ingest(
         ));
     }
     let info = imaging::probe(bytes, &config.limits).map_err(image_error)?;
-    verify_decodes(bytes, config)?;
+    // One decode to ≤ 100 px both refuses a file that does not decode (422,
+    // rather than stored and failing on every resize) and makes the
+    // placeholders; JPEG and WebP decode at reduced scale for it.
+    let placeholder = imaging::placeholder(bytes, &config.limits).map_err(image_error)?;
 
     let id = ImageId::of(bytes);
     if let Some(meta) = stored_meta(&id, images)? {
@@ -76,6 +84,9 @@ fn try_ingest(
         height: info.height,
         bytes: bytes.len() as u64,
         created: upload.now.to_string(),
+        frames: (info.frames > 1).then_some(info.frames),
+        thumbhash: Some(placeholder.thumbhash_base64()),
+        dominant_color: Some(placeholder.dominant_hex()),
     };
     // Original first, metadata second: metadata marks a complete upload, so
     // a failure in between leaves nothing that is served, and a retry
@@ -101,17 +112,6 @@ fn stored_meta(id: &ImageId, images: &impl Kv) -> Result<Option<Meta>, ApiError>
     Ok(images.exists(&keys::original(id))?.then_some(meta))
 }
 
-/// Decodes the whole image into a tiny thumbnail, so a truncated or corrupt
-/// file is refused now (422) rather than stored and failing on every resize.
-/// JPEG decodes at 1/8 scale here, so this costs a fraction of a full decode.
-fn verify_decodes(bytes: &[u8], config: &Config) -> Result<(), ApiError> {
-    let options: Options = "width=16,height=16,fit=scale-down"
-        .parse()
-        .map_err(|e| ApiError::new(500, "internal", format!("verify options: {e}")))?;
-    imaging::transform(bytes, &options, Format::Png, &config.limits).map_err(image_error)?;
-    Ok(())
-}
-
 /// Maps an imaging error to its JSON error with the same status and code.
 pub fn image_error(err: imaging::Error) -> ApiError {
     ApiError::new(err.status(), err.code(), err.to_string())
@@ -128,6 +128,9 @@ fn created_reply(status: u16, meta: &Meta, origin: Option<&str>) -> Reply {
         bytes: meta.bytes,
         url,
         created: &meta.created,
+        frames: meta.frames,
+        thumbhash: meta.thumbhash.as_deref(),
+        dominant_color: meta.dominant_color.as_deref(),
     };
     Reply::json(status, &body)
         .header("location", path)
@@ -176,6 +179,10 @@ mod tests {
         );
         assert_eq!(body["bytes"], png.len());
         assert_eq!(body["url"], format!("http://h:1/images/{id}"));
+        assert_eq!(body["dominant_color"].as_str().map(str::len), Some(7));
+        let stored = Meta::from_json(&images.get(&format!("meta/{id}")).unwrap().unwrap()).unwrap();
+        assert_eq!(stored.thumbhash.as_deref(), body["thumbhash"].as_str());
+        assert!(stored.thumbhash.is_some_and(|t| t.len() > 8));
         let index = keys::upload_index("2026-01-01T00:00:00Z", &ImageId::of(&png));
         assert_eq!(
             images.keys(),

@@ -23,7 +23,8 @@ pub(crate) fn icc(bytes: &[u8], format: Format) -> Option<Vec<u8>> {
             .ok()?
             .icc_profile()
             .ok()?,
-        Format::Gif | Format::Avif => None,
+        Format::Tiff => crate::raster::icc(bytes, format),
+        _ => None,
     }
 }
 

@@ -50,6 +50,9 @@ pub struct Options {
     pub format: FormatChoice,
     /// Which metadata survives; stripped by default.
     pub metadata: Metadata,
+    /// `anim=false`: an animated source gives its first frame, whatever
+    /// the format. By default an animation stays animated as WebP.
+    pub still: bool,
 }
 
 impl Options {
@@ -62,6 +65,21 @@ impl Options {
     pub fn with_format(&self, f: Format) -> Options {
         Options {
             format: FormatChoice::Fixed(f),
+            ..self.clone()
+        }
+    }
+
+    /// The options as applied to a vector source, which has no native
+    /// resolution to stay within: `scale-down` works as `contain`, `crop`
+    /// as `cover`.
+    pub(crate) fn for_vector(&self) -> Options {
+        let fit = match self.fit {
+            Fit::ScaleDown => Fit::Contain,
+            Fit::Crop => Fit::Cover,
+            other => other,
+        };
+        Options {
+            fit,
             ..self.clone()
         }
     }
@@ -120,6 +138,9 @@ impl fmt::Display for Options {
         }
         if self.metadata != Metadata::default() {
             put(f, "metadata", &self.metadata)?;
+        }
+        if self.still {
+            put(f, "anim", &false)?;
         }
         Ok(())
     }

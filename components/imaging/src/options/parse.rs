@@ -68,6 +68,7 @@ fn canonical_name(name: &str) -> Option<&'static str> {
         "sharpen" => "sharpen",
         "background" | "bg" => "background",
         "metadata" => "metadata",
+        "anim" => "anim",
         _ => return None,
     })
 }
@@ -87,6 +88,7 @@ fn apply(o: &mut Options, name: &'static str, v: &str) -> Applied {
         "sharpen" => apply_tenths(&mut o.sharpen, v, 100),
         "background" => apply_background(o, v),
         "metadata" => apply_metadata(o, v),
+        "anim" => apply_anim(o, v),
         _ => unreachable!("canonical_name returned {name}"),
     }
 }
@@ -215,6 +217,15 @@ fn apply_metadata(o: &mut Options, v: &str) -> Applied {
         "strip" | "none" => Metadata::Strip,
         "copyright" => Metadata::Copyright,
         "keep" | "all" => Metadata::Keep,
+        _ => return Err(Invalid::Bad),
+    };
+    Ok(())
+}
+
+fn apply_anim(o: &mut Options, v: &str) -> Applied {
+    o.still = match v {
+        "true" => false,
+        "false" => true,
         _ => return Err(Invalid::Bad),
     };
     Ok(())

@@ -48,10 +48,14 @@ pub enum Gravity {
         x: u16,
         y: u16,
     },
+    /// Saliency (`auto`): the crop of `fit=cover`/`crop` goes where edges,
+    /// skin tones and saturated colour are, as libvips' `attention` does;
+    /// centred for `fit=pad` and when nothing stands out.
+    Auto,
 }
 
 impl Gravity {
-    pub(crate) const NAMED: [(Gravity, &'static str); 9] = [
+    pub(crate) const NAMED: [(Gravity, &'static str); 10] = [
         (Gravity::Center, "center"),
         (Gravity::North, "north"),
         (Gravity::South, "south"),
@@ -61,6 +65,7 @@ impl Gravity {
         (Gravity::NorthWest, "northwest"),
         (Gravity::SouthEast, "southeast"),
         (Gravity::SouthWest, "southwest"),
+        (Gravity::Auto, "auto"),
     ];
 
     /// The anchor as fractions of the free space (0 = left/top, 1 = right/bottom).
@@ -76,6 +81,8 @@ impl Gravity {
             Gravity::SouthEast => (1.0, 1.0),
             Gravity::SouthWest => (0.0, 1.0),
             Gravity::Focal { x, y } => (f64::from(x) / 1000.0, f64::from(y) / 1000.0),
+            // Planned centred; the saliency step moves the crop once decoded.
+            Gravity::Auto => (0.5, 0.5),
         }
     }
 }

@@ -581,3 +581,225 @@ fn reduced_decodes_keep_the_geometry_of_sides_that_are_not_whole_blocks() {
         }
     }
 }
+
+/// A flat grey frame with a small, busy, colourful subject near its right edge.
+fn subject_at_the_edge(w: u32, h: u32) -> Vec<u8> {
+    testimg::pixels(w, h, |x, y| {
+        let (cx, cy) = (w - w / 12, h / 2);
+        let (dx, dy) = (x.abs_diff(cx), y.abs_diff(cy));
+        if dx * dx + dy * dy < (h / 5) * (h / 5) {
+            if (x / 3 + y / 3) % 2 == 0 {
+                [230, 40, 30, 255]
+            } else {
+                [250, 220, 40, 255]
+            }
+        } else {
+            [128, 128, 128, 255]
+        }
+    })
+}
+
+#[test]
+fn gravity_auto_keeps_a_subject_that_a_centre_crop_cuts_off() {
+    let (w, h) = (600, 200);
+    let px = subject_at_the_edge(w, h);
+    for (name, bytes) in [
+        ("png", testimg::png(w, h, &px)),
+        ("jpeg", testimg::jpeg(w, h, &px, None)),
+    ] {
+        let subject = |opts: &str| {
+            let out = run(&bytes, opts, Format::Png);
+            assert_eq!((out.width, out.height), (100, 100), "{name} {opts}");
+            pixels(&out)
+                .chunks(4)
+                .filter(|p| p[0] > 180 && p[2] < 100)
+                .count()
+        };
+        let centre = subject("w=100,h=100,fit=cover");
+        let auto = subject("w=100,h=100,fit=cover,gravity=auto");
+        assert_eq!(centre, 0, "{name}: the centre crop misses the subject");
+        assert!(
+            auto > 500,
+            "{name}: gravity=auto kept {auto} subject pixels"
+        );
+        let crop = subject("w=100,h=100,fit=crop,g=auto,rotate=180");
+        assert!(crop > 500, "{name}: rotated first, then found: {crop}");
+    }
+    // A flat image has nothing to find: the centre, as before.
+    let flat = testimg::png(w, h, &testimg::pixels(w, h, |_, _| [90, 120, 150, 255]));
+    let centre = run(&flat, "w=100,h=100,fit=cover", Format::Png);
+    let auto = run(&flat, "w=100,h=100,fit=cover,g=auto", Format::Png);
+    assert!(
+        pixels(&centre) == pixels(&auto),
+        "a flat image stays centred"
+    );
+}
+
+/// An animated GIF of `colours.len()` frames, each `delays[i]` hundredths,
+/// NETSCAPE-looping `repeat` (None: no loop extension).
+fn animated_gif(
+    w: u16,
+    h: u16,
+    colours: &[[u8; 4]],
+    delays: &[u16],
+    repeat: Option<u16>,
+) -> Vec<u8> {
+    let mut out = Vec::new();
+    {
+        let mut enc = gif::Encoder::new(&mut out, w, h, &[]).unwrap();
+        if let Some(n) = repeat {
+            let r = if n == 0 {
+                gif::Repeat::Infinite
+            } else {
+                gif::Repeat::Finite(n)
+            };
+            enc.set_repeat(r).unwrap();
+        }
+        for (c, &delay) in colours.iter().zip(delays) {
+            let mut px = testimg::pixels(u32::from(w), u32::from(h), |_, _| *c);
+            let mut frame = gif::Frame::from_rgba(w, h, &mut px);
+            frame.delay = delay;
+            enc.write_frame(&frame).unwrap();
+        }
+    }
+    out
+}
+
+/// Frame count, durations (ms), loop count and first-frame colours of an
+/// animated WebP, read with `image-webp`.
+fn webp_frames(bytes: &[u8]) -> (Vec<u32>, Vec<[u8; 3]>, image_webp::LoopCount) {
+    let mut d = image_webp::WebPDecoder::new(std::io::Cursor::new(bytes)).unwrap();
+    assert!(d.is_animated(), "not animated");
+    let mut buf = vec![0; d.output_buffer_size().unwrap()];
+    let c = if d.has_alpha() { 4 } else { 3 };
+    let (mut durations, mut colours) = (vec![], vec![]);
+    for _ in 0..d.num_frames() {
+        durations.push(d.read_frame(&mut buf).unwrap());
+        let mid = (buf.len() / c / 2) * c;
+        colours.push([buf[mid], buf[mid + 1], buf[mid + 2]]);
+    }
+    (durations, colours, d.loop_count())
+}
+
+#[test]
+fn an_animated_gif_stays_animated_as_webp_with_its_timing() {
+    let colours = [[255, 0, 0, 255], [0, 200, 0, 255], [0, 0, 255, 255]];
+    let gif = animated_gif(60, 40, &colours, &[10, 25, 0], Some(2));
+    let info = probe(&gif, &Limits::default()).unwrap();
+    assert_eq!(info.frames, 3);
+    let out = run(&gif, "w=30", Format::Webp);
+    assert_eq!((out.width, out.height), (30, 20));
+    let (durations, got, loops) = webp_frames(&out.bytes);
+    // A delay of 0 shows as 100 ms in browsers; NETSCAPE 2 repeats = 3 plays.
+    assert_eq!(durations, [100, 250, 100]);
+    assert_eq!(loops, image_webp::LoopCount::Times(3.try_into().unwrap()));
+    for (g, want) in got.iter().zip(colours) {
+        assert!(
+            g.iter().zip(want).all(|(a, b)| a.abs_diff(b) < 16),
+            "{got:?}"
+        );
+    }
+    // anim=false, or any other format: the first frame, still.
+    let still = run(&gif, "w=30,anim=false", Format::Webp);
+    assert_eq!(&still.bytes[12..16], b"VP8 ");
+    assert!(!still.bytes.windows(4).any(|w| w == b"ANMF"));
+    let png = run(&gif, "w=30", Format::Png);
+    assert_corners(&png, [R, R, R, R], "first frame");
+    // Forever, and a crop with a pad, apply to every frame alike.
+    let forever = animated_gif(60, 40, &colours, &[5, 5, 5], Some(0));
+    let out = run(&forever, "w=20,h=20,fit=pad,bg=000", Format::Webp);
+    let (durations, _, loops) = webp_frames(&out.bytes);
+    assert_eq!(
+        (durations.len(), loops),
+        (3, image_webp::LoopCount::Forever)
+    );
+    assert_eq!((out.width, out.height), (20, 20));
+}
+
+#[test]
+fn an_animated_webp_stays_animated_with_its_timing() {
+    let colours = [[250, 250, 0, 255], [0, 0, 0, 255]];
+    let gif = animated_gif(80, 80, &colours, &[7, 30], None);
+    let webp = run(&gif, "", Format::Webp);
+    let (durations, _, loops) = webp_frames(&webp.bytes);
+    assert_eq!(durations, [70, 300]);
+    assert_eq!(loops, image_webp::LoopCount::Times(1.try_into().unwrap()));
+    assert_eq!(probe(&webp.bytes, &Limits::default()).unwrap().frames, 2);
+    let smaller = run(&webp.bytes, "w=40,q=60", Format::Webp);
+    assert_eq!((smaller.width, smaller.height), (40, 40));
+    let (durations, got, _) = webp_frames(&smaller.bytes);
+    assert_eq!(durations, [70, 300]);
+    assert!(got[0][0] > 200 && got[1][0] < 40, "{got:?}");
+}
+
+#[test]
+fn animation_limits_apply_before_decoding() {
+    let colours = [[1, 2, 3, 255]; 5];
+    let gif = animated_gif(100, 100, &colours, &[10; 5], None);
+    for (limits, what) in [
+        (
+            Limits {
+                max_frames: 4,
+                ..Limits::default()
+            },
+            "frames",
+        ),
+        (
+            Limits {
+                max_animation_pixels: 49_999,
+                ..Limits::default()
+            },
+            "pixels",
+        ),
+    ] {
+        let err = transform(&gif, &Options::default(), Format::Webp, &limits).unwrap_err();
+        assert_eq!(
+            (err.status(), err.code()),
+            (422, "pixel_limit"),
+            "{what}: {err}"
+        );
+    }
+    assert!(transform(
+        &gif,
+        &Options::default(),
+        Format::Webp,
+        &Limits {
+            max_frames: 5,
+            max_animation_pixels: 50_000,
+            ..Limits::default()
+        }
+    )
+    .is_ok());
+}
+
+#[test]
+fn every_fuzz_seed_is_a_real_file_of_its_format() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/seeds");
+    let mut seen = 0;
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        let bytes = std::fs::read(&path).unwrap();
+        let bytes = &bytes[1..]; // the selector byte
+        let ext = name.rsplit('.').next().unwrap();
+        if name.contains("laughs") {
+            // Refused from the probe, before anything is built.
+            let err = probe(bytes, &Limits::default()).unwrap_err();
+            assert_eq!(err.code(), "too_complex", "{name}");
+            seen += 1;
+            continue;
+        }
+        let info = probe(bytes, &Limits::default()).unwrap_or_else(|e| panic!("{name}: {e}"));
+        let want = Format::from_name(if ext == "jpg" { "jpeg" } else { ext }).unwrap();
+        assert_eq!(info.format, want, "{name}");
+        assert_eq!(info.frames > 1, name.contains("animated"), "{name}");
+        for output in [Format::Jpeg, Format::Webp] {
+            let result = transform(bytes, &"w=16".parse().unwrap(), output, &Limits::default());
+            if !name.contains("avif") {
+                result.unwrap_or_else(|e| panic!("{name}: {e}"));
+            }
+        }
+        seen += 1;
+    }
+    assert!(seen >= 17, "{seen} seeds");
+}

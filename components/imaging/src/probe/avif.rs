@@ -37,6 +37,7 @@ pub(super) fn header(b: &[u8]) -> Option<Header<'_>> {
         height: primary.height,
         orientation: primary.orientation,
         exif: None,
+        frames: 1,
     })
 }
 

@@ -35,6 +35,7 @@ pub(super) fn header(b: &[u8]) -> Option<Header<'_>> {
                     height,
                     orientation,
                     exif: exif_block,
+                    frames: 1,
                 });
             }
             0xDA | 0xD9 => return None,

@@ -6,6 +6,7 @@ pub(crate) mod avif;
 mod gif;
 mod jpeg;
 mod png;
+mod raster;
 mod webp;
 
 use crate::{Error, Format, Limits};
@@ -17,6 +18,8 @@ pub struct ImageInfo {
     pub format: Format,
     pub width: u32,
     pub height: u32,
+    /// 1 for a still image; an animation's frame count otherwise.
+    pub frames: u32,
 }
 
 /// The header facts the pipeline needs: stored dimensions, EXIF orientation
@@ -28,6 +31,8 @@ pub(crate) struct Header<'a> {
     pub height: u32,
     pub orientation: u8,
     pub exif: Option<&'a [u8]>,
+    /// 1 for a still image; an animation's frame count otherwise.
+    pub frames: u32,
 }
 
 impl Header<'_> {
@@ -52,6 +57,7 @@ pub fn probe(bytes: &[u8], limits: &Limits) -> Result<ImageInfo, Error> {
         format: header.format,
         width,
         height,
+        frames: header.frames,
     })
 }
 
@@ -59,7 +65,7 @@ pub fn probe(bytes: &[u8], limits: &Limits) -> Result<ImageInfo, Error> {
 pub(crate) fn read_header<'a>(bytes: &'a [u8], limits: &Limits) -> Result<Header<'a>, Error> {
     limits.check_bytes(bytes.len())?;
     let format = Format::sniff(bytes).ok_or_else(|| Error::Unsupported {
-        reason: "not a JPEG, PNG, GIF, WebP or AVIF image".into(),
+        reason: "not a JPEG, PNG, GIF, WebP, AVIF, SVG, TIFF, BMP, ICO or QOI image".into(),
     })?;
     let header = match format {
         Format::Jpeg => jpeg::header(bytes),
@@ -67,10 +73,30 @@ pub(crate) fn read_header<'a>(bytes: &'a [u8], limits: &Limits) -> Result<Header
         Format::Gif => gif::header(bytes),
         Format::Webp => webp::header(bytes),
         Format::Avif => avif::header(bytes),
+        // Its size needs the document parsed, within the SVG limits.
+        Format::Svg => Some(svg_header(bytes, limits)?),
+        Format::Tiff | Format::Bmp | Format::Ico | Format::Qoi => {
+            Some(raster::header(bytes, format, limits)?)
+        }
     }
     .ok_or_else(|| Error::decode(format, "malformed or truncated header"))?;
     limits.check_input(header.width, header.height)?;
+    if header.frames > 1 {
+        limits.check_frames(header.width, header.height, header.frames)?;
+    }
     Ok(header)
+}
+
+fn svg_header<'a>(bytes: &[u8], limits: &Limits) -> Result<Header<'a>, Error> {
+    let (width, height) = crate::svg::size(&crate::svg::parse(bytes, limits)?);
+    Ok(Header {
+        format: Format::Svg,
+        width,
+        height,
+        orientation: 1,
+        exif: None,
+        frames: 1,
+    })
 }
 
 /// Reads big-endian integers without panicking on short input.

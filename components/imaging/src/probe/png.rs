@@ -15,5 +15,6 @@ pub(super) fn header(b: &[u8]) -> Option<Header<'_>> {
         height,
         orientation: 1,
         exif: None,
+        frames: 1,
     })
 }

@@ -4,9 +4,11 @@
 //! holds the full-size photo. A PNG, or a GIF's first frame, is box-averaged
 //! while decoding, into 16-bit linear light that goes straight to the
 //! Lanczos step. AVIF decodes whole (AV1 has no reduced-scale decoding) and
-//! is box-averaged as its rows are converted, like PNG.
+//! is box-averaged as its rows are converted, like PNG. An SVG is drawn at
+//! the planned size; TIFF, BMP, ICO and QOI decode whole (`crate::raster`).
 
 mod avif;
+pub(super) mod frames;
 mod gif;
 mod jpeg;
 mod jpeg_huffman;
@@ -19,6 +21,7 @@ mod jpeg_syntax;
 #[cfg(test)]
 mod jpeg_test_support;
 mod png;
+mod svg;
 mod webp;
 mod yuv;
 
@@ -49,6 +52,12 @@ pub(crate) fn decode(bytes: &[u8], job: &Job<'_>) -> Result<Decoded, Error> {
             let d = box_factor(job);
             avif::decode(bytes, header, job.limits, d)
                 .map(|decoded| decoded.in_blocks_of(d, stored))
+        }
+        // Drawn at the size the plan needs: nothing left to reduce.
+        Format::Svg => svg::decode(bytes, job).map(Decoded::from),
+        // Decoded whole; the resize step box-averages a large one first.
+        Format::Tiff | Format::Bmp | Format::Ico | Format::Qoi => {
+            crate::raster::decode(bytes, header.format, job.limits).map(Decoded::from)
         }
     }
 }

@@ -18,7 +18,7 @@ pub(crate) fn encode(job: &Job<'_>, image: &Image) -> Result<Vec<u8>, Error> {
     let quality = job.options.quality.unwrap_or(DEFAULT_QUALITY);
     match job.output {
         Format::Jpeg => jpeg::encode(image, quality, job),
-        Format::Png | Format::Gif => png::encode(image),
+        Format::Png => png::encode(image),
         Format::Webp => webp::encode(image, quality),
         #[cfg(feature = "avif")]
         Format::Avif => avif::encode(image, quality),
@@ -27,5 +27,7 @@ pub(crate) fn encode(job: &Job<'_>, image: &Image) -> Result<Vec<u8>, Error> {
             Format::Avif,
             "built without the avif feature",
         )),
+        // `Job::output` is always encodable: these never get here.
+        other => Err(Error::encode(other, "not an output format")),
     }
 }

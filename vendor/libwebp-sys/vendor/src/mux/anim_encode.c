@@ -30,6 +30,17 @@
 #define snprintf _snprintf
 #endif
 
+// edgeimg: no stdio in wasm. wasi-libc's stdio (fprintf, and snprintf's
+// formatting core) would link `wasi:filesystem` into the components, an
+// import they must not add (see PATCHED.md); fprintf here only prints
+// warnings and verbose-mode notes.
+#if defined(__wasm__)
+#define fprintf(...) ((void)0)
+// The error messages keep their text, without the error code.
+#define snprintf(buf, n, fmt, str, ...) \
+  (strncpy((buf), (str), (n) - 1), (buf)[(n) - 1] = '\0', 0)
+#endif
+
 #define ERROR_STR_MAX_LENGTH 100
 
 //------------------------------------------------------------------------------
