@@ -74,7 +74,7 @@ impl From<Error> for wit::Error {
             Error::StoreTableFull => wit::Error::StoreTableFull,
             Error::NoSuchStore => wit::Error::NoSuchStore,
             Error::AccessDenied => wit::Error::AccessDenied,
-            Error::Other(message) => wit::Error::Other(message),
+            Error::Other(message) | Error::Corrupt(message) => wit::Error::Other(message),
         }
     }
 }

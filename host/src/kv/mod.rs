@@ -18,6 +18,7 @@ pub mod capped;
 pub mod config;
 pub mod handle;
 pub mod host;
+pub mod integrity;
 pub mod memory;
 pub mod object_key;
 pub mod opendal;
@@ -48,6 +49,10 @@ pub enum Error {
     /// Backend-specific failure (I/O, connection, ...), with a message.
     #[error("{0}")]
     Other(String),
+    /// A stored value failed its integrity check (an original whose bytes
+    /// do not hash to its id): never handed out as if it were the value.
+    #[error("{0}")]
+    Corrupt(String),
 }
 
 /// Backend failures reach the guest as `error::other` with the whole chain.
@@ -64,6 +69,23 @@ pub trait Store: Send + Sync + 'static {
     async fn delete(&self, key: &str) -> Result<(), Error>;
     async fn exists(&self, key: &str) -> Result<bool, Error>;
     async fn get_keys(&self) -> Result<Vec<String>, Error>;
+
+    /// Stores every entry and returns once all of them are durable. A
+    /// backend that can make many writes durable at the cost of one (the
+    /// `fs` store syncs them together) overrides this; the default writes
+    /// them one by one.
+    async fn set_many(&self, entries: Vec<(String, Bytes)>) -> Result<(), Error> {
+        for (key, value) in entries {
+            self.set(&key, value).await?;
+        }
+        Ok(())
+    }
+
+    /// Reads `key` from the source of truth itself, past any memory copy
+    /// and without filling one (what an integrity scrub must look at).
+    async fn get_fresh(&self, key: &str) -> Result<Option<Bytes>, Error> {
+        self.get(key).await
+    }
 
     /// Drops whatever copy of `key` this host keeps in memory, because
     /// another host sharing the store changed it. Stores without a memory

@@ -20,7 +20,7 @@ use std::time::Duration;
 use anyhow::{bail, Context, Result};
 use async_trait::async_trait;
 use bytes::Bytes;
-use futures::TryStreamExt;
+use futures::{stream, StreamExt, TryStreamExt};
 use opendal::layers::{RetryLayer, TimeoutLayer};
 use opendal::{ErrorKind, Operator};
 
@@ -196,6 +196,8 @@ pub struct OpendalStore {
     stats: StoreStats,
     /// The root of an `fs` store, whose directories are synced after writes.
     fs_root: Option<std::path::PathBuf>,
+    /// Where an `fs` store's atomic writes put their temporary files.
+    fs_tmp: Option<std::path::PathBuf>,
     /// Directories of an `fs` store known to be durable already: a write
     /// there syncs only its own directory.
     durable_dirs: std::sync::Mutex<std::collections::HashSet<std::path::PathBuf>>,
@@ -207,11 +209,17 @@ impl OpendalStore {
         let fs_root = (config.scheme == "fs")
             .then(|| config.option("root").map(std::path::PathBuf::from))
             .flatten();
+        let fs_tmp = fs_root.as_ref().map(|root| {
+            config
+                .option("atomic_write_dir")
+                .map_or_else(|| root.join(RESERVED_DIR), std::path::PathBuf::from)
+        });
         Ok(Self {
             op: config.operator()?,
             tier: config.scheme.clone(),
             stats,
             fs_root,
+            fs_tmp,
             durable_dirs: Default::default(),
         })
     }
@@ -261,6 +269,53 @@ impl OpendalStore {
                 .with_context(|| format!("syncing the directory of `{key}`"))?;
         }
         self.stats.written_bytes(&self.tier, len);
+        Ok(())
+    }
+
+    /// Stores every entry, durable on return, paying for durability once:
+    /// on `fs` each value goes to a temporary file, the files are synced
+    /// together (the file system joins concurrent syncs into one journal
+    /// commit), renamed into place, and each directory involved is synced
+    /// once. Object stores take the writes a few at a time.
+    pub async fn set_many(&self, entries: Vec<(String, Bytes)>) -> Result<()> {
+        let (Some(root), Some(tmp)) = (self.fs_root.clone(), self.fs_tmp.clone()) else {
+            return stream::iter(entries)
+                .map(|(key, value)| async move { self.set(&key, value).await })
+                .buffer_unordered(16)
+                .try_collect()
+                .await;
+        };
+        let bytes: usize = entries.iter().map(|(_, v)| v.len()).sum();
+        let files: Vec<(std::path::PathBuf, Bytes)> = entries
+            .into_iter()
+            .map(|(key, value)| (root.join(object_key::encode(&key)), value))
+            .collect();
+        let mut dirs: Vec<std::path::PathBuf> = Vec::new();
+        {
+            let known = self.durable_dirs.lock().unwrap();
+            for (path, _) in &files {
+                let parent = path.parent().unwrap_or(&root);
+                if known.contains(parent) {
+                    dirs.push(parent.to_path_buf());
+                } else {
+                    dirs.extend(
+                        parent
+                            .ancestors()
+                            .take_while(|d| d.starts_with(&root))
+                            .map(Path::to_path_buf),
+                    );
+                }
+            }
+        }
+        dirs.sort();
+        dirs.dedup();
+        let synced = dirs.clone();
+        tokio::task::spawn_blocking(move || group_write(&tmp, files, &dirs))
+            .await
+            .context("group write panicked")?
+            .context("writing a batch of values")?;
+        self.durable_dirs.lock().unwrap().extend(synced);
+        self.stats.written_bytes(&self.tier, bytes);
         Ok(())
     }
 
@@ -335,6 +390,70 @@ impl OpendalStore {
     }
 }
 
+/// Syncs `items` on up to 16 threads at once: concurrent syncs on one file
+/// system share its journal commits, so a batch costs about one.
+fn sync_together<T: Sync>(
+    items: &[T],
+    sync: impl Fn(&T) -> std::io::Result<()> + Sync,
+) -> std::io::Result<()> {
+    let threads = items.len().clamp(1, 16);
+    let per = items.len().div_ceil(threads).max(1);
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = items
+            .chunks(per)
+            .map(|part| scope.spawn(|| part.iter().try_for_each(&sync)))
+            .collect();
+        handles.into_iter().try_for_each(|h| {
+            h.join()
+                .unwrap_or_else(|_| Err(std::io::Error::other("sync panicked")))
+        })
+    })
+}
+
+/// [`OpendalStore::set_many`] on `fs`: temporary files under `tmp`, synced
+/// together, renamed into place, then `dirs` synced.
+fn group_write(
+    tmp: &Path,
+    files: Vec<(std::path::PathBuf, Bytes)>,
+    dirs: &[std::path::PathBuf],
+) -> std::io::Result<()> {
+    use std::io::Write;
+    std::fs::create_dir_all(tmp)?;
+    let mut temps = Vec::with_capacity(files.len());
+    let cleanup = |temps: &[(std::path::PathBuf, std::fs::File, std::path::PathBuf)]| {
+        for (temp, _, _) in temps {
+            let _ = std::fs::remove_file(temp);
+        }
+    };
+    for (path, value) in files {
+        let temp = tmp.join(format!("{:016x}.batch", fastrand::u64(..)));
+        let written = (|| {
+            let mut file = std::fs::File::create(&temp)?;
+            file.write_all(&value)?;
+            Ok::<_, std::io::Error>(file)
+        })();
+        match written {
+            Ok(file) => temps.push((temp, file, path)),
+            Err(e) => {
+                let _ = std::fs::remove_file(&temp);
+                cleanup(&temps);
+                return Err(e);
+            }
+        }
+    }
+    if let Err(e) = sync_together(&temps, |(_, file, _)| file.sync_all()) {
+        cleanup(&temps);
+        return Err(e);
+    }
+    for (temp, _, path) in &temps {
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent)?;
+        }
+        std::fs::rename(temp, path)?;
+    }
+    sync_together(dirs, |dir| std::fs::File::open(dir)?.sync_all())
+}
+
 #[async_trait]
 impl Store for OpendalStore {
     async fn get(&self, key: &str) -> Result<Option<Bytes>, Error> {
@@ -343,6 +462,10 @@ impl Store for OpendalStore {
 
     async fn set(&self, key: &str, value: Bytes) -> Result<(), Error> {
         OpendalStore::set(self, key, value).await.map_err(other)
+    }
+
+    async fn set_many(&self, entries: Vec<(String, Bytes)>) -> Result<(), Error> {
+        OpendalStore::set_many(self, entries).await.map_err(other)
     }
 
     async fn delete(&self, key: &str) -> Result<(), Error> {

@@ -238,6 +238,35 @@ impl Store for TieredStore {
         result
     }
 
+    /// Writes every tier below in one batch each (a durable tier makes
+    /// them durable together), then drops memory's copies.
+    async fn set_many(&self, entries: Vec<(String, Bytes)>) -> Result<(), Error> {
+        let s = &self.shared;
+        let mut result = Ok(());
+        for tier in &s.tiers {
+            let written = tier.store.set_many(entries.clone()).await;
+            if let Err(e) = tier.outcome("write", "(batch)", written) {
+                result = Err(e);
+                break;
+            }
+        }
+        s.generation.fetch_add(1, Ordering::SeqCst);
+        for (key, _) in &entries {
+            s.memory.invalidate(key).await;
+        }
+        result
+    }
+
+    /// The first tier below that has the key, read past memory.
+    async fn get_fresh(&self, key: &str) -> Result<Option<Bytes>, Error> {
+        for tier in &self.shared.tiers {
+            if let Some(Some(value)) = tier.outcome("read", key, tier.store.get_fresh(key).await)? {
+                return Ok(Some(value));
+            }
+        }
+        Ok(None)
+    }
+
     /// Removes from every tier below, then from memory.
     async fn delete(&self, key: &str) -> Result<(), Error> {
         let s = &self.shared;
