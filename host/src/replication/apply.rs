@@ -9,13 +9,12 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use bytes::Bytes;
-use sha2::{Digest, Sha256};
 
 use super::log::Change;
 use super::record::Record;
 use super::version::Version;
 use super::{LabelStore, Replication};
-use crate::kv::Error;
+use crate::kv::{integrity, Error};
 
 /// Prefix of originals, whose key names their content hash.
 pub const ORIGINAL: &str = "orig/";
@@ -39,7 +38,7 @@ pub enum Refusal {
 
 /// Where a change came from, which decides who else must hear of it.
 #[derive(Clone, Copy, PartialEq, Eq)]
-enum Origin {
+pub(super) enum Origin {
     /// A component of this host (it purged its own edge cache and variants).
     Local,
     /// A peer region or a pull.
@@ -106,7 +105,8 @@ impl Replication {
             deleted: false,
         };
         store.records.put(key, &record).await?;
-        self.append(change(label, key, version, false)).await?;
+        self.append_many(vec![change(label, key, version, false)])
+            .await?;
         self.changed(label, key, false, Origin::Local);
         Ok(())
     }
@@ -123,7 +123,8 @@ impl Replication {
         };
         store.records.put(key, &record).await?;
         store.inner.delete(key).await?;
-        self.append(change(label, key, version, true)).await?;
+        self.append_many(vec![change(label, key, version, true)])
+            .await?;
         self.changed(label, key, true, Origin::Local);
         Ok(())
     }
@@ -138,18 +139,21 @@ impl Replication {
     }
 
     /// Keeps a received value if `version` is newer than this region's;
-    /// returns whether it did. An original must hash to its id.
+    /// returns whether it did. An original must hash to its id. A change
+    /// kept is passed on to the other peers (relayed) unless it came
+    /// `from` the only one: logged after the value is durable and before
+    /// its version record, so a crash in between makes the sender (who
+    /// had no answer) send it again.
     pub async fn apply_put(
         &self,
         label: &str,
         key: &str,
         version: &Version,
         value: Bytes,
+        from: Option<&str>,
     ) -> Result<bool, Refusal> {
-        if let Some(id) = key.strip_prefix(ORIGINAL) {
-            if hex::encode(Sha256::digest(&value)) != id {
-                return Err(Refusal::HashMismatch(key.to_string()));
-            }
+        if !integrity::intact(key, &value) {
+            return Err(Refusal::HashMismatch(key.to_string()));
         }
         let store = self.label(label)?;
         let _guard = self.locks.lock(label, key).await;
@@ -158,6 +162,8 @@ impl Replication {
             return Ok(false);
         }
         store.inner.set(key, value).await?;
+        self.relay(vec![received(label, key, version, false, from)])
+            .await?;
         let record = Record {
             version: version.clone(),
             deleted: false,
@@ -168,12 +174,14 @@ impl Replication {
     }
 
     /// Applies a received tombstone if it is newer than this region's
-    /// version of the key; returns whether it did.
+    /// version of the key; returns whether it did (and relays it, as
+    /// [`Replication::apply_put`] does).
     pub async fn apply_delete(
         &self,
         label: &str,
         key: &str,
         version: &Version,
+        from: Option<&str>,
     ) -> Result<bool, Error> {
         let store = self.label(label)?;
         let _guard = self.locks.lock(label, key).await;
@@ -181,6 +189,8 @@ impl Replication {
         if store.records.version(key).await? >= *version {
             return Ok(false);
         }
+        self.relay(vec![received(label, key, version, true, from)])
+            .await?;
         let record = Record {
             version: version.clone(),
             deleted: true,
@@ -191,11 +201,30 @@ impl Replication {
         Ok(true)
     }
 
+    /// Logs received changes for the peers that may lack them: every peer
+    /// but the one each came from and the region that made it.
+    pub(super) async fn relay(&self, changes: Vec<Change>) -> Result<(), Error> {
+        let onward: Vec<Change> = changes
+            .into_iter()
+            .filter(|c| {
+                self.config
+                    .peers
+                    .iter()
+                    .any(|p| Some(&p.region) != c.from.as_ref() && p.region != c.version.region)
+            })
+            .collect();
+        if onward.is_empty() {
+            return Ok(());
+        }
+        self.metrics.relayed(onward.len() as u64);
+        self.append_many(onward).await
+    }
+
     /// What follows a change: a failed pull of the key is forgotten, the
     /// other hosts of the region drop their copies, and a received delete of
     /// an image purges its responses and variants here (a local one did so
     /// already, through the component).
-    fn changed(&self, label: &str, key: &str, deleted: bool, origin: Origin) {
+    pub(super) fn changed(&self, label: &str, key: &str, deleted: bool, origin: Origin) {
         self.pulls.forget(label, key);
         self.announce(label, key, deleted);
         if deleted && origin == Origin::Remote {
@@ -240,5 +269,20 @@ fn change(label: &str, key: &str, version: Version, deleted: bool) -> Change {
         key: key.to_string(),
         version,
         deleted,
+        from: None,
+    }
+}
+
+/// A change received `from` a peer (or pulled from it), to relay.
+pub(super) fn received(
+    label: &str,
+    key: &str,
+    version: &Version,
+    deleted: bool,
+    from: Option<&str>,
+) -> Change {
+    Change {
+        from: from.filter(|f| !f.is_empty()).map(str::to_string),
+        ..change(label, key, version.clone(), deleted)
     }
 }

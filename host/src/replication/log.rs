@@ -32,6 +32,10 @@ pub struct Change {
     pub version: Version,
     /// A delete (tombstone) rather than a put.
     pub deleted: bool,
+    /// The peer region this host received the change from, when it is
+    /// passed on (relayed) rather than made here: never sent back there.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub from: Option<String>,
 }
 
 /// The log: an append-only sequence of changes and a cursor per peer.
@@ -56,17 +60,22 @@ impl Log {
         Ok(Self { db })
     }
 
-    /// Appends `change` durably (fsync'd on return); returns its sequence number.
-    pub fn append(&self, change: &Change) -> Result<u64> {
-        let json = serde_json::to_vec(change)?;
+    /// Appends `changes` in order, durably, in one commit (one fsync);
+    /// returns the sequence number of the last.
+    pub fn append_many(&self, changes: &[Change]) -> Result<u64> {
         let txn = self.db.begin_write()?;
         let seq = {
             let mut state = txn.open_table(STATE)?;
-            let seq = state.get("seq")?.map_or(0, |v| v.value()) + 1;
-            let clock = state.get("clock")?.map_or(0, |v| v.value());
+            let mut seq = state.get("seq")?.map_or(0, |v| v.value());
+            let mut clock = state.get("clock")?.map_or(0, |v| v.value());
+            let mut table = txn.open_table(CHANGES)?;
+            for change in changes {
+                seq += 1;
+                clock = clock.max(change.version.clock);
+                table.insert(seq, serde_json::to_vec(change)?.as_slice())?;
+            }
             state.insert("seq", seq)?;
-            state.insert("clock", clock.max(change.version.clock))?;
-            txn.open_table(CHANGES)?.insert(seq, json.as_slice())?;
+            state.insert("clock", clock)?;
             seq
         };
         txn.commit().context("replication log commit")?;
@@ -155,7 +164,27 @@ mod tests {
                 region: "eu".into(),
             },
             deleted,
+            from: None,
         }
+    }
+
+    #[test]
+    fn a_batch_is_numbered_in_order_and_keeps_where_it_came_from() {
+        let dir = tempdir();
+        let log = Log::open(&dir.path().join("log.redb")).unwrap();
+        log.append_many(&[change(1, false)]).unwrap();
+        let relayed: Vec<Change> = (2..=4)
+            .map(|n| Change {
+                from: Some("us".into()),
+                ..change(n, false)
+            })
+            .collect();
+        assert_eq!(log.append_many(&relayed).unwrap(), 4);
+        let read = log.read_after(1, 10).unwrap();
+        assert_eq!(read.iter().map(|(s, _)| *s).collect::<Vec<_>>(), [2, 3, 4]);
+        assert_eq!(read[2].1, relayed[2]);
+        assert_eq!(log.clock_floor().unwrap(), 4 << 16);
+        assert_eq!(log.append_many(&[]).unwrap(), 4);
     }
 
     #[test]
@@ -164,8 +193,8 @@ mod tests {
         let path = dir.path().join("replication.redb");
         {
             let log = Log::open(&path).unwrap();
-            assert_eq!(log.append(&change(1, false)).unwrap(), 1);
-            assert_eq!(log.append(&change(2, true)).unwrap(), 2);
+            assert_eq!(log.append_many(&[change(1, false)]).unwrap(), 1);
+            assert_eq!(log.append_many(&[change(2, true)]).unwrap(), 2);
             log.set_cursor("us", 1).unwrap();
         }
         let log = Log::open(&path).unwrap();
@@ -182,7 +211,7 @@ mod tests {
         let dir = tempdir();
         let log = Log::open(&dir.path().join("log.redb")).unwrap();
         for n in 1..=5 {
-            log.append(&change(n, false)).unwrap();
+            log.append_many(&[change(n, false)]).unwrap();
         }
         let peers = ["us".to_string(), "ap".to_string()];
         log.set_cursor("us", 4).unwrap();
@@ -190,7 +219,7 @@ mod tests {
         log.set_cursor("ap", 2).unwrap();
         assert_eq!(log.prune(&peers).unwrap(), 2);
         assert_eq!(log.read_after(0, 10).unwrap().len(), 3);
-        assert_eq!(log.append(&change(6, false)).unwrap(), 6);
+        assert_eq!(log.append_many(&[change(6, false)]).unwrap(), 6);
         log.set_cursor("ap", 6).unwrap();
         log.set_cursor("us", 6).unwrap();
         log.prune(&peers).unwrap();
