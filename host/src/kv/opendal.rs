@@ -196,8 +196,6 @@ pub struct OpendalStore {
     stats: StoreStats,
     /// The root of an `fs` store, whose directories are synced after writes.
     fs_root: Option<std::path::PathBuf>,
-    /// Where an `fs` store's atomic writes put their temporary files.
-    fs_tmp: Option<std::path::PathBuf>,
     /// Directories of an `fs` store known to be durable already: a write
     /// there syncs only its own directory.
     durable_dirs: std::sync::Mutex<std::collections::HashSet<std::path::PathBuf>>,
@@ -209,17 +207,11 @@ impl OpendalStore {
         let fs_root = (config.scheme == "fs")
             .then(|| config.option("root").map(std::path::PathBuf::from))
             .flatten();
-        let fs_tmp = fs_root.as_ref().map(|root| {
-            config
-                .option("atomic_write_dir")
-                .map_or_else(|| root.join(RESERVED_DIR), std::path::PathBuf::from)
-        });
         Ok(Self {
             op: config.operator()?,
             tier: config.scheme.clone(),
             stats,
             fs_root,
-            fs_tmp,
             durable_dirs: Default::default(),
         })
     }
@@ -240,6 +232,11 @@ impl OpendalStore {
     /// Reads a value; `None` if the key is absent.
     pub async fn get(&self, key: &str) -> Result<Option<Bytes>> {
         self.stats.backend_read(&self.tier);
+        if let Some(root) = &self.fs_root {
+            return self
+                .read_file(key, root.join(object_key::encode(key)))
+                .await;
+        }
         match self.op.read(&object_key::encode(key)).await {
             Ok(buf) => {
                 let bytes = buf.to_bytes();
@@ -248,6 +245,27 @@ impl OpendalStore {
             }
             Err(e) if e.kind() == ErrorKind::NotFound => Ok(None),
             Err(e) => Err(self.failed("get", key, e)),
+        }
+    }
+
+    /// Reads a file of an `fs` store whole, into a buffer of its size.
+    /// (OpenDAL's `fs` reader fills a zeroed 2 MiB buffer per read and
+    /// hands out a slice of it, so every small value cost 2 MiB of page
+    /// zeroing and pinned 2 MiB in the read cache.)
+    async fn read_file(&self, key: &str, path: std::path::PathBuf) -> Result<Option<Bytes>> {
+        let read = tokio::task::spawn_blocking(move || std::fs::read(path))
+            .await
+            .context("file read panicked")?;
+        match read {
+            Ok(bytes) => {
+                self.stats.read_bytes(&self.tier, bytes.len());
+                Ok(Some(Bytes::from(bytes)))
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => {
+                self.stats.backend_error(&self.tier, "get");
+                Err(anyhow::Error::new(e).context(format!("get `{key}` on {}", self.tier)))
+            }
         }
     }
 
@@ -276,9 +294,10 @@ impl OpendalStore {
     /// on `fs` each value goes to a temporary file, the files are synced
     /// together (the file system joins concurrent syncs into one journal
     /// commit), renamed into place, and each directory involved is synced
-    /// once. Object stores take the writes a few at a time.
+    /// once (see [`group_write`]). Object stores take the writes a few at
+    /// a time.
     pub async fn set_many(&self, entries: Vec<(String, Bytes)>) -> Result<()> {
-        let (Some(root), Some(tmp)) = (self.fs_root.clone(), self.fs_tmp.clone()) else {
+        let Some(root) = self.fs_root.clone() else {
             return stream::iter(entries)
                 .map(|(key, value)| async move { self.set(&key, value).await })
                 .buffer_unordered(16)
@@ -310,7 +329,7 @@ impl OpendalStore {
         dirs.sort();
         dirs.dedup();
         let synced = dirs.clone();
-        tokio::task::spawn_blocking(move || group_write(&tmp, files, &dirs))
+        tokio::task::spawn_blocking(move || group_write(files, &dirs))
             .await
             .context("group write panicked")?
             .context("writing a batch of values")?;
@@ -390,68 +409,93 @@ impl OpendalStore {
     }
 }
 
-/// Syncs `items` on up to 16 threads at once: concurrent syncs on one file
-/// system share its journal commits, so a batch costs about one.
-fn sync_together<T: Sync>(
+/// Runs `work` on each of `items`, on up to 16 threads at once. Syncs
+/// issued together share the file system's journal commits, so a batch of
+/// them costs about one; creations in different directories proceed side
+/// by side (a directory takes one at a time).
+fn in_parallel<T: Sync>(
     items: &[T],
-    sync: impl Fn(&T) -> std::io::Result<()> + Sync,
+    work: impl Fn(&T) -> std::io::Result<()> + Sync,
 ) -> std::io::Result<()> {
     let threads = items.len().clamp(1, 16);
     let per = items.len().div_ceil(threads).max(1);
     std::thread::scope(|scope| {
         let handles: Vec<_> = items
             .chunks(per)
-            .map(|part| scope.spawn(|| part.iter().try_for_each(&sync)))
+            .map(|part| scope.spawn(|| part.iter().try_for_each(&work)))
             .collect();
         handles.into_iter().try_for_each(|h| {
             h.join()
-                .unwrap_or_else(|_| Err(std::io::Error::other("sync panicked")))
+                .unwrap_or_else(|_| Err(std::io::Error::other("file work panicked")))
         })
     })
 }
 
-/// [`OpendalStore::set_many`] on `fs`: temporary files under `tmp`, synced
-/// together, renamed into place, then `dirs` synced.
+/// The values of one directory of a group write, and their temporary files.
+struct DirWrite {
+    dir: std::path::PathBuf,
+    /// Final path, value, temporary path (once written).
+    files: Vec<(std::path::PathBuf, Bytes, std::path::PathBuf)>,
+    /// The open temporary files, to sync.
+    open: std::sync::Mutex<Vec<std::fs::File>>,
+}
+
+/// [`OpendalStore::set_many`] on `fs`: each value goes to a temporary file
+/// beside its final name (`%{random}.batch`, a name no key encodes to), a
+/// thread per directory; the files are synced together, renamed into place
+/// in order (a key written twice keeps the last value), then `dirs` are
+/// synced. On failure the temporary files are removed.
 fn group_write(
-    tmp: &Path,
     files: Vec<(std::path::PathBuf, Bytes)>,
     dirs: &[std::path::PathBuf],
 ) -> std::io::Result<()> {
     use std::io::Write;
-    std::fs::create_dir_all(tmp)?;
-    let mut temps = Vec::with_capacity(files.len());
-    let cleanup = |temps: &[(std::path::PathBuf, std::fs::File, std::path::PathBuf)]| {
-        for (temp, _, _) in temps {
-            let _ = std::fs::remove_file(temp);
-        }
-    };
+    let mut by_dir: std::collections::BTreeMap<std::path::PathBuf, Vec<_>> = Default::default();
     for (path, value) in files {
-        let temp = tmp.join(format!("{:016x}.batch", fastrand::u64(..)));
-        let written = (|| {
-            let mut file = std::fs::File::create(&temp)?;
-            file.write_all(&value)?;
-            Ok::<_, std::io::Error>(file)
-        })();
-        match written {
-            Ok(file) => temps.push((temp, file, path)),
-            Err(e) => {
-                let _ = std::fs::remove_file(&temp);
-                cleanup(&temps);
-                return Err(e);
+        let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
+        let temp = dir.join(format!("%{:016x}.batch", fastrand::u64(..)));
+        by_dir.entry(dir).or_default().push((path, value, temp));
+    }
+    let groups: Vec<DirWrite> = by_dir
+        .into_iter()
+        .map(|(dir, files)| DirWrite {
+            dir,
+            files,
+            open: Default::default(),
+        })
+        .collect();
+    let cleanup = || {
+        for group in &groups {
+            for (_, _, temp) in &group.files {
+                let _ = std::fs::remove_file(temp);
             }
         }
-    }
-    if let Err(e) = sync_together(&temps, |(_, file, _)| file.sync_all()) {
-        cleanup(&temps);
+    };
+    let written = in_parallel(&groups, |group| {
+        std::fs::create_dir_all(&group.dir)?;
+        for (_, value, temp) in &group.files {
+            let mut file = std::fs::File::create(temp)?;
+            file.write_all(value)?;
+            group.open.lock().unwrap().push(file);
+        }
+        Ok(())
+    });
+    let open: Vec<std::fs::File> = groups
+        .iter()
+        .flat_map(|g| std::mem::take(&mut *g.open.lock().unwrap()))
+        .collect();
+    if let Err(e) = written.and_then(|()| in_parallel(&open, std::fs::File::sync_all)) {
+        cleanup();
         return Err(e);
     }
-    for (temp, _, path) in &temps {
-        if let Some(parent) = path.parent() {
-            std::fs::create_dir_all(parent)?;
-        }
-        std::fs::rename(temp, path)?;
-    }
-    sync_together(dirs, |dir| std::fs::File::open(dir)?.sync_all())
+    drop(open);
+    in_parallel(&groups, |group| {
+        group
+            .files
+            .iter()
+            .try_for_each(|(path, _, temp)| std::fs::rename(temp, path))
+    })?;
+    in_parallel(dirs, |dir| std::fs::File::open(dir)?.sync_all())
 }
 
 #[async_trait]
