@@ -99,13 +99,14 @@ impl Replication {
         let store = self.label(label)?;
         let _guard = self.locks.lock(label, key).await;
         let version = self.next_version(store, key).await?;
+        let bytes = value.len() as u64;
         store.inner.set(key, value).await?;
         let record = Record {
             version: version.clone(),
             deleted: false,
         };
         store.records.put(key, &record).await?;
-        self.append_many(vec![change(label, key, version, false)])
+        self.append_many(vec![change(label, key, version, false, bytes)])
             .await?;
         self.changed(label, key, false, Origin::Local);
         Ok(())
@@ -123,7 +124,7 @@ impl Replication {
         };
         store.records.put(key, &record).await?;
         store.inner.delete(key).await?;
-        self.append_many(vec![change(label, key, version, true)])
+        self.append_many(vec![change(label, key, version, true, 0)])
             .await?;
         self.changed(label, key, true, Origin::Local);
         Ok(())
@@ -161,8 +162,9 @@ impl Replication {
         if store.records.version(key).await? >= *version {
             return Ok(false);
         }
+        let bytes = value.len() as u64;
         store.inner.set(key, value).await?;
-        self.relay(vec![received(label, key, version, false, from)])
+        self.relay(vec![received(label, key, version, bytes, from, None)])
             .await?;
         let record = Record {
             version: version.clone(),
@@ -189,7 +191,7 @@ impl Replication {
         if store.records.version(key).await? >= *version {
             return Ok(false);
         }
-        self.relay(vec![received(label, key, version, true, from)])
+        self.relay(vec![received(label, key, version, DELETED, from, None)])
             .await?;
         let record = Record {
             version: version.clone(),
@@ -263,26 +265,54 @@ impl Replication {
     }
 }
 
-fn change(label: &str, key: &str, version: Version, deleted: bool) -> Change {
+fn change(label: &str, key: &str, version: Version, deleted: bool, bytes: u64) -> Change {
     Change {
         label: label.to_string(),
         key: key.to_string(),
         version,
         deleted,
         from: None,
+        seen: None,
+        bytes,
     }
 }
 
-/// A change received `from` a peer (or pulled from it), to relay.
+/// What [`received`] takes for the value of a tombstone.
+pub(super) const DELETED: Option<u64> = None;
+
+/// A change received `from` a peer (or pulled from it), to relay: a put of
+/// `bytes`, or a tombstone ([`DELETED`]); `seen` as a delivery said (see
+/// [`Change::seen`]).
 pub(super) fn received(
     label: &str,
     key: &str,
     version: &Version,
-    deleted: bool,
+    bytes: impl Into<Option<u64>>,
     from: Option<&str>,
+    seen: Option<Vec<String>>,
 ) -> Change {
+    let bytes = bytes.into();
     Change {
         from: from.filter(|f| !f.is_empty()).map(str::to_string),
-        ..change(label, key, version.clone(), deleted)
+        seen,
+        ..change(
+            label,
+            key,
+            version.clone(),
+            bytes.is_none(),
+            bytes.unwrap_or(0),
+        )
     }
+}
+
+/// Whether `change` must still be sent to `peer`: not to the peer it came
+/// from, nor to the region that made it, nor to one that gets it from
+/// another host's log.
+pub(super) fn owed(change: &Change, peer: &str) -> bool {
+    change.from.as_deref() != Some(peer)
+        && change.version.region != peer
+        && !change
+            .seen
+            .as_ref()
+            .is_some_and(|seen| seen.iter().any(|s| s == peer))
 }

@@ -26,6 +26,7 @@ struct Planned {
     key: String,
     version: Version,
     value: Option<Bytes>,
+    seen: Vec<String>,
 }
 
 impl Replication {
@@ -35,6 +36,7 @@ impl Replication {
         from: Option<&str>,
         entries: Vec<(BatchEntry, Option<Bytes>)>,
     ) -> Result<Vec<Outcome>, Error> {
+        let started = std::time::Instant::now();
         let mut results = vec![Outcome::Kept; entries.len()];
         let mut valid = Vec::with_capacity(entries.len());
         for (i, (entry, value)) in entries.into_iter().enumerate() {
@@ -93,6 +95,7 @@ impl Replication {
                     key: entry.key,
                     version: entry.version,
                     value: if entry.op == Op::Put { value } else { None },
+                    seen: entry.seen,
                 });
             }
         }
@@ -111,7 +114,11 @@ impl Replication {
         }
         let changes: Vec<Change> = plan
             .iter()
-            .map(|p| received(&p.label, &p.key, &p.version, p.value.is_none(), from))
+            .map(|p| {
+                let seen = Some(p.seen.clone());
+                let bytes = p.value.as_ref().map(|v| v.len() as u64);
+                received(&p.label, &p.key, &p.version, bytes, from, seen)
+            })
             .collect();
         self.relay(changes).await?;
         for (label, group) in by_label(&plan) {
@@ -132,6 +139,17 @@ impl Replication {
             }
         }
         drop(guards);
+        let bytes: usize = plan
+            .iter()
+            .filter_map(|p| p.value.as_ref())
+            .map(Bytes::len)
+            .sum();
+        tracing::debug!(
+            changes = plan.len(),
+            bytes,
+            took_ms = started.elapsed().as_millis() as u64,
+            "applied a batch"
+        );
         for p in &plan {
             self.changed(&p.label, &p.key, p.value.is_none(), Origin::Remote);
         }

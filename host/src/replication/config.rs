@@ -47,7 +47,7 @@ pub struct ReplicationSection {
     pub negative_ttl_ms: Option<u64>,
     /// Deadline of one delivery request (default 10000 ms).
     pub delivery_timeout_ms: Option<u64>,
-    /// Batches in flight to one peer at once (default 4).
+    /// Batches in flight to one peer at once (default 16; at most 32 MiB of values).
     pub delivery_concurrency: Option<usize>,
     /// A repair pass with every peer this often; 0 = only `edgeimg repair` (default 0).
     pub repair_interval_secs: Option<u64>,
@@ -184,7 +184,7 @@ impl ReplicationConfig {
                 .map(|v| Duration::from_millis(v.max(1))),
             negative_ttl: ms(section.negative_ttl_ms, 5_000),
             delivery_timeout: ms(section.delivery_timeout_ms, 10_000),
-            delivery_concurrency: section.delivery_concurrency.unwrap_or(4).max(1),
+            delivery_concurrency: section.delivery_concurrency.unwrap_or(16).max(1),
             repair_interval: section
                 .repair_interval_secs
                 .filter(|s| *s > 0)

@@ -5,11 +5,13 @@
 //! (durably, in log order) only when every batch up to it is answered.
 //!
 //! What a batch carries: a change is never sent to the region that made
-//! it nor back to the peer it came from; one superseded by a newer change
-//! to its key is skipped (that one is delivered instead). Values go with
-//! their change, except big values this host relays (the peer may well
-//! have them from elsewhere), which are offered first and sent only if the
-//! peer answers that it lacks them.
+//! it, nor back to the peer it came from, nor to a region that gets it from
+//! another host's log (each change carries the regions it was sent to and
+//! their peers along its way: flooding without repeats). One superseded by
+//! a newer change to its key is skipped (that one is delivered instead).
+//! Values go with their change, except big values of a copy this host
+//! pulled or repaired (the peer may well have them already), which are
+//! offered first and sent only if the peer answers that it lacks them.
 //!
 //! Failures back off exponentially with jitter (at most [`MAX_BACKOFF`])
 //! behind the peer's circuit breaker; a peer back from an outage answers a
@@ -25,6 +27,7 @@ use bytes::Bytes;
 use futures::stream::{self, FuturesOrdered, StreamExt, TryStreamExt};
 use tokio::sync::watch;
 
+use super::apply::owed;
 use super::config::Peer;
 use super::log::Change;
 use super::version::wall_millis;
@@ -34,8 +37,10 @@ use crate::kv::Error;
 
 /// Changes read from the log per batch.
 const BATCH: usize = 256;
-/// Value bytes per request; a bigger value goes alone.
+/// Value bytes per request (and per batch, as logged); a bigger value goes alone.
 const REQUEST_BYTES: usize = 8 << 20;
+/// Value bytes (as logged) in flight to one peer at most.
+const IN_FLIGHT_BYTES: u64 = 32 << 20;
 /// A relayed value up to this size is sent at once rather than offered.
 const INLINE_MAX: usize = 64 << 10;
 const FIRST_BACKOFF: Duration = Duration::from_millis(100);
@@ -96,20 +101,25 @@ impl Replication {
     }
 
     /// Sends batches until the peer has the whole log, up to
-    /// `delivery_concurrency` of them in flight.
+    /// `delivery_concurrency` of them in flight; changes logged meanwhile
+    /// join the pipeline at once rather than after the batches in flight.
     async fn drain(self: &Arc<Self>, peer: &Peer) -> Result<(), Pause> {
+        let mut appended = self.appended.subscribe();
         let mut cursor = self.cursor(&peer.region).await.map_err(Pause::Failed)?;
         let mut next = cursor;
-        let mut exhausted = false;
         let mut inflight = FuturesOrdered::new();
-        // (last sequence number, wall time of the oldest change) per batch in flight.
-        let mut window: VecDeque<(u64, u64)> = VecDeque::new();
+        // (last sequence number, wall time of the oldest change, bytes) per batch in flight.
+        let mut window: VecDeque<(u64, u64, u64)> = VecDeque::new();
         let breaker = self.breaker(peer);
+        let room = |window: &VecDeque<(u64, u64, u64)>| {
+            window.len() < self.config.delivery_concurrency
+                && window.iter().map(|(_, _, b)| b).sum::<u64>() < IN_FLIGHT_BYTES
+        };
         loop {
-            while !exhausted && inflight.len() < self.config.delivery_concurrency {
+            while room(&window) {
+                appended.borrow_and_update();
                 let batch = self.read_log(next).await.map_err(Pause::Failed)?;
                 let Some((through, _)) = batch.last() else {
-                    exhausted = true;
                     break;
                 };
                 if !breaker.allow() {
@@ -126,18 +136,23 @@ impl Replication {
                     .map(|(_, c)| c.version.millis())
                     .min()
                     .unwrap_or(0);
-                window.push_back((through, oldest));
+                let bytes = batch.iter().map(|(_, c)| c.bytes).sum();
+                window.push_back((through, oldest, bytes));
                 next = through;
                 let this = self.clone();
                 let peer = peer.clone();
                 inflight.push_back(async move { this.send_batch(&peer, batch).await });
             }
             self.report_backlog(&peer.region, cursor, &window);
-            let Some(done) = inflight.next().await else {
+            if inflight.is_empty() {
                 return Ok(());
+            }
+            let done = tokio::select! {
+                done = inflight.next() => done.expect("not empty"),
+                _ = appended.changed(), if room(&window) => continue,
             };
             let sent = done.map_err(Pause::Failed)?;
-            let (through, _) = window.pop_front().expect("one entry per batch");
+            let (through, _, _) = window.pop_front().expect("one entry per batch");
             self.set_cursor(&peer.region, through)
                 .await
                 .map_err(Pause::Failed)?;
@@ -149,9 +164,9 @@ impl Replication {
     }
 
     /// Backlog (changes after the cursor) and lag (age of the oldest).
-    fn report_backlog(&self, peer: &str, cursor: u64, window: &VecDeque<(u64, u64)>) {
+    fn report_backlog(&self, peer: &str, cursor: u64, window: &VecDeque<(u64, u64, u64)>) {
         let last = *self.appended.borrow();
-        let lag = window.front().map_or(0.0, |(_, oldest)| {
+        let lag = window.front().map_or(0.0, |(_, oldest, _)| {
             wall_millis().saturating_sub(*oldest) as f64 / 1e3
         });
         self.metrics.backlog(peer, last.saturating_sub(cursor), lag);
@@ -169,7 +184,8 @@ impl Replication {
 
     async fn read_log(&self, after: u64) -> Result<Vec<(u64, Change)>> {
         let log = self.log.clone();
-        tokio::task::spawn_blocking(move || log.read_after(after, BATCH)).await?
+        tokio::task::spawn_blocking(move || log.read_after(after, BATCH, REQUEST_BYTES as u64))
+            .await?
     }
 
     /// Sends one batch: the changes with their values (big relayed ones
@@ -194,11 +210,14 @@ impl Replication {
                 version: change.version.clone(),
                 op,
                 len: len as u64,
+                seen: self.seen_after_sending(&change),
             };
+            // A copy pulled or repaired here may well be at the peer already.
+            let offer = change.from.is_some() && change.seen.is_none();
             match ready {
                 Ready::Skip => {}
                 Ready::Delete => first.push((entry(Op::Delete, 0), None)),
-                Ready::Put(value) if change.from.is_some() && value.len() > INLINE_MAX => {
+                Ready::Put(value) if offer && value.len() > INLINE_MAX => {
                     first.push((entry(Op::Offer, 0), None));
                     offered.push((entry(Op::Put, value.len()), Some(value)));
                 }
@@ -221,7 +240,7 @@ impl Replication {
         if !needed.is_empty() {
             self.post(peer, &needed, &mut sent).await?;
         }
-        tracing::debug!(peer = %peer.region, changes = count, sent = sent.changes, took_ms = started.elapsed().as_millis() as u64, "delivered a batch");
+        tracing::debug!(peer = %peer.region, changes = count, sent = sent.changes, bytes = sent.bytes, took_ms = started.elapsed().as_millis() as u64, "delivered a batch");
         Ok(sent)
     }
 
@@ -269,14 +288,27 @@ impl Replication {
         Ok(outcomes)
     }
 
+    /// The regions that will have `change` once this host has sent it: what
+    /// it was told, this region and its peers (this host's log owes it to
+    /// each of them).
+    fn seen_after_sending(&self, change: &Change) -> Vec<String> {
+        let mut seen = change.seen.clone().unwrap_or_default();
+        let ours =
+            std::iter::once(&self.config.region).chain(self.config.peers.iter().map(|p| &p.region));
+        for region in ours {
+            if !seen.contains(region) {
+                seen.push(region.clone());
+            }
+        }
+        seen
+    }
+
     /// `change` as it stands now, for `peer`. Read under the key's lock,
     /// so a change being applied here is seen whole. A damaged original is
     /// healed from another peer first, or skipped (with an error logged)
     /// if none has a good copy: rot must not travel.
     async fn ready(self: &Arc<Self>, peer: &Peer, change: &Change) -> Result<Ready> {
-        if change.from.as_deref() == Some(peer.region.as_str())
-            || change.version.region == peer.region
-        {
+        if !owed(change, &peer.region) {
             return Ok(Ready::Skip);
         }
         let store = self.label(&change.label)?;

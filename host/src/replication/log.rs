@@ -36,6 +36,17 @@ pub struct Change {
     /// passed on (relayed) rather than made here: never sent back there.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub from: Option<String>,
+    /// For a change received in a delivery: the regions that have it or
+    /// get it from another host's log (the senders along its way and their
+    /// peers), so it is not sent to them again. `None` for a change made
+    /// here, or a copy pulled or repaired here (its big values are offered
+    /// before they are sent: the peers may well have them).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seen: Option<Vec<String>>,
+    /// Bytes of the value when it was logged (0 for a delete), so delivery
+    /// can size its batches before reading them.
+    #[serde(default)]
+    pub bytes: u64,
 }
 
 /// The log: an append-only sequence of changes and a cursor per peer.
@@ -82,15 +93,27 @@ impl Log {
         Ok(seq)
     }
 
-    /// Up to `limit` changes after sequence number `after`, in order.
-    pub fn read_after(&self, after: u64, limit: usize) -> Result<Vec<(u64, Change)>> {
+    /// The changes after sequence number `after`, in order: at most
+    /// `limit` of them, and no more value bytes than `max_bytes` (but at
+    /// least one change, however big).
+    pub fn read_after(
+        &self,
+        after: u64,
+        limit: usize,
+        max_bytes: u64,
+    ) -> Result<Vec<(u64, Change)>> {
         let txn = self.db.begin_read()?;
         let changes = txn.open_table(CHANGES)?;
         let mut out = Vec::new();
+        let mut bytes = 0;
         for entry in changes.range(after + 1..)?.take(limit) {
             let (seq, json) = entry?;
-            let change = serde_json::from_slice(json.value())
+            let change: Change = serde_json::from_slice(json.value())
                 .with_context(|| format!("replication log entry {}", seq.value()))?;
+            bytes += change.bytes;
+            if bytes > max_bytes && !out.is_empty() {
+                break;
+            }
             out.push((seq.value(), change));
         }
         Ok(out)
@@ -165,6 +188,8 @@ mod tests {
             },
             deleted,
             from: None,
+            seen: None,
+            bytes: n,
         }
     }
 
@@ -180,11 +205,17 @@ mod tests {
             })
             .collect();
         assert_eq!(log.append_many(&relayed).unwrap(), 4);
-        let read = log.read_after(1, 10).unwrap();
+        let read = log.read_after(1, 10, u64::MAX).unwrap();
         assert_eq!(read.iter().map(|(s, _)| *s).collect::<Vec<_>>(), [2, 3, 4]);
         assert_eq!(read[2].1, relayed[2]);
         assert_eq!(log.clock_floor().unwrap(), 4 << 16);
         assert_eq!(log.append_many(&[]).unwrap(), 4);
+        assert_eq!(
+            log.read_after(0, 10, 5).unwrap().len(),
+            2,
+            "1 + 2 + 3 bytes > 5"
+        );
+        assert_eq!(log.read_after(3, 10, 1).unwrap().len(), 1, "at least one");
     }
 
     #[test]
@@ -201,7 +232,7 @@ mod tests {
         assert_eq!(log.last_seq().unwrap(), 2);
         assert_eq!(log.cursor("us").unwrap(), 1);
         assert_eq!(log.cursor("ap").unwrap(), 0);
-        let after = log.read_after(1, 10).unwrap();
+        let after = log.read_after(1, 10, u64::MAX).unwrap();
         assert_eq!(after, vec![(2, change(2, true))]);
         assert_eq!(log.clock_floor().unwrap(), 2 << 16);
     }
@@ -218,7 +249,7 @@ mod tests {
         assert_eq!(log.prune(&peers).unwrap(), 0, "ap has nothing yet");
         log.set_cursor("ap", 2).unwrap();
         assert_eq!(log.prune(&peers).unwrap(), 2);
-        assert_eq!(log.read_after(0, 10).unwrap().len(), 3);
+        assert_eq!(log.read_after(0, 10, u64::MAX).unwrap().len(), 3);
         assert_eq!(log.append_many(&[change(6, false)]).unwrap(), 6);
         log.set_cursor("ap", 6).unwrap();
         log.set_cursor("us", 6).unwrap();

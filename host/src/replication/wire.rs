@@ -145,6 +145,10 @@ pub struct BatchEntry {
     /// Bytes of a put's value in the body.
     #[serde(default)]
     pub len: u64,
+    /// Regions that have the change or get it from another host's log:
+    /// the receiver does not pass it on to them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub seen: Vec<String>,
 }
 
 /// What the receiver did with one entry.
@@ -232,6 +236,7 @@ mod tests {
             version: "00000000000f0000@us".parse().unwrap(),
             op,
             len,
+            seen: vec!["eu".into(), "us".into()],
         }
     }
 
