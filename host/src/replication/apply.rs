@@ -203,17 +203,12 @@ impl Replication {
         Ok(true)
     }
 
-    /// Logs received changes for the peers that may lack them: every peer
-    /// but the one each came from and the region that made it.
+    /// Logs received changes for the peers that may still lack them (see
+    /// [`owed`]).
     pub(super) async fn relay(&self, changes: Vec<Change>) -> Result<(), Error> {
         let onward: Vec<Change> = changes
             .into_iter()
-            .filter(|c| {
-                self.config
-                    .peers
-                    .iter()
-                    .any(|p| Some(&p.region) != c.from.as_ref() && p.region != c.version.region)
-            })
+            .filter(|c| self.config.peers.iter().any(|p| owed(c, &p.region)))
             .collect();
         if onward.is_empty() {
             return Ok(());
