@@ -147,3 +147,94 @@ fn an_edge_pulls_through_its_hub_which_pulls_onward_once_and_no_further() {
         status.json()["peers"][0]["rtt_ms"].is_number()
     });
 }
+
+#[test]
+fn a_full_mesh_converges_without_relaying_anything() {
+    let regions = topology(
+        &[("a", &["b", "c"]), ("b", &["a", "c"]), ("c", &["a", "b"])],
+        "",
+    );
+    let hosts = start(&regions);
+    let ids: Vec<String> = images(3).iter().map(|png| hosts[0].upload(png)).collect();
+    eventually(10, "b and c hold every upload", || {
+        ids.iter()
+            .all(|id| holds(&hosts[1], id) && holds(&hosts[2], id))
+    });
+    for host in &hosts {
+        assert_eq!(
+            host.metric("edgeimg_replication_relayed_total"),
+            0.0,
+            "{}: what a peer sent was already owed to the others by the uploader",
+            host.addr
+        );
+    }
+}
+
+/// Every id of the listing at `host`, page by page (`limit` each), newest
+/// first; each page's ids are checked to be new and in order.
+fn list_all(host: &Host, limit: usize) -> Vec<String> {
+    let mut ids: Vec<String> = Vec::new();
+    let mut created: Vec<String> = Vec::new();
+    let mut after = String::new();
+    loop {
+        let r = host.get(&format!("/images?limit={limit}&after={after}"));
+        assert_eq!(r.status, 200, "{}", r.text());
+        let page = r.json();
+        let images = page["images"].as_array().unwrap();
+        assert!(images.len() <= limit);
+        for meta in images {
+            let id = meta["id"].as_str().unwrap().to_string();
+            assert!(!ids.contains(&id), "{id} listed twice");
+            ids.push(id);
+            created.push(meta["created"].as_str().unwrap().to_string());
+        }
+        match page["next"].as_str() {
+            Some(next) => after = next.replace('/', "%2F"),
+            None => break,
+        }
+    }
+    let mut newest_first = created.clone();
+    newest_first.sort_by(|a, b| b.cmp(a));
+    assert_eq!(created, newest_first, "newest first");
+    ids
+}
+
+#[test]
+fn listing_pages_stay_correct_while_two_regions_upload_at_once() {
+    let regions = topology(&[("a", &["b"]), ("b", &["a"])], "");
+    let hosts = start(&regions);
+    let pngs = images(24);
+    let uploaded: Vec<String> = std::thread::scope(|scope| {
+        let writers: Vec<_> = hosts
+            .iter()
+            .zip(pngs.chunks(12))
+            .map(|(host, pngs)| {
+                scope.spawn(move || pngs.iter().map(|png| host.upload(png)).collect::<Vec<_>>())
+            })
+            .collect();
+        // Readers page through both regions while the uploads land.
+        for _ in 0..5 {
+            for host in &hosts {
+                list_all(host, 5);
+            }
+        }
+        writers
+            .into_iter()
+            .flat_map(|w| w.join().unwrap())
+            .collect()
+    });
+    let mut expected = uploaded.clone();
+    expected.sort();
+    eventually(15, "both regions list all 24 uploads", || {
+        hosts.iter().all(|host| {
+            let mut listed = list_all(host, 7);
+            listed.sort();
+            listed == expected
+        })
+    });
+    assert_eq!(
+        list_all(&hosts[0], 7),
+        list_all(&hosts[1], 7),
+        "the same order"
+    );
+}

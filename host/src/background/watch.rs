@@ -79,6 +79,15 @@ impl Store for WatchedStore {
         self.inner.get_keys().await
     }
 
+    async fn list_page(
+        &self,
+        prefix: &str,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Option<crate::kv::KeyPage>, Error> {
+        self.inner.list_page(prefix, after, limit).await
+    }
+
     async fn invalidate(&self, key: &str) {
         self.inner.invalidate(key).await
     }

@@ -19,6 +19,7 @@ pub mod config;
 pub mod handle;
 pub mod host;
 pub mod integrity;
+pub mod listing;
 pub mod memory;
 pub mod object_key;
 pub mod opendal;
@@ -35,6 +36,7 @@ use async_trait::async_trait;
 use bytes::Bytes;
 
 pub use config::BackendContext;
+pub use listing::KeyPage;
 pub use registry::StoreRegistry;
 
 /// Errors a store reports; they map one to one onto the WIT `error` variant.
@@ -69,6 +71,21 @@ pub trait Store: Send + Sync + 'static {
     async fn delete(&self, key: &str) -> Result<(), Error>;
     async fn exists(&self, key: &str) -> Result<bool, Error>;
     async fn get_keys(&self) -> Result<Vec<String>, Error>;
+
+    /// Up to `limit` keys starting with `prefix` that sort after `after`, in
+    /// order, and whether more follow. `None` when this store does not page
+    /// (an emulated hosted platform): the caller lists every key. The
+    /// default sorts a whole listing; backends answer from an ordered index.
+    async fn list_page(
+        &self,
+        prefix: &str,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Option<KeyPage>, Error> {
+        let mut keys = self.get_keys().await?;
+        keys.sort_unstable();
+        Ok(Some(listing::page_of(&keys, prefix, after, limit)))
+    }
 
     /// Stores every entry and returns once all of them are durable. A
     /// backend that can make many writes durable at the cost of one (the

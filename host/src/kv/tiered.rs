@@ -311,6 +311,22 @@ impl Store for TieredStore {
         Ok(keys)
     }
 
+    /// The durable tier's page: memory holds only some of the keys. A cache
+    /// (no durable tier) sorts a whole listing.
+    async fn list_page(
+        &self,
+        prefix: &str,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Option<super::KeyPage>, Error> {
+        if let Some(tier) = self.shared.tiers.iter().find(|t| t.role == Role::Durable) {
+            return tier.store.list_page(prefix, after, limit).await;
+        }
+        let mut keys = self.get_keys().await?;
+        keys.sort_unstable();
+        Ok(Some(super::listing::page_of(&keys, prefix, after, limit)))
+    }
+
     /// Forgets memory's copy; the tiers below are shared and already changed.
     async fn invalidate(&self, key: &str) {
         self.shared.generation.fetch_add(1, Ordering::SeqCst);

@@ -95,6 +95,19 @@ impl Store for ReplicatedStore {
         Ok(keys)
     }
 
+    async fn list_page(
+        &self,
+        prefix: &str,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Option<crate::kv::KeyPage>, Error> {
+        let page = self.inner.list_page(prefix, after, limit).await?;
+        Ok(page.map(|mut page| {
+            page.keys.retain(|k| !is_reserved(k));
+            page
+        }))
+    }
+
     async fn invalidate(&self, key: &str) {
         self.inner.invalidate(key).await;
     }
