@@ -86,7 +86,12 @@ def lag(src, base_jpeg, rate, seconds, dests):
             with lock:
                 items = list(pending[name].items())
             for oid, acked in items:
-                if peer.status(f"/.well-known/edgeimg/objects/images/orig%2F{oid}") == 200:
+                try:
+                    status = peer.status(f"/.well-known/edgeimg/objects/images/orig%2F{oid}")
+                except (ConnectionError, http.client.HTTPException, OSError):
+                    peer = Peer(url)
+                    continue
+                if status == 200:
                     seen = time.monotonic()
                     with lock:
                         pending[name].pop(oid, None)
@@ -114,8 +119,9 @@ def lag(src, base_jpeg, rate, seconds, dests):
     stop.set()
     for name, _ in dests:
         got = sorted(lags[name])
+        if pending[name]:
+            print(f"{name}: {len(pending[name])} uploads had not arrived after 60 s: {list(pending[name])[:3]}")
         if not got:
-            print(f"{name}: nothing arrived of {total}")
             continue
         print(f"{name}: {len(got)}/{total} uploads of {len(base_jpeg) // 1024} KiB at {rate:g}/s: "
               f"lag p50 {pct(got, 0.5):.0f} ms, p99 {pct(got, 0.99):.0f} ms, max {got[-1] * 1000:.0f} ms")

@@ -10,8 +10,8 @@ the RTT; a new connection waits one RTT before its first byte goes through
 drop bytes of a stream: each 1448-byte segment is lost with probability
 LOSS, and a loss holds that segment and everything after it (in-order
 delivery) for a retransmission: one RTT when at least three more segments
-follow (fast retransmit), else max(200 ms, 2 x RTT) (a tail loss: probe or
-timeout). Prints "ready" once every link listens; runs
+follow it by the time it is due (fast retransmit), else max(200 ms, 2 x
+RTT) (a tail loss: probe or timeout). Prints "ready" once every link listens; runs
 until killed. Used by bench/replication.sh and tests/wan.rs.
 """
 
@@ -31,29 +31,40 @@ class Link:
         self.rtt = rtt_ms / 1000.0
         self.loss = loss
 
-    def penalty(self, segments, more):
-        """Extra delay of a burst of `segments` segments; `more` when more
-        data follows at once (the burst is not the tail of the flight)."""
+    def lost(self, segments):
+        """How many segments from the end of a burst the first lost one is
+        (`None` when none is lost)."""
         for i in range(segments):
             if random.random() < self.loss:
-                followed = more or segments - i - 1 >= 3
-                return self.rtt if followed else max(MIN_RTO, 2 * self.rtt)
-        return 0.0
+                return segments - i - 1
+        return None
 
     async def pump(self, reader, writer, start):
         """Copies reader to writer, each burst released half an RTT after
-        it arrived (or after `start`, the end of the handshake), plus any
-        loss penalty, never before an earlier one."""
-        release = start
+        it arrived (or after `start`, the end of the handshake), never
+        before an earlier one, plus a retransmission for a loss: one RTT
+        when three segments or more follow it by then (fast retransmit),
+        else max(200 ms, 2 x RTT) (a tail loss: probe or timeout)."""
         queue = asyncio.Queue()
 
         async def send():
+            release = start
             while True:
                 item = await queue.get()
                 if item is None:
                     break
-                due, data = item
+                due, data, from_end = item
                 delay = due - time.monotonic()
+                if delay > 0:
+                    await asyncio.sleep(delay)
+                penalty = 0.0
+                if from_end is not None:
+                    followed = from_end >= 3 or not queue.empty()
+                    penalty = self.rtt if followed else max(MIN_RTO, 2 * self.rtt)
+                # Losses within one window are recovered together: delays
+                # do not add up, the latest one holds what follows.
+                release = max(release, due + penalty)
+                delay = release - time.monotonic()
                 if delay > 0:
                     await asyncio.sleep(delay)
                 writer.write(data)
@@ -70,11 +81,8 @@ class Link:
                 if not data:
                     break
                 segments = (len(data) + SEGMENT - 1) // SEGMENT
-                # A full read: more was waiting, so this is not the tail.
-                penalty = self.penalty(segments, len(data) == READ)
-                due = max(time.monotonic(), start) + self.rtt / 2 + penalty
-                release = max(release, due)
-                queue.put_nowait((release, data))
+                due = max(time.monotonic(), start) + self.rtt / 2
+                queue.put_nowait((due, data, self.lost(segments)))
         except (ConnectionError, OSError):
             pass
         queue.put_nowait(None)
