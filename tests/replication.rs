@@ -225,7 +225,15 @@ fn two_hosts_of_a_region_honour_each_others_deletes_at_once() {
             .start()
     };
     let (a, b) = (start(port_a, &rc_a), start(port_b, &rc_b));
+    let listed = |host: &support::Host| {
+        host.get("/images?limit=100").json()["images"]
+            .as_array()
+            .unwrap()
+            .len()
+    };
+    assert_eq!(listed(&b), 0, "b pages from its index of the shared store");
     let id = a.upload(&images(1)[0]);
+    eventually(2, "b's index heard of a's upload", || listed(&b) == 1);
     let variant = format!("/resize/width=8,format=png/{id}");
     for path in [format!("/images/{id}"), variant.clone()] {
         assert_eq!(b.get(&path).status, 200);
@@ -240,6 +248,7 @@ fn two_hosts_of_a_region_honour_each_others_deletes_at_once() {
         || b.get(&format!("/images/{id}")).status == 404 && b.get(&variant).status == 404,
     );
     assert!(deleted.elapsed() < Duration::from_secs(1));
+    eventually(2, "and of its delete", || listed(&b) == 0);
     drop((dir_a, dir_b));
 }
 

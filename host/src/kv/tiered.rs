@@ -327,10 +327,15 @@ impl Store for TieredStore {
         Ok(Some(super::listing::page_of(&keys, prefix, after, limit)))
     }
 
-    /// Forgets memory's copy; the tiers below are shared and already changed.
+    /// Forgets memory's copy; the tiers below are shared and already
+    /// changed, but the source of truth hears of it too (an `fs` store's
+    /// ordered index of keys follows).
     async fn invalidate(&self, key: &str) {
         self.shared.generation.fetch_add(1, Ordering::SeqCst);
         self.shared.memory.invalidate(key).await;
+        for tier in self.shared.tiers.iter().filter(|t| t.role == Role::Durable) {
+            tier.store.invalidate(key).await;
+        }
     }
 }
 
