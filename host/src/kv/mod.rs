@@ -16,6 +16,7 @@
 pub mod backends;
 pub mod capped;
 pub mod config;
+pub mod fs_batch;
 pub mod handle;
 pub mod host;
 pub mod integrity;

@@ -24,6 +24,7 @@ use futures::{stream, StreamExt, TryStreamExt};
 use opendal::layers::{RetryLayer, TimeoutLayer};
 use opendal::{ErrorKind, Operator};
 
+use super::fs_batch;
 use super::listing::{KeyIndex, KeyPage};
 use super::object_key::{self, RESERVED_DIR};
 use super::stats::StoreStats;
@@ -300,8 +301,8 @@ impl OpendalStore {
     /// on `fs` each value goes to a temporary file, the files are synced
     /// together (the file system joins concurrent syncs into one journal
     /// commit), renamed into place, and each directory involved is synced
-    /// once (see [`group_write`]). Object stores take the writes a few at
-    /// a time.
+    /// once (see [`fs_batch::group_write`]). Object stores take the writes
+    /// a few at a time.
     pub async fn set_many(&self, entries: Vec<(String, Bytes)>) -> Result<()> {
         let Some(root) = self.fs_root.clone() else {
             return stream::iter(entries)
@@ -336,7 +337,7 @@ impl OpendalStore {
         dirs.sort();
         dirs.dedup();
         let synced = dirs.clone();
-        tokio::task::spawn_blocking(move || group_write(files, &dirs))
+        tokio::task::spawn_blocking(move || fs_batch::group_write(files, &dirs))
             .await
             .context("group write panicked")?
             .context("writing a batch of values")?;
@@ -519,95 +520,6 @@ impl OpendalStore {
         }
         Ok(())
     }
-}
-
-/// Runs `work` on each of `items`, on up to 16 threads at once. Syncs
-/// issued together share the file system's journal commits, so a batch of
-/// them costs about one; creations in different directories proceed side
-/// by side (a directory takes one at a time).
-fn in_parallel<T: Sync>(
-    items: &[T],
-    work: impl Fn(&T) -> std::io::Result<()> + Sync,
-) -> std::io::Result<()> {
-    let threads = items.len().clamp(1, 16);
-    let per = items.len().div_ceil(threads).max(1);
-    std::thread::scope(|scope| {
-        let handles: Vec<_> = items
-            .chunks(per)
-            .map(|part| scope.spawn(|| part.iter().try_for_each(&work)))
-            .collect();
-        handles.into_iter().try_for_each(|h| {
-            h.join()
-                .unwrap_or_else(|_| Err(std::io::Error::other("file work panicked")))
-        })
-    })
-}
-
-/// The values of one directory of a group write, and their temporary files.
-struct DirWrite {
-    dir: std::path::PathBuf,
-    /// Final path, value, temporary path (once written).
-    files: Vec<(std::path::PathBuf, Bytes, std::path::PathBuf)>,
-    /// The open temporary files, to sync.
-    open: std::sync::Mutex<Vec<std::fs::File>>,
-}
-
-/// [`OpendalStore::set_many`] on `fs`: each value goes to a temporary file
-/// beside its final name (`%{random}.batch`, a name no key encodes to), a
-/// thread per directory; the files are synced together, renamed into place
-/// in order (a key written twice keeps the last value), then `dirs` are
-/// synced. On failure the temporary files are removed.
-fn group_write(
-    files: Vec<(std::path::PathBuf, Bytes)>,
-    dirs: &[std::path::PathBuf],
-) -> std::io::Result<()> {
-    use std::io::Write;
-    let mut by_dir: std::collections::BTreeMap<std::path::PathBuf, Vec<_>> = Default::default();
-    for (path, value) in files {
-        let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
-        let temp = dir.join(format!("%{:016x}.batch", fastrand::u64(..)));
-        by_dir.entry(dir).or_default().push((path, value, temp));
-    }
-    let groups: Vec<DirWrite> = by_dir
-        .into_iter()
-        .map(|(dir, files)| DirWrite {
-            dir,
-            files,
-            open: Default::default(),
-        })
-        .collect();
-    let cleanup = || {
-        for group in &groups {
-            for (_, _, temp) in &group.files {
-                let _ = std::fs::remove_file(temp);
-            }
-        }
-    };
-    let written = in_parallel(&groups, |group| {
-        std::fs::create_dir_all(&group.dir)?;
-        for (_, value, temp) in &group.files {
-            let mut file = std::fs::File::create(temp)?;
-            file.write_all(value)?;
-            group.open.lock().unwrap().push(file);
-        }
-        Ok(())
-    });
-    let open: Vec<std::fs::File> = groups
-        .iter()
-        .flat_map(|g| std::mem::take(&mut *g.open.lock().unwrap()))
-        .collect();
-    if let Err(e) = written.and_then(|()| in_parallel(&open, std::fs::File::sync_all)) {
-        cleanup();
-        return Err(e);
-    }
-    drop(open);
-    in_parallel(&groups, |group| {
-        group
-            .files
-            .iter()
-            .try_for_each(|(path, _, temp)| std::fs::rename(temp, path))
-    })?;
-    in_parallel(dirs, |dir| std::fs::File::open(dir)?.sync_all())
 }
 
 #[async_trait]
