@@ -1,61 +1,76 @@
 #!/usr/bin/env bash
-# Replication between two regions on loopback (issue 9), beside plain HTTP
-# PUTs of the same bytes in the same run:
-#   1. lag: RATE uploads/s (~100 KB each) to region A for SECONDS; for each,
-#      the time from A's 201 until B holds it (asked through B's signed peer
-#      API, local store only): p50/p99;
-#   2. link: COUNT uploads made while B is down, then B starts: changes/s
-#      and MB/s of A's delivery to B until the backlog is empty;
-#   3. reference: nginx storing PUTs (dav) of the same object, wrk with as
-#      many connections as A's delivery uses, for DURATION.
-# Targets: p99 lag <= 1 s; the link within 0.7x of the plain transfer.
+# Replication between regions (issues 9 and 25), beside plain HTTP PUTs of
+# the same objects in the same run:
+#   1. lag on loopback: RATE uploads/s (~100 KB each) to region a for
+#      SECONDS_RUN; for each, the time from a's 201 until b holds it (asked
+#      through b's signed peer API, its own store only): p50/p99;
+#   2. drain, ROUNDS times: COUNT uploads made while b is down, then b
+#      returns with an empty store: changes/s and MB/s of a's delivery from
+#      its first batch to its last (and how long after b started it was in
+#      sync); each round followed by the reference: nginx storing PUTs (dav)
+#      of the same objects the link moves (per upload: the original, its
+#      metadata JSON, its empty index entry) with as many connections, for
+#      DURATION. Ratios per round and their median;
+#   3. lag over an emulated WAN (bench/wanproxy.py in front of every peer):
+#      five regions, two hubs — e1, e2 list h1; e3 lists h2; h1 and h2 list
+#      each other and their edges — link RTTs e1-h1 80 ms, e2-h1 100 ms,
+#      h1-h2 150 ms, h2-e3 120 ms, LOSS (1 %) on every link; RATE uploads/s
+#      to e1, lag to every other region beside 2 x path RTT + 200 ms.
+# Targets: drain >= 1,000 changes/s; link >= 0.7x plain PUT MB/s; WAN lag
+# p99 <= 2 x RTT + 200 ms. The background ladder is off (EDGEIMG_EAGER=off):
+# it is not replication and would take the same two cores.
 #
-# Usage: bench/replication.sh   (RATE=20 SECONDS=10 COUNT=300 DURATION=5s)
+# Usage: bench/replication.sh   (RATE=20 SECONDS_RUN=10 COUNT=300 ROUNDS=3 DURATION=3s LOSS=0.01
+#                                PARTS="lag drain wan" RTT_SCALE=1)
 . "$(dirname "$0")/lib.sh"
 bench_init
 need nginx wrk curl
 rate=${RATE:-20}
 seconds=${SECONDS_RUN:-10}
 count=${COUNT:-300}
+rounds=${ROUNDS:-3}
+loss=${LOSS:-0.01}
+parts=${PARTS:-lag drain wan}
+scale=${RTT_SCALE:-1}
 export EDGEIMG_REPLICATION_KEY=${EDGEIMG_REPLICATION_KEY:-$(python3 -c 'import secrets; print(secrets.token_hex(32))')}
+export EDGEIMG_EAGER=off
+export EDGEIMG_COMPILED_CACHE_DIR=$work/compiled
+py="python3 $repo/bench/replication.py"
+
+# config NAME PEER=PORT...: the runtime config of region NAME.
+config() {
+  local name=$1 peer
+  shift
+  printf "[replication]\n${REPLICATION_EXTRA:-}\n" >"$work/$name.toml"
+  for peer in "$@"; do
+    printf '[[replication.peers]]\nregion = "%s"\nurl = "http://127.0.0.1:%s"\n' "${peer%=*}" "${peer#*=}" >>"$work/$name.toml"
+  done
+}
+# start_region NAME PORT [DATA]: sets $last_pid.
+start_region() {
+  EDGEIMG_LOG=info,edgeimg::replication::delivery=debug start_bg "$1" "$EDGEIMG" up -f "$repo/spin.toml" \
+    --region "$1" --listen "127.0.0.1:$2" --data-dir "$work/${3:-$1}" --runtime-config-file "$work/$1.toml"
+}
+median() { sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
 
 pa=$(free_port)
 pb=$(free_port)
-for region in a b; do
-  peer=$([ $region = a ] && echo b || echo a)
-  port=$([ $region = a ] && echo "$pb" || echo "$pa")
-  cat >"$work/$region.toml" <<CONF
-[replication]
-[[replication.peers]]
-region = "$peer"
-url = "http://127.0.0.1:$port"
-CONF
-done
-start_region() { # region port
-  EDGEIMG_LOG=info,edgeimg::replication::delivery=debug start_bg "$1" "$EDGEIMG" up -f "$repo/spin.toml" --region "$1" --listen "127.0.0.1:$2" \
-    --data-dir "$work/$1" --runtime-config-file "$work/$1.toml"
-}
-start_region a "$pa"; pid_a=$last_pid
+config a "b=$pb"
+config b "a=$pa"
+start_region a "$pa"
 start_region b "$pb"; pid_b=$last_pid
 
 # A ~100 KB JPEG: a corpus photo made smaller by edgeimg itself.
 photo_id=$(upload "127.0.0.1:$pa" "$(corpus_dir)/Blinds.jpg")
 curl -sf -o "$work/base.jpg" "http://127.0.0.1:$pa/resize/width=1280,format=jpeg,quality=85/$photo_id"
-echo "object: $(stat -c %s "$work/base.jpg") bytes; $(nproc) cores" >&2
+echo "object: $(stat -c %s "$work/base.jpg") bytes; $(nproc) cores; load $(cut -d' ' -f1-3 /proc/loadavg)" >&2
 
-echo "== lag: $rate uploads/s for ${seconds}s, A -> B" >&2
-python3 "$repo/bench/replication.py" lag "http://127.0.0.1:$pa" "http://127.0.0.1:$pb" "$work/base.jpg" "$rate" "$seconds"
+if [[ $parts == *lag* ]]; then
+  echo "== lag on loopback: $rate uploads/s for ${seconds}s, a -> b" >&2
+  $py lag "http://127.0.0.1:$pa" "$work/base.jpg" "$rate" "$seconds" "b=http://127.0.0.1:$pb"
+fi
 
-echo "== link: $count uploads queued while B is down, then B returns" >&2
-kill "$pid_b"; wait "$pid_b" 2>/dev/null || true
-python3 "$repo/bench/replication.py" backlog "http://127.0.0.1:$pa" "$work/base.jpg" "$count" "$work"
-start_region b "$pb"
-read -r changes_per_s link_mbps changes took < <(python3 "$repo/bench/replication.py" drain "http://127.0.0.1:$pa" b)
-echo "edgeimg link: $changes changes in ${took}s = $changes_per_s changes/s, $link_mbps MB/s of values" >&2
-grep "delivered a batch" "$work/a.log" | sed 's/.*changes=\([0-9]*\).*took_ms=\([0-9]*\).*/\1 \2/' |
-  awk '{ n++; c += $1; t += $2 } END { if (n) printf "  %d batches, %.0f changes and %.0f ms each on average\n", n, c / n, t / n }' >&2
-
-echo "== reference: plain HTTP PUTs of the same object to nginx" >&2
+# The reference: nginx storing PUTs, in a temp file renamed into place.
 np=$(free_port)
 mkdir -p "$work/www/obj" "$work/tmp"
 chmod -R 777 "$work/www" "$work/tmp"
@@ -81,24 +96,79 @@ CONF
 nginx -c "$work/nginx.conf" -p "$work" -g 'daemon off;' &
 bench_pids+=($!)
 for _ in $(seq 1 100); do curl -s -o /dev/null "http://127.0.0.1:$np/" && break; sleep 0.05; done
-cat >"$work/put.lua" <<LUA
-local f = io.open("$work/object.bin", "rb")
-local body = f:read("*all")
-f:close()
+
+if [[ $parts == *drain* ]]; then
+echo "== drain: $count uploads queued while b is down, then b returns (empty store); $rounds rounds" >&2
+ratios=()
+drains=()
+for round in $(seq 1 "$rounds"); do
+  kill "$pid_b"; wait "$pid_b" 2>/dev/null || true
+  $py backlog "http://127.0.0.1:$pa" "$work/base.jpg" "$count" "$work" "$round"
+  offset=$(stat -c %s "$work/a.log")
+  started=$(date +%s.%N)
+  start_region b "$pb" "b$round"; pid_b=$last_pid
+  read -r changes_per_s link_mbps changes took < <($py drain "http://127.0.0.1:$pa" b "$work/a.log" "$offset")
+  in_sync=$(python3 -c "import time; print(f'{time.time() - $started:.1f}')")
+  cat >"$work/put.lua" <<LUA
+local bodies = {}
+for i, name in ipairs({"original", "meta", "index"}) do
+  local f = io.open("$work/objects/" .. name, "rb")
+  bodies[i] = f:read("*all")
+  f:close()
+end
 local n = 0
 request = function()
   n = n + 1
-  return wrk.format("PUT", "/obj/" .. math.random(1, 1000000000) .. "-" .. n, nil, body)
+  return wrk.format("PUT", "/obj/$round-" .. n, nil, bodies[n % 3 + 1])
 end
 LUA
-out=$(wrk -t1 -c8 -d"${DURATION:-5s}" -s "$work/put.lua" "http://127.0.0.1:$np/obj/")
-put_rps=$(awk '/^Requests\/sec:/ {print $2}' <<<"$out")
-object_bytes=$(stat -c %s "$work/object.bin")
-python3 - "$put_rps" "$object_bytes" "$link_mbps" "$changes_per_s" <<'PY'
-import sys
-put_rps, size, link_mbps, changes_per_s = float(sys.argv[1]), int(sys.argv[2]), float(sys.argv[3]), float(sys.argv[4])
-plain_mbps = put_rps * size / 1e6
-print(f"nginx PUT: {put_rps:.0f} objects/s, {plain_mbps:.2f} MB/s")
-print(f"edgeimg link / plain PUT: {link_mbps / plain_mbps:.2f}x of MB/s (target >= 0.7); "
-      f"{changes_per_s / 3:.0f} uploads/s (3 changes each: original, metadata, index)")
+  out=$(wrk -t1 -c8 -d"${DURATION:-3s}" -s "$work/put.lua" "http://127.0.0.1:$np/obj/")
+  put_rps=$(awk '/^Requests\/sec:/ {print $2}' <<<"$out")
+  read -r ratio line < <(python3 - "$put_rps" "$link_mbps" "$changes_per_s" "$changes" "$took" "$in_sync" "$work/objects" <<'PY'
+import os, sys
+put_rps, link_mbps, changes_per_s = float(sys.argv[1]), float(sys.argv[2]), float(sys.argv[3])
+changes, took, in_sync, objects = sys.argv[4], sys.argv[5], sys.argv[6], sys.argv[7]
+mix = sum(os.path.getsize(os.path.join(objects, n)) for n in ("original", "meta", "index")) / 3
+plain_mbps = put_rps * mix / 1e6
+ratio = link_mbps / plain_mbps
+print(f"{ratio:.3f} link: {changes} changes in {took} s = {changes_per_s:.0f} changes/s, {link_mbps:.1f} MB/s "
+      f"(in sync {in_sync} s after b started); nginx PUT of the same objects: {put_rps:.0f} objects/s, "
+      f"{plain_mbps:.1f} MB/s; link/PUT {ratio:.2f}x")
 PY
+)
+  echo "round $round: $line" >&2
+  ratios+=("$ratio")
+  drains+=("$changes_per_s")
+done
+echo "drain median: $(printf '%s\n' "${drains[@]}" | median) changes/s (target >= 1000); link/PUT median: $(printf '%s\n' "${ratios[@]}" | median)x (target >= 0.7)"
+fi
+kill "$pid_b"; wait "$pid_b" 2>/dev/null || true
+[[ $parts == *wan* ]] || exit 0
+
+echo "== lag over an emulated WAN: five regions, two hubs, loss $loss on every link" >&2
+declare -A port proxy
+for r in e1 e2 h1 h2 e3; do port[$r]=$(free_port); done
+links=""
+# link FROM TO RTT: FROM reaches TO through a proxy with RTT (times RTT_SCALE).
+link() {
+  proxy[$1-$2]=$(free_port)
+  links+=" ${proxy[$1-$2]}:${port[$2]}:$(($3 * scale)):$loss"
+}
+link e1 h1 80; link h1 e1 80
+link e2 h1 100; link h1 e2 100
+link h1 h2 150; link h2 h1 150
+link h2 e3 120; link e3 h2 120
+python3 "$repo/bench/wanproxy.py" $links >"$work/wanproxy.out" 2>&1 &
+bench_pids+=($!)
+for _ in $(seq 1 100); do grep -q ready "$work/wanproxy.out" && break; sleep 0.05; done
+config e1 "h1=${proxy[e1-h1]}"
+config e2 "h1=${proxy[e2-h1]}"
+config h1 "e1=${proxy[h1-e1]}" "e2=${proxy[h1-e2]}" "h2=${proxy[h1-h2]}"
+config h2 "h1=${proxy[h2-h1]}" "e3=${proxy[h2-e3]}"
+config e3 "h2=${proxy[e3-h2]}"
+for r in e1 e2 h1 h2 e3; do start_region "$r" "${port[$r]}"; done
+sleep 3 # a ping per link: RTTs measured, connections open
+echo "path RTT from e1 (target p99 = 2 x RTT + 200 ms): h1 80 ms (360), e2 180 ms (560), h2 230 ms (660), e3 350 ms (900)" >&2
+dests=""
+for r in h1 e2 h2 e3; do dests+=" $r=http://127.0.0.1:${port[$r]}"; done
+$py lag "http://127.0.0.1:${port[e1]}" "$work/base.jpg" "$rate" "$seconds" $dests

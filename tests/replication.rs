@@ -6,6 +6,8 @@
 //! (`GET /.well-known/edgeimg/objects/...`, answered from the local store
 //! only), never through a component, which would pull it from a peer.
 
+#[path = "support/regions.rs"]
+mod regions;
 #[path = "support/services.rs"]
 mod services;
 #[path = "support/mod.rs"]
@@ -14,75 +16,33 @@ mod support;
 use std::net::TcpListener;
 use std::time::{Duration, Instant};
 
-use hmac::{Hmac, Mac};
+use regions::{
+    backlog, eventually, holds, images, now, peer_request, signed, topology, Region, KEY,
+};
 use services::{free_port, MotoS3};
-use sha2::{Digest, Sha256};
-use support::{app_manifest, corpus, Host, HostBuilder, Response, TempDir};
-
-const KEY: &str = "test-replication-key-0123456789abcdef";
-const REGIONS: [&str; 3] = ["eu", "us", "ap"];
-
-/// A region of a test deployment: its port, data dir and runtime config.
-struct Region {
-    name: &'static str,
-    port: u16,
-    data: TempDir,
-    config: String,
-}
-
-impl Region {
-    fn start(&self) -> Host {
-        HostBuilder::new(app_manifest())
-            .port(self.port)
-            .data_dir(self.data.path())
-            .arg("--region")
-            .arg(self.name)
-            .arg("--runtime-config-file")
-            .arg(&self.config)
-            .start()
-    }
-}
+use support::{app_manifest, corpus, HostBuilder, TempDir};
 
 /// Three regions that list each other as peers; `ap` keeps its images on
 /// moto's S3 when `s3` is given. `extra` goes into every `[replication]`.
 fn deployment(s3: Option<&MotoS3>, extra: &str) -> Vec<Region> {
-    let ports: Vec<u16> = REGIONS.iter().map(|_| free_port()).collect();
-    REGIONS
-        .iter()
-        .zip(&ports)
-        .map(|(name, port)| {
-            let data = TempDir::new(&format!("region-{name}"));
-            let mut text = format!("[replication]\nkey = \"{KEY}\"\n{extra}\n");
-            for (peer, peer_port) in REGIONS.iter().zip(&ports) {
-                if peer != name {
-                    text += &format!(
-                        "[[replication.peers]]\nregion = \"{peer}\"\nurl = \"http://127.0.0.1:{peer_port}\"\n"
-                    );
-                }
-            }
-            if let (Some(moto), "ap") = (s3, *name) {
-                text += &format!(
-                    "[key_value_store.images]\ntype = \"opendal\"\nscheme = \"s3\"\nread_cache_bytes = 0\n{}",
-                    moto.runtime_config_lines()
-                );
-            }
-            let config = data.path().join("runtime-config.toml");
-            std::fs::write(&config, text).unwrap();
-            Region {
-                name,
-                port: *port,
-                config: config.to_string_lossy().into_owned(),
-                data,
-            }
-        })
-        .collect()
-}
-
-/// Distinct small PNGs (distinct sizes, so distinct ids).
-fn images(n: usize) -> Vec<Vec<u8>> {
-    (0..n)
-        .map(|i| edgeimg_common::testdata::png_with(16 + i as u32, 12, true))
-        .collect()
+    let regions = topology(
+        &[
+            ("eu", &["us", "ap"]),
+            ("us", &["eu", "ap"]),
+            ("ap", &["eu", "us"]),
+        ],
+        extra,
+    );
+    if let Some(moto) = s3 {
+        let ap = &regions[2];
+        let mut text = std::fs::read_to_string(&ap.config).unwrap();
+        text += &format!(
+            "[key_value_store.images]\ntype = \"opendal\"\nscheme = \"s3\"\nread_cache_bytes = 0\n{}",
+            moto.runtime_config_lines()
+        );
+        std::fs::write(&ap.config, text).unwrap();
+    }
+    regions
 }
 
 /// An app host of region `eu` whose runtime config is `text`, written under `dir`.
@@ -94,79 +54,6 @@ fn configured(dir: &TempDir, text: &str) -> HostBuilder {
         .arg(rc.to_string_lossy())
 }
 
-/// A peer API request signed for `signed_path` at `time` and sent to `path`,
-/// with `extra` headers.
-fn signed(
-    host: &Host,
-    method: &str,
-    path: &str,
-    signed_path: &str,
-    body: &[u8],
-    time: i64,
-    extra: &[(&str, &str)],
-) -> Response {
-    let content = hex::encode(Sha256::digest(body));
-    let mut mac = Hmac::<Sha256>::new_from_slice(KEY.as_bytes()).unwrap();
-    mac.update(format!("{method}\n{signed_path}\n{time}\n{content}").as_bytes());
-    let signature = hex::encode(mac.finalize().into_bytes());
-    let time = time.to_string();
-    let mut headers = vec![
-        ("x-edgeimg-time", time.as_str()),
-        ("x-edgeimg-content-sha256", content.as_str()),
-        ("x-edgeimg-signature", signature.as_str()),
-    ];
-    headers.extend_from_slice(extra);
-    host.request(method, path, &headers, body)
-}
-
-/// A peer API request signed as another region of the deployment signs it.
-fn peer_request(host: &Host, method: &str, path: &str, body: &[u8], time: i64) -> Response {
-    signed(host, method, path, path, body, time, &[])
-}
-
-fn now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs() as i64
-}
-
-/// Whether `host` holds `orig/{id}` in its own store (no pull).
-fn holds(host: &Host, id: &str) -> bool {
-    let r = peer_request(
-        host,
-        "GET",
-        &format!("/.well-known/edgeimg/objects/images/orig%2F{id}"),
-        b"",
-        now(),
-    );
-    match r.status {
-        200 => {
-            assert_eq!(
-                hex::encode(Sha256::digest(&r.body)),
-                id,
-                "a replicated original keeps its bytes"
-            );
-            true
-        }
-        404 => false,
-        other => panic!("peer GET: {other} {}", r.text()),
-    }
-}
-
-/// Waits up to `secs` for `check`, polling.
-fn eventually(secs: u64, what: &str, mut check: impl FnMut() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(secs);
-    while !check() {
-        assert!(Instant::now() < deadline, "timed out waiting until {what}");
-        std::thread::sleep(Duration::from_millis(50));
-    }
-}
-
-fn backlog(host: &Host, peer: &str) -> f64 {
-    host.metric(&format!("edgeimg_replication_backlog{{peer=\"{peer}\"}}"))
-}
-
 /// Peer API requests `host` answered 404 (misses asked of it).
 const PEER_MISSES: &str =
     "edgeimg_http_requests_total{route=\"/.well-known/edgeimg/\",status=\"404\"}";
@@ -175,7 +62,7 @@ const PEER_MISSES: &str =
 fn an_upload_is_served_everywhere_at_once_and_every_region_converges() {
     let moto = MotoS3::start();
     let regions = deployment(Some(&moto), "");
-    let hosts: Vec<Host> = regions.iter().map(Region::start).collect();
+    let hosts: Vec<support::Host> = regions.iter().map(Region::start).collect();
     let (eu, us, ap) = (&hosts[0], &hosts[1], &hosts[2]);
     let photo = corpus("Blinds.jpg");
     let id = eu.upload(&photo);
@@ -249,7 +136,7 @@ fn a_region_that_was_away_catches_up_when_it_returns() {
 #[test]
 fn a_delete_reaches_every_region_and_the_variants_their_edge_caches_held() {
     let regions = deployment(None, "");
-    let hosts: Vec<Host> = regions.iter().map(Region::start).collect();
+    let hosts: Vec<support::Host> = regions.iter().map(Region::start).collect();
     let (eu, us, ap) = (&hosts[0], &hosts[1], &hosts[2]);
     let id = eu.upload(&images(1)[0]);
     eventually(10, "everyone has it", || {
@@ -338,7 +225,15 @@ fn two_hosts_of_a_region_honour_each_others_deletes_at_once() {
             .start()
     };
     let (a, b) = (start(port_a, &rc_a), start(port_b, &rc_b));
+    let listed = |host: &support::Host| {
+        host.get("/images?limit=100").json()["images"]
+            .as_array()
+            .unwrap()
+            .len()
+    };
+    assert_eq!(listed(&b), 0, "b pages from its index of the shared store");
     let id = a.upload(&images(1)[0]);
+    eventually(2, "b's index heard of a's upload", || listed(&b) == 1);
     let variant = format!("/resize/width=8,format=png/{id}");
     for path in [format!("/images/{id}"), variant.clone()] {
         assert_eq!(b.get(&path).status, 200);
@@ -353,6 +248,7 @@ fn two_hosts_of_a_region_honour_each_others_deletes_at_once() {
         || b.get(&format!("/images/{id}")).status == 404 && b.get(&variant).status == 404,
     );
     assert!(deleted.elapsed() < Duration::from_secs(1));
+    eventually(2, "and of its delete", || listed(&b) == 0);
     drop((dir_a, dir_b));
 }
 
@@ -431,7 +327,7 @@ fn a_peer_that_accepts_and_never_answers_does_not_slow_uploads() {
 #[test]
 fn when_no_region_has_an_id_the_miss_asks_each_peer_once_and_goes_no_further() {
     let regions = deployment(None, "");
-    let hosts: Vec<Host> = regions.iter().map(Region::start).collect();
+    let hosts: Vec<support::Host> = regions.iter().map(Region::start).collect();
     let missing = "ab".repeat(32);
     assert_eq!(hosts[0].get(&format!("/images/{missing}")).status, 404);
     for (host, peer) in [(&hosts[1], "us"), (&hosts[2], "ap")] {

@@ -218,6 +218,19 @@ impl<K: Kv> Kv for ChunkedKv<K> {
         keys.retain(|k| !k.starts_with(CHUNK_PREFIX));
         Ok(keys)
     }
+
+    fn list_page(
+        &self,
+        prefix: &str,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Option<crate::paging::KeyPage>, ApiError> {
+        let page = self.inner.list_page(prefix, after, limit)?;
+        Ok(page.map(|mut page| {
+            page.keys.retain(|k| !k.starts_with(CHUNK_PREFIX));
+            page
+        }))
+    }
 }
 
 #[cfg(test)]

@@ -3,6 +3,10 @@
 use crate::Reply;
 use serde::Serialize;
 
+/// How the edgeimg host starts the message of a key-value error about a
+/// damaged stored value (see the host's `kv::integrity`).
+const INTEGRITY_PREFIX: &str = "integrity:";
+
 /// An error destined for the client, with the status DESIGN.md assigns it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ApiError {
@@ -50,12 +54,26 @@ impl ApiError {
         .header("allow", allow)
     }
 
-    /// A key-value failure: the store is unreachable or refused us.
+    /// A key-value failure: the store is unreachable or refused us (503),
+    /// or, under edgeimg's host, a stored original failed its integrity
+    /// check and no good copy could be had (500 `integrity_error`): the
+    /// host never hands out bytes that do not hash to their id.
     pub fn storage(err: impl std::fmt::Display) -> Self {
+        let text = err.to_string();
+        if let Some(at) = text.find(INTEGRITY_PREFIX) {
+            // Past the prefix, without the `Other("…")` of a WIT error's Debug.
+            let detail = &text[at + INTEGRITY_PREFIX.len()..];
+            let detail = detail.strip_suffix("\")").unwrap_or(detail);
+            return Self::new(
+                500,
+                "integrity_error",
+                format!("a stored original failed its integrity check:{detail}"),
+            );
+        }
         Self::new(
             503,
             "storage_unavailable",
-            format!("storage unavailable: {err}"),
+            format!("storage unavailable: {text}"),
         )
     }
 
@@ -104,6 +122,22 @@ mod tests {
         let v: serde_json::Value = serde_json::from_slice(&reply.body).unwrap();
         assert_eq!(v["error"]["code"], "not_found");
         assert_eq!(v["error"]["message"], "no image abc");
+    }
+
+    #[test]
+    fn a_damaged_original_is_a_500_naming_it_and_an_outage_a_503() {
+        let host = r#"Other("integrity: the stored bytes of `orig/ab` do not hash to its id (no good copy)")"#;
+        let e = ApiError::storage(host);
+        assert_eq!((e.status, e.code.as_str()), (500, "integrity_error"));
+        assert_eq!(
+            e.message,
+            "a stored original failed its integrity check: the stored bytes of `orig/ab` do not hash to its id (no good copy)"
+        );
+        let down = ApiError::storage(r#"Other("connection refused")"#);
+        assert_eq!(
+            (down.status, down.code.as_str()),
+            (503, "storage_unavailable")
+        );
     }
 
     #[test]

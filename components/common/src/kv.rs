@@ -3,6 +3,7 @@
 //! In a component the stores are Spin `key-value@2.0.0` stores opened by label;
 //! in unit tests they are [`MemoryKv`].
 
+use crate::paging::{self, KeyPage};
 use crate::{keys, ApiError, ImageId};
 use std::cell::RefCell;
 use std::collections::BTreeMap;
@@ -17,6 +18,18 @@ pub trait Kv {
     /// Every key of the store, in no particular order: key-value 2.0 has no
     /// prefix filter or paging, so this costs a scan of the whole store.
     fn get_keys(&self) -> Result<Vec<String>, ApiError>;
+
+    /// Up to `limit` keys starting with `prefix` that sort after `after`,
+    /// in order; `None` where the runtime cannot page (see
+    /// [`crate::paging`]): the caller lists every key instead.
+    fn list_page(
+        &self,
+        _prefix: &str,
+        _after: Option<&str>,
+        _limit: usize,
+    ) -> Result<Option<KeyPage>, ApiError> {
+        Ok(None)
+    }
 }
 
 impl<T: Kv> Kv for &T {
@@ -34,6 +47,14 @@ impl<T: Kv> Kv for &T {
     }
     fn get_keys(&self) -> Result<Vec<String>, ApiError> {
         (**self).get_keys()
+    }
+    fn list_page(
+        &self,
+        prefix: &str,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Option<KeyPage>, ApiError> {
+        (**self).list_page(prefix, after, limit)
     }
 }
 
@@ -53,6 +74,18 @@ impl Kv for spin_sdk::key_value::Store {
     fn get_keys(&self) -> Result<Vec<String>, ApiError> {
         spin_sdk::key_value::Store::get_keys(self).map_err(ApiError::storage)
     }
+    /// A read of the reserved listing key: edgeimg's host answers a page,
+    /// any other runtime "absent" (or a value that is not a page).
+    fn list_page(
+        &self,
+        prefix: &str,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Option<KeyPage>, ApiError> {
+        let key = paging::request_key(prefix, after, limit);
+        let answer = spin_sdk::key_value::Store::get(self, &key).map_err(ApiError::storage)?;
+        Ok(answer.and_then(|json| serde_json::from_slice(&json).ok()))
+    }
 }
 
 /// Opens the store with `label`, mapping failure (label not granted or not
@@ -62,11 +95,13 @@ pub fn open(label: &str) -> Result<spin_sdk::key_value::Store, ApiError> {
         .map_err(|e| ApiError::storage(format!("cannot open key-value store `{label}`: {e}")))
 }
 
-/// An in-memory store for tests; `fail` makes every operation a 503.
+/// An in-memory store for tests; `fail` makes every operation a 503;
+/// `unpaged` makes it a runtime without paged listing (Spin).
 #[derive(Default)]
 pub struct MemoryKv {
     pub map: RefCell<BTreeMap<String, Vec<u8>>>,
     pub fail: bool,
+    pub unpaged: bool,
 }
 
 impl MemoryKv {
@@ -109,6 +144,24 @@ impl Kv for MemoryKv {
         self.check()?;
         // Reversed, so code that forgets to sort fails its tests.
         Ok(self.keys().into_iter().rev().collect())
+    }
+    fn list_page(
+        &self,
+        prefix: &str,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Option<KeyPage>, ApiError> {
+        self.check()?;
+        if self.unpaged {
+            return Ok(None);
+        }
+        let map = self.map.borrow();
+        let mut keys = map
+            .keys()
+            .filter(|k| k.starts_with(prefix) && after.is_none_or(|a| k.as_str() > a));
+        let page: Vec<String> = keys.by_ref().take(limit).cloned().collect();
+        let more = keys.next().is_some();
+        Ok(Some(KeyPage { keys: page, more }))
     }
 }
 

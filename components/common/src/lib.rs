@@ -16,6 +16,7 @@ pub mod keys;
 pub mod kv;
 pub mod meta;
 pub mod multipart;
+pub mod paging;
 pub mod reply;
 pub mod request;
 pub mod stores;

@@ -1,9 +1,11 @@
 //! `GET /images?limit=&after=`: uploads, newest first, paged by a cursor.
 //!
 //! Reads the upload index (`idx/…` keys in `images`, see
-//! `edgeimg_common::keys::upload_index`). Key-value 2.0 can only list every
-//! key of a store, so one page costs one `get-keys` of the whole `images`
-//! store (three keys per upload) plus one metadata read per listed upload.
+//! `edgeimg_common::keys::upload_index`) in key order from the cursor on,
+//! plus one metadata read per listed upload. Where the runtime pages keys
+//! (edgeimg's host, see `edgeimg_common::paging`) a page costs the same
+//! whatever the number of uploads; elsewhere (Spin) key-value 2.0 can only
+//! list every key, so a page costs one `get-keys` of the whole store.
 
 use crate::config::Config;
 use edgeimg_common::kv::Kv;
@@ -24,18 +26,75 @@ struct Page<'a> {
     next: Option<&'a str>,
 }
 
+/// The uploads of one page and the index key to continue after, if any.
+struct Found {
+    images: Vec<Meta>,
+    next: Option<String>,
+}
+
 /// One page of the listing. Needs the upload token when one is set: ids are
 /// unguessable, and the listing would otherwise reveal every one of them.
 pub fn list(parts: &RequestParts, config: &Config, images: &impl Kv) -> Result<Reply, ApiError> {
     auth::check_bearer(config.token.as_deref(), parts.header("authorization"))?;
     let limit = limit(parts.query_param("limit"))?;
     let after = after(parts.query_param("after"))?;
+    let found = match paged(images, after.as_deref(), limit)? {
+        Some(found) => found,
+        None => scanned(images, after.as_deref(), limit)?,
+    };
+    let page = Page {
+        images: &found.images,
+        next: found
+            .next
+            .as_deref()
+            .and_then(|key| key.strip_prefix(keys::UPLOAD_INDEX_PREFIX)),
+    };
+    Ok(Reply::json(200, &page).header("cache-control", "private, no-store"))
+}
 
+/// The page from a paged listing of the index: keys after `after`, read a
+/// few more than needed at a time until `limit` current uploads are found
+/// or the index ends. `None` when the runtime cannot page.
+fn paged(images: &impl Kv, after: Option<&str>, limit: usize) -> Result<Option<Found>, ApiError> {
+    let mut found = Vec::with_capacity(limit);
+    let mut cursor = after.map(str::to_string);
+    loop {
+        let want = limit - found.len() + 1;
+        let Some(page) = images.list_page(keys::UPLOAD_INDEX_PREFIX, cursor.as_deref(), want)?
+        else {
+            return Ok(None);
+        };
+        let mut rest = page.keys.into_iter();
+        for key in rest.by_ref() {
+            if let Some(meta) = current(&key, images)? {
+                found.push(meta);
+            }
+            cursor = Some(key);
+            if found.len() == limit {
+                let more = rest.len() > 0 || page.more;
+                return Ok(Some(Found {
+                    images: found,
+                    next: cursor.filter(|_| more),
+                }));
+            }
+        }
+        if !page.more {
+            return Ok(Some(Found {
+                images: found,
+                next: None,
+            }));
+        }
+    }
+}
+
+/// The page from a listing of every key of the store (runtimes that
+/// cannot page).
+fn scanned(images: &impl Kv, after: Option<&str>, limit: usize) -> Result<Found, ApiError> {
     let mut index: Vec<String> = images
         .get_keys()?
         .into_iter()
         .filter(|k| keys::upload_index_id(k).is_some())
-        .filter(|k| after.as_ref().is_none_or(|a| k > a))
+        .filter(|k| after.is_none_or(|a| k.as_str() > a))
         .collect();
     index.sort_unstable();
 
@@ -52,14 +111,13 @@ pub fn list(parts: &RequestParts, config: &Config, images: &impl Kv) -> Result<R
         }
     }
     let next = match last {
-        Some(key) if rest.len() > 0 => key.strip_prefix(keys::UPLOAD_INDEX_PREFIX),
+        Some(key) if rest.len() > 0 => Some(key.clone()),
         _ => None,
     };
-    let page = Page {
-        images: &found,
+    Ok(Found {
+        images: found,
         next,
-    };
-    Ok(Reply::json(200, &page).header("cache-control", "private, no-store"))
+    })
 }
 
 /// The metadata an index entry stands for, when the entry is current: the
@@ -155,9 +213,25 @@ mod tests {
             .collect()
     }
 
+    /// Both kinds of runtime: one that pages keys and one that does not.
+    fn both() -> [MemoryKv; 2] {
+        [
+            MemoryKv::default(),
+            MemoryKv {
+                unpaged: true,
+                ..Default::default()
+            },
+        ]
+    }
+
     #[test]
     fn pages_newest_first_until_the_end() {
-        let images = MemoryKv::default();
+        for images in both() {
+            pages_newest_first_until_the_end_with(images);
+        }
+    }
+
+    fn pages_newest_first_until_the_end_with(images: MemoryKv) {
         let a = upload(&images, 1, "2026-01-01T00:00:00.001Z");
         let b = upload(&images, 2, "2026-01-01T00:00:00.002Z");
         let c = upload(&images, 3, "2026-01-02T00:00:00.000Z");
@@ -176,7 +250,40 @@ mod tests {
 
     #[test]
     fn skips_entries_of_deleted_or_re_timed_uploads() {
+        for images in both() {
+            skips_entries_of_deleted_or_re_timed_uploads_with(images);
+        }
+    }
+
+    #[test]
+    fn a_paged_listing_continues_past_entries_of_deleted_uploads() {
         let images = MemoryKv::default();
+        let made: Vec<String> = (1..=30)
+            .map(|n| upload(&images, n, &format!("2026-01-01T00:00:{n:02}.000Z")))
+            .collect();
+        // Entries of deleted uploads between the pages.
+        for gone in &made[20..26] {
+            images
+                .delete(&keys::meta(&ImageId::parse(gone).unwrap()))
+                .unwrap();
+        }
+        let first = page(&images, &Config::default(), "limit=2").unwrap();
+        assert_eq!(ids(&first), vec![made[29].clone(), made[28].clone()]);
+        let next = first["next"].as_str().unwrap().replace('/', "%2F");
+        let second = page(
+            &images,
+            &Config::default(),
+            &format!("limit=5&after={next}"),
+        )
+        .unwrap();
+        let expected: Vec<String> = [27, 26, 19, 18, 17]
+            .iter()
+            .map(|&i| made[i].clone())
+            .collect();
+        assert_eq!(ids(&second), expected, "stale entries skipped");
+    }
+
+    fn skips_entries_of_deleted_or_re_timed_uploads_with(images: MemoryKv) {
         let a = upload(&images, 1, "2026-01-01T00:00:00.000Z");
         let gone = upload(&images, 2, "2026-01-02T00:00:00.000Z");
         images

@@ -47,6 +47,22 @@ impl Store for WatchedStore {
         Ok(())
     }
 
+    async fn set_many(&self, entries: Vec<(String, Bytes)>) -> Result<(), Error> {
+        let arrived: Vec<String> = entries
+            .iter()
+            .filter_map(|(key, _)| image_of(key).map(str::to_string))
+            .collect();
+        self.inner.set_many(entries).await?;
+        for id in arrived {
+            self.events.arrived(&id);
+        }
+        Ok(())
+    }
+
+    async fn get_fresh(&self, key: &str) -> Result<Option<Bytes>, Error> {
+        self.inner.get_fresh(key).await
+    }
+
     async fn delete(&self, key: &str) -> Result<(), Error> {
         self.inner.delete(key).await?;
         if let Some(id) = image_of(key) {
@@ -61,6 +77,15 @@ impl Store for WatchedStore {
 
     async fn get_keys(&self) -> Result<Vec<String>, Error> {
         self.inner.get_keys().await
+    }
+
+    async fn list_page(
+        &self,
+        prefix: &str,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Option<crate::kv::KeyPage>, Error> {
+        self.inner.list_page(prefix, after, limit).await
     }
 
     async fn invalidate(&self, key: &str) {

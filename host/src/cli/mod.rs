@@ -29,6 +29,8 @@ enum Command {
     Status(peer::StatusArgs),
     /// Compare keys and versions with a peer region and fix both sides.
     Repair(peer::RepairArgs),
+    /// Check every stored original against its id; repair damaged ones from peers.
+    Scrub(peer::ScrubArgs),
 }
 
 /// Where the manifest is (shared by both commands).
@@ -51,6 +53,7 @@ impl Cli {
             Command::Up(args) => args.run(),
             Command::Status(args) => args.run(),
             Command::Repair(args) => args.run(),
+            Command::Scrub(args) => args.run(),
         }
     }
 }

@@ -1,5 +1,6 @@
-//! `edgeimg status` and `edgeimg repair`: ask a running host, through its
-//! signed peer API, for its replication status or a repair pass with a peer.
+//! `edgeimg status`, `edgeimg repair` and `edgeimg scrub`: ask a running
+//! host, through its signed peer API, for its replication status, a repair
+//! pass with a peer, or an integrity scrub of its originals.
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -34,6 +35,26 @@ pub struct RepairArgs {
     /// The peer region to compare with (as named in `[[replication.peers]]`).
     #[arg(long)]
     pub peer: String,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ScrubArgs {
+    #[command(flatten)]
+    pub host: HostArgs,
+}
+
+impl ScrubArgs {
+    pub fn run(&self) -> Result<()> {
+        let path = format!("{}scrub", wire::PREFIX);
+        let answer = call(
+            &self.host,
+            Method::POST,
+            &path,
+            Duration::from_secs(24 * 3600),
+        )?;
+        println!("{}", serde_json::to_string_pretty(&answer)?);
+        Ok(())
+    }
 }
 
 impl StatusArgs {
@@ -73,7 +94,7 @@ fn call(
         .enable_all()
         .build()?;
     runtime.block_on(async {
-        let client = PeerClient::new(&key)?;
+        let client = PeerClient::new(&key, "")?;
         client
             .call_json(host.url.trim_end_matches('/'), method, path, timeout)
             .await

@@ -90,6 +90,33 @@ async fn round_trip(store: &dyn Store) {
     assert_eq!(store.get("x").await.unwrap(), None);
     assert!(!store.exists("x").await.unwrap());
     assert!(!store.get_keys().await.unwrap().contains(&"x".to_string()));
+
+    // A batch: new keys in new folders, an overwrite, a key written twice.
+    let batch: Vec<(String, Bytes)> = (0..40)
+        .map(|i| (format!("batch/{}/k{i}", i % 3), b(&format!("v{i}"))))
+        .chain([
+            ("orig/abc".to_string(), b("replaced")),
+            ("twice".to_string(), b("1")),
+            ("twice".to_string(), b("2")),
+        ])
+        .collect();
+    store.set_many(batch).await.unwrap();
+    for i in 0..40 {
+        let key = format!("batch/{}/k{i}", i % 3);
+        assert_eq!(store.get(&key).await.unwrap(), Some(b(&format!("v{i}"))));
+        assert_eq!(
+            store.get_fresh(&key).await.unwrap(),
+            Some(b(&format!("v{i}")))
+        );
+    }
+    assert_eq!(store.get("orig/abc").await.unwrap(), Some(b("replaced")));
+    assert_eq!(store.get("twice").await.unwrap(), Some(b("2")));
+    store.set_many(Vec::new()).await.unwrap();
+    let listed = store.get_keys().await.unwrap();
+    assert_eq!(
+        listed.iter().filter(|k| k.starts_with("batch/")).count(),
+        40
+    );
 }
 
 #[tokio::test]

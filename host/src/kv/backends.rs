@@ -9,6 +9,7 @@ use std::sync::Arc;
 use anyhow::{bail, Context, Result};
 
 use super::config::{memory_tier, reject_unknown_keys, BackendContext, MemoryTierKeys};
+use super::integrity::VerifiedStore;
 use super::opendal::{OpendalConfig, OpendalStore};
 use super::redis::{RedisConfig, RedisStore};
 use super::stats::{storage_metrics, StoreStats};
@@ -30,7 +31,8 @@ const CACHE_KEYS: MemoryTierKeys = MemoryTierKeys {
 };
 
 /// `type = "opendal"`: an object store behind a read cache that collapses
-/// concurrent reads (and keeps nothing when `read_cache_bytes = 0`). A local
+/// concurrent reads (and keeps nothing when `read_cache_bytes = 0`); what
+/// it reads is checked for integrity before memory keeps it. A local
 /// `fs` store must be usable at start; a remote one that does not answer yet
 /// is only logged, so an outage of the object store does not keep the host
 /// down.
@@ -49,7 +51,8 @@ pub async fn opendal(
         }
         tracing::warn!(label, error = %format!("{e:#}"), "object store not reachable yet");
     }
-    let tier = Tier::durable(config.scheme.clone(), Arc::new(store));
+    let verified = VerifiedStore::new(Arc::new(store), label, stats.clone());
+    let tier = Tier::durable(config.scheme.clone(), Arc::new(verified));
     Ok(Arc::new(TieredStore::new(
         "read_cache",
         memory,

@@ -85,6 +85,16 @@ impl Store for CappedStore {
         self.inner.get_keys().await
     }
 
+    /// A hosted platform lists every key or none: no paging, as on Spin.
+    async fn list_page(
+        &self,
+        _prefix: &str,
+        _after: Option<&str>,
+        _limit: usize,
+    ) -> Result<Option<super::KeyPage>, Error> {
+        Ok(None)
+    }
+
     async fn invalidate(&self, key: &str) {
         self.inner.invalidate(key).await
     }

@@ -10,6 +10,7 @@ use bytes::Bytes;
 use wasmtime::component::{HasData, Resource, ResourceTable};
 
 use super::handle::StoreHandle;
+use super::listing;
 use super::{Error, Store, StoreRegistry};
 use crate::telemetry::SPANS;
 use crate::wasm::bindings::fermyon::spin::key_value::{self as wit, Host, HostStore};
@@ -76,7 +77,7 @@ impl From<Error> for wit::Error {
             Error::StoreTableFull => wit::Error::StoreTableFull,
             Error::NoSuchStore => wit::Error::NoSuchStore,
             Error::AccessDenied => wit::Error::AccessDenied,
-            Error::Other(message) => wit::Error::Other(message),
+            Error::Other(message) | Error::Corrupt(message) => wit::Error::Other(message),
         }
     }
 }
@@ -133,12 +134,25 @@ impl HostStore for KvView<'_> {
         Ok(Ok(self.table.push(StoreHandle(store))?))
     }
 
+    /// A read of the reserved listing key answers a page of keys (see
+    /// [`super::listing`]); any other key reads the store.
     async fn get(
         &mut self,
         this: Resource<StoreHandle>,
         key: String,
     ) -> wasmtime::Result<Result<Option<Vec<u8>>, wit::Error>> {
         let (store, io) = self.op(&this)?;
+        if let Some(ask) = listing::parse_request(&key) {
+            let span = tracing::trace_span!(target: SPANS, "kv list", db.operation.name = "list", edgeimg.kv.key = %key);
+            return io
+                .run(span, async move {
+                    let page = store
+                        .list_page(&ask.prefix, ask.after.as_deref(), ask.limit)
+                        .await?;
+                    Ok(page.map(|p| serde_json::to_vec(&p).expect("pages serialize")))
+                })
+                .await;
+        }
         let span = tracing::trace_span!(target: SPANS, "kv get", db.operation.name = "get", edgeimg.kv.key = %key);
         io.run(span, async move {
             store.get(&key).await.map(|v| v.map(|b| b.to_vec()))

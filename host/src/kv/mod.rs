@@ -16,8 +16,11 @@
 pub mod backends;
 pub mod capped;
 pub mod config;
+pub mod fs_batch;
 pub mod handle;
 pub mod host;
+pub mod integrity;
+pub mod listing;
 pub mod memory;
 pub mod object_key;
 pub mod opendal;
@@ -34,6 +37,7 @@ use async_trait::async_trait;
 use bytes::Bytes;
 
 pub use config::BackendContext;
+pub use listing::KeyPage;
 pub use registry::StoreRegistry;
 
 /// Errors a store reports; they map one to one onto the WIT `error` variant.
@@ -48,6 +52,10 @@ pub enum Error {
     /// Backend-specific failure (I/O, connection, ...), with a message.
     #[error("{0}")]
     Other(String),
+    /// A stored value failed its integrity check (an original whose bytes
+    /// do not hash to its id): never handed out as if it were the value.
+    #[error("{0}")]
+    Corrupt(String),
 }
 
 /// Backend failures reach the guest as `error::other` with the whole chain.
@@ -64,6 +72,38 @@ pub trait Store: Send + Sync + 'static {
     async fn delete(&self, key: &str) -> Result<(), Error>;
     async fn exists(&self, key: &str) -> Result<bool, Error>;
     async fn get_keys(&self) -> Result<Vec<String>, Error>;
+
+    /// Up to `limit` keys starting with `prefix` that sort after `after`, in
+    /// order, and whether more follow. `None` when this store does not page
+    /// (an emulated hosted platform): the caller lists every key. The
+    /// default sorts a whole listing; backends answer from an ordered index.
+    async fn list_page(
+        &self,
+        prefix: &str,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Option<KeyPage>, Error> {
+        let mut keys = self.get_keys().await?;
+        keys.sort_unstable();
+        Ok(Some(listing::page_of(&keys, prefix, after, limit)))
+    }
+
+    /// Stores every entry and returns once all of them are durable. A
+    /// backend that can make many writes durable at the cost of one (the
+    /// `fs` store syncs them together) overrides this; the default writes
+    /// them one by one.
+    async fn set_many(&self, entries: Vec<(String, Bytes)>) -> Result<(), Error> {
+        for (key, value) in entries {
+            self.set(&key, value).await?;
+        }
+        Ok(())
+    }
+
+    /// Reads `key` from the source of truth itself, past any memory copy
+    /// and without filling one (what an integrity scrub must look at).
+    async fn get_fresh(&self, key: &str) -> Result<Option<Bytes>, Error> {
+        self.get(key).await
+    }
 
     /// Drops whatever copy of `key` this host keeps in memory, because
     /// another host sharing the store changed it. Stores without a memory

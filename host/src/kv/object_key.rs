@@ -29,6 +29,19 @@ pub fn encode(key: &str) -> String {
     out
 }
 
+/// The object path prefix of every key that starts with `prefix`, when the
+/// prefix ends with `/` (whole segments, e.g. `idx/` → `idx/`); `None`
+/// otherwise, as a partial segment has no path prefix.
+pub fn encode_dir(prefix: &str) -> Option<String> {
+    let body = prefix.strip_suffix('/')?;
+    let mut out = String::with_capacity(prefix.len() + 4);
+    for segment in body.split('/') {
+        encode_segment(segment, &mut out);
+        out.push('/');
+    }
+    Some(out)
+}
+
 /// Returns the key an object path was made from, or `None` for paths that
 /// [`encode`] never produces (foreign files, temporary files, directories).
 pub fn decode(path: &str) -> Option<String> {
@@ -88,6 +101,14 @@ fn decode_segment(segment: &str, out: &mut Vec<u8>) -> Option<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_key_prefix_of_whole_segments_is_a_path_prefix() {
+        assert_eq!(encode_dir("idx/").as_deref(), Some("idx/"));
+        assert_eq!(encode_dir("a b/c/").as_deref(), Some("a%20b/c/"));
+        assert!(encode("a b/c/d").starts_with(&encode_dir("a b/c/").unwrap()));
+        assert_eq!(encode_dir("idx"), None);
+    }
 
     #[test]
     fn keeps_component_keys_readable() {

@@ -20,10 +20,12 @@ use std::time::Duration;
 use anyhow::{bail, Context, Result};
 use async_trait::async_trait;
 use bytes::Bytes;
-use futures::TryStreamExt;
+use futures::{stream, StreamExt, TryStreamExt};
 use opendal::layers::{RetryLayer, TimeoutLayer};
 use opendal::{ErrorKind, Operator};
 
+use super::fs_batch;
+use super::listing::{KeyIndex, KeyPage};
 use super::object_key::{self, RESERVED_DIR};
 use super::stats::StoreStats;
 use super::{other, Error, Store};
@@ -199,6 +201,9 @@ pub struct OpendalStore {
     /// Directories of an `fs` store known to be durable already: a write
     /// there syncs only its own directory.
     durable_dirs: std::sync::Mutex<std::collections::HashSet<std::path::PathBuf>>,
+    /// Ordered keys of the prefixes paged so far (`fs`: a directory lists
+    /// in no order, so each page would otherwise read all of it).
+    index: tokio::sync::RwLock<KeyIndex>,
 }
 
 impl OpendalStore {
@@ -213,6 +218,7 @@ impl OpendalStore {
             stats,
             fs_root,
             durable_dirs: Default::default(),
+            index: Default::default(),
         })
     }
 
@@ -232,6 +238,11 @@ impl OpendalStore {
     /// Reads a value; `None` if the key is absent.
     pub async fn get(&self, key: &str) -> Result<Option<Bytes>> {
         self.stats.backend_read(&self.tier);
+        if let Some(root) = &self.fs_root {
+            return self
+                .read_file(key, root.join(object_key::encode(key)))
+                .await;
+        }
         match self.op.read(&object_key::encode(key)).await {
             Ok(buf) => {
                 let bytes = buf.to_bytes();
@@ -240,6 +251,27 @@ impl OpendalStore {
             }
             Err(e) if e.kind() == ErrorKind::NotFound => Ok(None),
             Err(e) => Err(self.failed("get", key, e)),
+        }
+    }
+
+    /// Reads a file of an `fs` store whole, into a buffer of its size.
+    /// (OpenDAL's `fs` reader fills a zeroed 2 MiB buffer per read and
+    /// hands out a slice of it, so every small value cost 2 MiB of page
+    /// zeroing and pinned 2 MiB in the read cache.)
+    async fn read_file(&self, key: &str, path: std::path::PathBuf) -> Result<Option<Bytes>> {
+        let read = tokio::task::spawn_blocking(move || std::fs::read(path))
+            .await
+            .context("file read panicked")?;
+        match read {
+            Ok(bytes) => {
+                self.stats.read_bytes(&self.tier, bytes.len());
+                Ok(Some(Bytes::from(bytes)))
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => {
+                self.stats.backend_error(&self.tier, "get");
+                Err(anyhow::Error::new(e).context(format!("get `{key}` on {}", self.tier)))
+            }
         }
     }
 
@@ -260,7 +292,58 @@ impl OpendalStore {
                 .await
                 .with_context(|| format!("syncing the directory of `{key}`"))?;
         }
+        self.indexed([key], true).await;
         self.stats.written_bytes(&self.tier, len);
+        Ok(())
+    }
+
+    /// Stores every entry, durable on return, paying for durability once:
+    /// on `fs` each value goes to a temporary file, the files are synced
+    /// together (the file system joins concurrent syncs into one journal
+    /// commit), renamed into place, and each directory involved is synced
+    /// once (see [`fs_batch::group_write`]). Object stores take the writes
+    /// a few at a time.
+    pub async fn set_many(&self, entries: Vec<(String, Bytes)>) -> Result<()> {
+        let Some(root) = self.fs_root.clone() else {
+            return stream::iter(entries)
+                .map(|(key, value)| async move { self.set(&key, value).await })
+                .buffer_unordered(16)
+                .try_collect()
+                .await;
+        };
+        let bytes: usize = entries.iter().map(|(_, v)| v.len()).sum();
+        let keys: Vec<String> = entries.iter().map(|(k, _)| k.clone()).collect();
+        let files: Vec<(std::path::PathBuf, Bytes)> = entries
+            .into_iter()
+            .map(|(key, value)| (root.join(object_key::encode(&key)), value))
+            .collect();
+        let mut dirs: Vec<std::path::PathBuf> = Vec::new();
+        {
+            let known = self.durable_dirs.lock().unwrap();
+            for (path, _) in &files {
+                let parent = path.parent().unwrap_or(&root);
+                if known.contains(parent) {
+                    dirs.push(parent.to_path_buf());
+                } else {
+                    dirs.extend(
+                        parent
+                            .ancestors()
+                            .take_while(|d| d.starts_with(&root))
+                            .map(Path::to_path_buf),
+                    );
+                }
+            }
+        }
+        dirs.sort();
+        dirs.dedup();
+        let synced = dirs.clone();
+        tokio::task::spawn_blocking(move || fs_batch::group_write(files, &dirs))
+            .await
+            .context("group write panicked")?
+            .context("writing a batch of values")?;
+        self.durable_dirs.lock().unwrap().extend(synced);
+        self.indexed(keys.iter().map(String::as_str), true).await;
+        self.stats.written_bytes(&self.tier, bytes);
         Ok(())
     }
 
@@ -269,7 +352,111 @@ impl OpendalStore {
         self.op
             .delete(&object_key::encode(key))
             .await
-            .map_err(|e| self.failed("delete", key, e))
+            .map_err(|e| self.failed("delete", key, e))?;
+        self.indexed([key], false).await;
+        Ok(())
+    }
+
+    /// Keeps the ordered index current after a write or delete of `keys`.
+    async fn indexed<'a>(&self, keys: impl IntoIterator<Item = &'a str>, exists: bool) {
+        let keys: Vec<&str> = {
+            let index = self.index.read().await;
+            keys.into_iter().filter(|k| index.covers(k)).collect()
+        };
+        if !keys.is_empty() {
+            let mut index = self.index.write().await;
+            for key in keys {
+                index.update(key, exists);
+            }
+        }
+    }
+
+    /// Up to `limit` keys with `prefix` after `after`, in order: from the
+    /// ordered index on `fs` (built by one listing of the prefix the first
+    /// time), from the service's own ordered listing where it starts after
+    /// a key (S3: object paths order like keys of plain characters, as
+    /// edgeimg's are), else by sorting a whole listing.
+    pub async fn list_page(
+        &self,
+        prefix: &str,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<KeyPage> {
+        let Some(dir) = object_key::encode_dir(prefix) else {
+            return self.scan_page(prefix, after, limit).await;
+        };
+        if self.fs_root.is_none() {
+            if self.op.info().capability().list_with_start_after {
+                return self.service_page(&dir, prefix, after, limit).await;
+            }
+            return self.scan_page(prefix, after, limit).await;
+        }
+        if let Some(page) = self.index.read().await.page(prefix, after, limit) {
+            return Ok(page);
+        }
+        let mut index = self.index.write().await;
+        if index.page(prefix, after, limit).is_none() {
+            let keys = self.keys_under(&dir).await?;
+            tracing::debug!(prefix, keys = keys.len(), "ordered key index built");
+            index.build(prefix, keys);
+        }
+        Ok(index.page(prefix, after, limit).expect("built above"))
+    }
+
+    async fn scan_page(&self, prefix: &str, after: Option<&str>, limit: usize) -> Result<KeyPage> {
+        let mut keys = self.get_keys().await?;
+        keys.sort_unstable();
+        Ok(super::listing::page_of(&keys, prefix, after, limit))
+    }
+
+    /// The keys below the object path `dir` (none when it does not exist).
+    async fn keys_under(&self, dir: &str) -> Result<Vec<String>> {
+        let mut lister = match self.op.lister_with(dir).recursive(true).await {
+            Ok(lister) => lister,
+            Err(e) if e.kind() == ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(e) => return Err(self.failed("list", dir, e)),
+        };
+        let mut keys = Vec::new();
+        loop {
+            match lister.try_next().await {
+                Ok(Some(entry)) => keys.extend(object_key::decode(entry.path())),
+                Ok(None) => return Ok(keys),
+                Err(e) if e.kind() == ErrorKind::NotFound => return Ok(keys),
+                Err(e) => return Err(self.failed("list", dir, e)),
+            }
+        }
+    }
+
+    async fn service_page(
+        &self,
+        dir: &str,
+        prefix: &str,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<KeyPage> {
+        let mut listing = self.op.lister_with(dir).recursive(true).limit(limit + 1);
+        if let Some(after) = after.filter(|a| *a >= prefix) {
+            listing = listing.start_after(&object_key::encode(after));
+        }
+        let mut lister = listing.await.map_err(|e| self.failed("list", dir, e))?;
+        let mut keys = Vec::with_capacity(limit + 1);
+        while keys.len() <= limit {
+            let Some(entry) = lister
+                .try_next()
+                .await
+                .map_err(|e| self.failed("list", dir, e))?
+            else {
+                break;
+            };
+            if let Some(key) = object_key::decode(entry.path()) {
+                if after.is_none_or(|a| key.as_str() > a) {
+                    keys.push(key);
+                }
+            }
+        }
+        let more = keys.len() > limit;
+        keys.truncate(limit);
+        Ok(KeyPage { keys, more })
     }
 
     /// Whether the key is present, without reading its value.
@@ -345,6 +532,10 @@ impl Store for OpendalStore {
         OpendalStore::set(self, key, value).await.map_err(other)
     }
 
+    async fn set_many(&self, entries: Vec<(String, Bytes)>) -> Result<(), Error> {
+        OpendalStore::set_many(self, entries).await.map_err(other)
+    }
+
     async fn delete(&self, key: &str) -> Result<(), Error> {
         OpendalStore::delete(self, key).await.map_err(other)
     }
@@ -355,5 +546,26 @@ impl Store for OpendalStore {
 
     async fn get_keys(&self) -> Result<Vec<String>, Error> {
         OpendalStore::get_keys(self).await.map_err(other)
+    }
+
+    async fn list_page(
+        &self,
+        prefix: &str,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Option<KeyPage>, Error> {
+        OpendalStore::list_page(self, prefix, after, limit)
+            .await
+            .map(Some)
+            .map_err(other)
+    }
+
+    /// Another host sharing the store changed `key`: the index follows.
+    async fn invalidate(&self, key: &str) {
+        if self.index.read().await.covers(key) {
+            if let Ok(exists) = OpendalStore::exists(self, key).await {
+                self.indexed([key], exists).await;
+            }
+        }
     }
 }

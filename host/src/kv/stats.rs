@@ -41,6 +41,7 @@ pub struct StorageMetrics {
     backend_errors: Family<ErrorLabels, Counter>,
     collapsed_reads: Family<StoreLabels, Counter>,
     cache_size: Family<TierLabels, Gauge>,
+    integrity_failures: Family<StoreLabels, Counter>,
 }
 
 impl StorageMetrics {
@@ -91,6 +92,11 @@ impl StorageMetrics {
             "collapsed_reads",
             "Reads that joined an identical read in flight instead of reaching the backend",
             self.collapsed_reads.clone(),
+        );
+        r.register(
+            "integrity_failures",
+            "Stored originals read back with bytes that do not hash to their id",
+            self.integrity_failures.clone(),
         );
     }
 
@@ -194,6 +200,23 @@ impl StoreStats {
             store: self.store.clone(),
         };
         self.metrics.collapsed_reads.get_or_create(&labels).inc();
+    }
+
+    /// A stored value that failed its integrity check.
+    pub fn integrity_failure(&self) {
+        let labels = StoreLabels {
+            store: self.store.clone(),
+        };
+        self.metrics.integrity_failures.get_or_create(&labels).inc();
+    }
+
+    /// Integrity failures so far (for tests).
+    #[cfg(test)]
+    pub fn integrity_failures(&self) -> u64 {
+        let labels = StoreLabels {
+            store: self.store.clone(),
+        };
+        self.metrics.integrity_failures.get_or_create(&labels).get()
     }
 
     /// Backend reads so far (for tests and benchmarks).

@@ -238,6 +238,35 @@ impl Store for TieredStore {
         result
     }
 
+    /// Writes every tier below in one batch each (a durable tier makes
+    /// them durable together), then drops memory's copies.
+    async fn set_many(&self, entries: Vec<(String, Bytes)>) -> Result<(), Error> {
+        let s = &self.shared;
+        let mut result = Ok(());
+        for tier in &s.tiers {
+            let written = tier.store.set_many(entries.clone()).await;
+            if let Err(e) = tier.outcome("write", "(batch)", written) {
+                result = Err(e);
+                break;
+            }
+        }
+        s.generation.fetch_add(1, Ordering::SeqCst);
+        for (key, _) in &entries {
+            s.memory.invalidate(key).await;
+        }
+        result
+    }
+
+    /// The first tier below that has the key, read past memory.
+    async fn get_fresh(&self, key: &str) -> Result<Option<Bytes>, Error> {
+        for tier in &self.shared.tiers {
+            if let Some(Some(value)) = tier.outcome("read", key, tier.store.get_fresh(key).await)? {
+                return Ok(Some(value));
+            }
+        }
+        Ok(None)
+    }
+
     /// Removes from every tier below, then from memory.
     async fn delete(&self, key: &str) -> Result<(), Error> {
         let s = &self.shared;
@@ -282,10 +311,31 @@ impl Store for TieredStore {
         Ok(keys)
     }
 
-    /// Forgets memory's copy; the tiers below are shared and already changed.
+    /// The durable tier's page: memory holds only some of the keys. A cache
+    /// (no durable tier) sorts a whole listing.
+    async fn list_page(
+        &self,
+        prefix: &str,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Option<super::KeyPage>, Error> {
+        if let Some(tier) = self.shared.tiers.iter().find(|t| t.role == Role::Durable) {
+            return tier.store.list_page(prefix, after, limit).await;
+        }
+        let mut keys = self.get_keys().await?;
+        keys.sort_unstable();
+        Ok(Some(super::listing::page_of(&keys, prefix, after, limit)))
+    }
+
+    /// Forgets memory's copy; the tiers below are shared and already
+    /// changed, but the source of truth hears of it too (an `fs` store's
+    /// ordered index of keys follows).
     async fn invalidate(&self, key: &str) {
         self.shared.generation.fetch_add(1, Ordering::SeqCst);
         self.shared.memory.invalidate(key).await;
+        for tier in self.shared.tiers.iter().filter(|t| t.role == Role::Durable) {
+            tier.store.invalidate(key).await;
+        }
     }
 }
 

@@ -9,13 +9,12 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use bytes::Bytes;
-use sha2::{Digest, Sha256};
 
 use super::log::Change;
 use super::record::Record;
 use super::version::Version;
 use super::{LabelStore, Replication};
-use crate::kv::Error;
+use crate::kv::{integrity, Error};
 
 /// Prefix of originals, whose key names their content hash.
 pub const ORIGINAL: &str = "orig/";
@@ -39,7 +38,7 @@ pub enum Refusal {
 
 /// Where a change came from, which decides who else must hear of it.
 #[derive(Clone, Copy, PartialEq, Eq)]
-enum Origin {
+pub(super) enum Origin {
     /// A component of this host (it purged its own edge cache and variants).
     Local,
     /// A peer region or a pull.
@@ -100,13 +99,15 @@ impl Replication {
         let store = self.label(label)?;
         let _guard = self.locks.lock(label, key).await;
         let version = self.next_version(store, key).await?;
+        let bytes = value.len() as u64;
         store.inner.set(key, value).await?;
         let record = Record {
             version: version.clone(),
             deleted: false,
         };
         store.records.put(key, &record).await?;
-        self.append(change(label, key, version, false)).await?;
+        self.append_many(vec![change(label, key, version, false, bytes)])
+            .await?;
         self.changed(label, key, false, Origin::Local);
         Ok(())
     }
@@ -123,7 +124,8 @@ impl Replication {
         };
         store.records.put(key, &record).await?;
         store.inner.delete(key).await?;
-        self.append(change(label, key, version, true)).await?;
+        self.append_many(vec![change(label, key, version, true, 0)])
+            .await?;
         self.changed(label, key, true, Origin::Local);
         Ok(())
     }
@@ -138,18 +140,21 @@ impl Replication {
     }
 
     /// Keeps a received value if `version` is newer than this region's;
-    /// returns whether it did. An original must hash to its id.
+    /// returns whether it did. An original must hash to its id. A change
+    /// kept is passed on to the other peers (relayed) unless it came
+    /// `from` the only one: logged after the value is durable and before
+    /// its version record, so a crash in between makes the sender (who
+    /// had no answer) send it again.
     pub async fn apply_put(
         &self,
         label: &str,
         key: &str,
         version: &Version,
         value: Bytes,
+        from: Option<&str>,
     ) -> Result<bool, Refusal> {
-        if let Some(id) = key.strip_prefix(ORIGINAL) {
-            if hex::encode(Sha256::digest(&value)) != id {
-                return Err(Refusal::HashMismatch(key.to_string()));
-            }
+        if !integrity::intact(key, &value) {
+            return Err(Refusal::HashMismatch(key.to_string()));
         }
         let store = self.label(label)?;
         let _guard = self.locks.lock(label, key).await;
@@ -157,7 +162,10 @@ impl Replication {
         if store.records.version(key).await? >= *version {
             return Ok(false);
         }
+        let bytes = value.len() as u64;
         store.inner.set(key, value).await?;
+        self.relay(vec![received(label, key, version, bytes, from, None)])
+            .await?;
         let record = Record {
             version: version.clone(),
             deleted: false,
@@ -168,12 +176,14 @@ impl Replication {
     }
 
     /// Applies a received tombstone if it is newer than this region's
-    /// version of the key; returns whether it did.
+    /// version of the key; returns whether it did (and relays it, as
+    /// [`Replication::apply_put`] does).
     pub async fn apply_delete(
         &self,
         label: &str,
         key: &str,
         version: &Version,
+        from: Option<&str>,
     ) -> Result<bool, Error> {
         let store = self.label(label)?;
         let _guard = self.locks.lock(label, key).await;
@@ -181,6 +191,8 @@ impl Replication {
         if store.records.version(key).await? >= *version {
             return Ok(false);
         }
+        self.relay(vec![received(label, key, version, DELETED, from, None)])
+            .await?;
         let record = Record {
             version: version.clone(),
             deleted: true,
@@ -191,11 +203,25 @@ impl Replication {
         Ok(true)
     }
 
+    /// Logs received changes for the peers that may still lack them (see
+    /// [`owed`]).
+    pub(super) async fn relay(&self, changes: Vec<Change>) -> Result<(), Error> {
+        let onward: Vec<Change> = changes
+            .into_iter()
+            .filter(|c| self.config.peers.iter().any(|p| owed(c, &p.region)))
+            .collect();
+        if onward.is_empty() {
+            return Ok(());
+        }
+        self.metrics.relayed(onward.len() as u64);
+        self.append_many(onward).await
+    }
+
     /// What follows a change: a failed pull of the key is forgotten, the
     /// other hosts of the region drop their copies, and a received delete of
     /// an image purges its responses and variants here (a local one did so
     /// already, through the component).
-    fn changed(&self, label: &str, key: &str, deleted: bool, origin: Origin) {
+    pub(super) fn changed(&self, label: &str, key: &str, deleted: bool, origin: Origin) {
         self.pulls.forget(label, key);
         self.announce(label, key, deleted);
         if deleted && origin == Origin::Remote {
@@ -234,11 +260,54 @@ impl Replication {
     }
 }
 
-fn change(label: &str, key: &str, version: Version, deleted: bool) -> Change {
+fn change(label: &str, key: &str, version: Version, deleted: bool, bytes: u64) -> Change {
     Change {
         label: label.to_string(),
         key: key.to_string(),
         version,
         deleted,
+        from: None,
+        seen: None,
+        bytes,
     }
+}
+
+/// What [`received`] takes for the value of a tombstone.
+pub(super) const DELETED: Option<u64> = None;
+
+/// A change received `from` a peer (or pulled from it), to relay: a put of
+/// `bytes`, or a tombstone ([`DELETED`]); `seen` as a delivery said (see
+/// [`Change::seen`]).
+pub(super) fn received(
+    label: &str,
+    key: &str,
+    version: &Version,
+    bytes: impl Into<Option<u64>>,
+    from: Option<&str>,
+    seen: Option<Vec<String>>,
+) -> Change {
+    let bytes = bytes.into();
+    Change {
+        from: from.filter(|f| !f.is_empty()).map(str::to_string),
+        seen,
+        ..change(
+            label,
+            key,
+            version.clone(),
+            bytes.is_none(),
+            bytes.unwrap_or(0),
+        )
+    }
+}
+
+/// Whether `change` must still be sent to `peer`: not to the peer it came
+/// from, nor to the region that made it, nor to one that gets it from
+/// another host's log.
+pub(super) fn owed(change: &Change, peer: &str) -> bool {
+    change.from.as_deref() != Some(peer)
+        && change.version.region != peer
+        && !change
+            .seen
+            .as_ref()
+            .is_some_and(|seen| seen.iter().any(|s| s == peer))
 }

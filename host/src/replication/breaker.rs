@@ -11,7 +11,9 @@ use std::time::{Duration, Instant};
 const FAILURES_TO_OPEN: u32 = 3;
 /// First open period; doubled on each failed probe up to [`MAX_OPEN`].
 const FIRST_OPEN: Duration = Duration::from_secs(2);
-const MAX_OPEN: Duration = Duration::from_secs(60);
+/// Short: the peer's ping (see `rtt`) closes an open breaker as soon as
+/// the peer answers again anyway.
+const MAX_OPEN: Duration = Duration::from_secs(10);
 
 /// The breaker's state as metrics and status report it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

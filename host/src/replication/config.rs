@@ -1,5 +1,5 @@
 //! `[replication]` of the runtime config: the deployment's shared key, the
-//! peer regions (nearest first) and the other hosts of this region, checked
+//! peer regions and the other hosts of this region, checked
 //! at start so a bad entry stops the host naming the field.
 //!
 //! ```toml
@@ -40,16 +40,19 @@ pub struct ReplicationSection {
     pub labels: Option<Vec<String>>,
     /// How long a tombstone is kept, in days (default 30).
     pub tombstone_days: Option<u64>,
-    /// Deadline of one peer's answer to a pull-through (default 1000 ms).
+    /// Deadline of one peer's answer to a pull-through; unset, it is sized
+    /// from the peer's measured round-trip time.
     pub pull_timeout_ms: Option<u64>,
     /// How long "no peer has it" is remembered (default 5000 ms).
     pub negative_ttl_ms: Option<u64>,
     /// Deadline of one delivery request (default 10000 ms).
     pub delivery_timeout_ms: Option<u64>,
-    /// Changes in flight to one peer at once (default 8).
+    /// Batches in flight to one peer at once (default 16; at most 32 MiB of values).
     pub delivery_concurrency: Option<usize>,
     /// A repair pass with every peer this often; 0 = only `edgeimg repair` (default 0).
     pub repair_interval_secs: Option<u64>,
+    /// An integrity scrub of every original this often; 0 = only `edgeimg scrub` (default 0).
+    pub scrub_interval_secs: Option<u64>,
 }
 
 /// One `[[replication.peers]]` entry.
@@ -83,17 +86,20 @@ pub struct ReplicationConfig {
     pub key: Vec<u8>,
     /// Also accepted on received requests, while a new key rolls out.
     pub previous_key: Option<Vec<u8>>,
-    /// Nearest first: pull-through asks them in this order.
+    /// As listed; pull-through asks them nearest first by measured RTT.
     pub peers: Vec<Peer>,
     /// Base URLs of the other hosts of this region.
     pub siblings: Vec<String>,
     pub labels: Vec<String>,
     pub tombstone_ttl: Duration,
-    pub pull_timeout: Duration,
+    /// A fixed pull-through deadline per peer; `None` sizes it by RTT.
+    pub pull_timeout: Option<Duration>,
     pub negative_ttl: Duration,
     pub delivery_timeout: Duration,
+    /// Batches in flight to one peer.
     pub delivery_concurrency: usize,
     pub repair_interval: Option<Duration>,
+    pub scrub_interval: Option<Duration>,
 }
 
 impl ReplicationConfig {
@@ -173,12 +179,18 @@ impl ReplicationConfig {
             siblings,
             labels,
             tombstone_ttl: Duration::from_secs(section.tombstone_days.unwrap_or(30) * 86_400),
-            pull_timeout: ms(section.pull_timeout_ms, 1_000),
+            pull_timeout: section
+                .pull_timeout_ms
+                .map(|v| Duration::from_millis(v.max(1))),
             negative_ttl: ms(section.negative_ttl_ms, 5_000),
             delivery_timeout: ms(section.delivery_timeout_ms, 10_000),
-            delivery_concurrency: section.delivery_concurrency.unwrap_or(8).max(1),
+            delivery_concurrency: section.delivery_concurrency.unwrap_or(16).max(1),
             repair_interval: section
                 .repair_interval_secs
+                .filter(|s| *s > 0)
+                .map(Duration::from_secs),
+            scrub_interval: section
+                .scrub_interval_secs
                 .filter(|s| *s > 0)
                 .map(Duration::from_secs),
         }))

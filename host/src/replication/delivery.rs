@@ -1,27 +1,50 @@
-//! A worker per peer region drains the log: a batch of changes after the
-//! peer's cursor, one request asking which of them the peer lacks
-//! (idempotent: what it has is skipped), then the missing puts and deletes
-//! with bounded concurrency; the cursor moves (durably) only when the whole
-//! batch is in. Failures back off exponentially with jitter behind the
-//! peer's circuit breaker; nothing is dropped while a peer is away.
+//! A worker per peer region drains the log: batches of changes after the
+//! peer's cursor, several in flight at once (pipelined, so a WAN round
+//! trip is not paid per batch), each sent as one `POST batch` that the
+//! peer makes durable with one sync before it answers. The cursor moves
+//! (durably, in log order) only when every batch up to it is answered.
+//!
+//! What a batch carries: a change is never sent to the region that made
+//! it, nor back to the peer it came from, nor to a region that gets it from
+//! another host's log (each change carries the regions it was sent to and
+//! their peers along its way: flooding without repeats). One superseded by
+//! a newer change to its key is skipped (that one is delivered instead).
+//! Values go with their change, except big values of a copy this host
+//! pulled or repaired (the peer may well have them already), which are
+//! offered first and sent only if the peer answers that it lacks them.
+//!
+//! Failures back off exponentially with jitter (at most [`MAX_BACKOFF`])
+//! behind the peer's circuit breaker; a peer back from an outage answers a
+//! ping within seconds, which wakes the worker. Nothing is dropped while a
+//! peer is away.
 
+use std::collections::VecDeque;
 use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Context, Result};
-use futures::stream::{self, StreamExt, TryStreamExt};
+use bytes::Bytes;
+use futures::stream::{self, FuturesOrdered, StreamExt, TryStreamExt};
 use tokio::sync::watch;
 
+use super::apply::owed;
 use super::config::Peer;
 use super::log::Change;
 use super::version::wall_millis;
-use super::wire::Offer;
+use super::wire::{BatchEntry, Op, Outcome};
 use super::Replication;
+use crate::kv::Error;
 
-/// Changes per batch.
-const BATCH: usize = 64;
-const FIRST_BACKOFF: Duration = Duration::from_millis(200);
-const MAX_BACKOFF: Duration = Duration::from_secs(30);
+/// Changes read from the log per batch.
+const BATCH: usize = 256;
+/// Value bytes per request (and per batch, as logged); a bigger value goes alone.
+const REQUEST_BYTES: usize = 8 << 20;
+/// Value bytes (as logged) in flight to one peer at most.
+const IN_FLIGHT_BYTES: u64 = 32 << 20;
+/// A relayed value up to this size is sent at once rather than offered.
+const INLINE_MAX: usize = 64 << 10;
+const FIRST_BACKOFF: Duration = Duration::from_millis(100);
+const MAX_BACKOFF: Duration = Duration::from_secs(2);
 /// Without news from the log, a worker looks again this often anyway.
 const IDLE_POLL: Duration = Duration::from_secs(5);
 
@@ -32,24 +55,29 @@ struct Sent {
     bytes: u64,
 }
 
+/// A change as it stands now, ready to go.
+enum Ready {
+    Put(Bytes),
+    Delete,
+    /// Superseded, gone, or not for this peer.
+    Skip,
+}
+
 impl Replication {
     /// Delivers the log to `peer` until `shutdown` turns true.
     pub(super) async fn deliver(self: Arc<Self>, peer: Peer, mut shutdown: watch::Receiver<bool>) {
         let mut appended = self.appended.subscribe();
+        let wake = self.wakes[&peer.region].clone();
         let mut backoff = FIRST_BACKOFF;
         loop {
             if *shutdown.borrow() {
                 return;
             }
-            let pause = match self.deliver_once(&peer).await {
-                Ok(Some(sent)) => {
-                    self.breaker(&peer).success();
-                    self.metrics
-                        .delivered(&peer.region, sent.changes, sent.bytes);
+            let pause = match self.drain(&peer).await {
+                Ok(()) => {
                     backoff = FIRST_BACKOFF;
-                    continue;
+                    None
                 }
-                Ok(None) => None,
                 Err(Pause::Breaker(wait)) => Some(wait),
                 Err(Pause::Failed(e)) => {
                     let error = format!("{e:#}");
@@ -66,131 +94,247 @@ impl Replication {
             tokio::select! {
                 _ = shutdown.changed() => return,
                 _ = appended.changed(), if pause.is_none() => {}
+                _ = wake.notified() => {}
                 _ = tokio::time::sleep(pause.unwrap_or(IDLE_POLL)) => {}
             }
         }
     }
 
-    /// One batch: `Ok(None)` when the peer is up to date.
-    async fn deliver_once(&self, peer: &Peer) -> Result<Option<Sent>, Pause> {
-        let (cursor, last, batch) = self.pending(&peer.region).await.map_err(Pause::Failed)?;
-        let lag = batch.first().map_or(0.0, |(_, c)| {
-            wall_millis().saturating_sub(c.version.millis()) as f64 / 1e3
-        });
-        self.metrics
-            .backlog(&peer.region, last.saturating_sub(cursor), lag);
-        let Some((through, _)) = batch.last() else {
-            return Ok(None);
-        };
-        let through = *through;
+    /// Sends batches until the peer has the whole log, up to
+    /// `delivery_concurrency` of them in flight; changes logged meanwhile
+    /// join the pipeline at once rather than after the batches in flight.
+    async fn drain(self: &Arc<Self>, peer: &Peer) -> Result<(), Pause> {
+        let mut appended = self.appended.subscribe();
+        let mut cursor = self.cursor(&peer.region).await.map_err(Pause::Failed)?;
+        let mut next = cursor;
+        let mut inflight = FuturesOrdered::new();
+        // (last sequence number, wall time of the oldest change, bytes) per batch in flight.
+        let mut window: VecDeque<(u64, u64, u64)> = VecDeque::new();
         let breaker = self.breaker(peer);
-        if !breaker.allow() {
-            return Err(Pause::Breaker(
-                breaker.wait().max(Duration::from_millis(50)),
-            ));
-        }
-        let started = std::time::Instant::now();
-        let changes = batch.len();
-        let sent = self.send_batch(peer, batch).await.map_err(Pause::Failed)?;
-        tracing::debug!(peer = %peer.region, changes, sent = sent.changes, took_ms = started.elapsed().as_millis() as u64, "delivered a batch");
-        let log = self.log.clone();
-        let region = peer.region.clone();
-        tokio::task::spawn_blocking(move || log.set_cursor(&region, through))
-            .await
-            .map_err(|e| Pause::Failed(e.into()))?
-            .map_err(Pause::Failed)?;
-        let remaining = last.saturating_sub(through);
-        self.metrics.backlog(
-            &peer.region,
-            remaining,
-            if remaining == 0 { 0.0 } else { lag },
-        );
-        Ok(Some(sent))
-    }
-
-    /// The peer's cursor, the last sequence number and the next batch.
-    async fn pending(&self, peer: &str) -> Result<(u64, u64, Vec<(u64, Change)>)> {
-        let log = self.log.clone();
-        let peer = peer.to_string();
-        tokio::task::spawn_blocking(move || {
-            let cursor = log.cursor(&peer)?;
-            Ok((cursor, log.last_seq()?, log.read_after(cursor, BATCH)?))
-        })
-        .await?
-    }
-
-    /// Offers the batch, then sends what the peer lacks.
-    async fn send_batch(&self, peer: &Peer, batch: Vec<(u64, Change)>) -> Result<Sent> {
-        let timeout = self.config.delivery_timeout;
-        let offers: Vec<Offer> = batch
-            .iter()
-            .map(|(_, c)| Offer {
-                label: c.label.clone(),
-                key: c.key.clone(),
-                version: c.version.clone(),
-            })
-            .collect();
-        let needed = self.client.needed(&peer.url, &offers, timeout).await?;
-        let todo: Vec<Change> = batch
-            .into_iter()
-            .zip(needed)
-            .filter_map(|((_, change), needed)| needed.then_some(change))
-            .collect();
-        let sent = stream::iter(todo)
-            .map(|change| self.send_change(peer, change))
-            .buffer_unordered(self.config.delivery_concurrency)
-            .try_fold(Sent::default(), |mut sum, bytes| async move {
-                if let Some(bytes) = bytes {
-                    sum.changes += 1;
-                    sum.bytes += bytes;
+        let room = |window: &VecDeque<(u64, u64, u64)>| {
+            window.len() < self.config.delivery_concurrency
+                && window.iter().map(|(_, _, b)| b).sum::<u64>() < IN_FLIGHT_BYTES
+        };
+        loop {
+            while room(&window) {
+                appended.borrow_and_update();
+                let batch = self.read_log(next).await.map_err(Pause::Failed)?;
+                let Some((through, _)) = batch.last() else {
+                    break;
+                };
+                if !breaker.allow() {
+                    if inflight.is_empty() {
+                        return Err(Pause::Breaker(
+                            breaker.wait().max(Duration::from_millis(50)),
+                        ));
+                    }
+                    break;
                 }
-                Ok(sum)
+                let through = *through;
+                let oldest = batch
+                    .iter()
+                    .map(|(_, c)| c.version.millis())
+                    .min()
+                    .unwrap_or(0);
+                let bytes = batch.iter().map(|(_, c)| c.bytes).sum();
+                window.push_back((through, oldest, bytes));
+                next = through;
+                let this = self.clone();
+                let peer = peer.clone();
+                inflight.push_back(async move { this.send_batch(&peer, batch).await });
+            }
+            self.report_backlog(&peer.region, cursor, &window);
+            if inflight.is_empty() {
+                return Ok(());
+            }
+            let done = tokio::select! {
+                done = inflight.next() => done.expect("not empty"),
+                _ = appended.changed(), if room(&window) => continue,
+            };
+            let sent = done.map_err(Pause::Failed)?;
+            let (through, _, _) = window.pop_front().expect("one entry per batch");
+            self.set_cursor(&peer.region, through)
+                .await
+                .map_err(Pause::Failed)?;
+            cursor = through;
+            breaker.success();
+            self.metrics
+                .delivered(&peer.region, sent.changes, sent.bytes);
+        }
+    }
+
+    /// Backlog (changes after the cursor) and lag (age of the oldest).
+    fn report_backlog(&self, peer: &str, cursor: u64, window: &VecDeque<(u64, u64, u64)>) {
+        let last = *self.appended.borrow();
+        let lag = window.front().map_or(0.0, |(_, oldest, _)| {
+            wall_millis().saturating_sub(*oldest) as f64 / 1e3
+        });
+        self.metrics.backlog(peer, last.saturating_sub(cursor), lag);
+    }
+
+    async fn cursor(&self, peer: &str) -> Result<u64> {
+        let (log, peer) = (self.log.clone(), peer.to_string());
+        tokio::task::spawn_blocking(move || log.cursor(&peer)).await?
+    }
+
+    async fn set_cursor(&self, peer: &str, seq: u64) -> Result<()> {
+        let (log, peer) = (self.log.clone(), peer.to_string());
+        tokio::task::spawn_blocking(move || log.set_cursor(&peer, seq)).await?
+    }
+
+    async fn read_log(&self, after: u64) -> Result<Vec<(u64, Change)>> {
+        let log = self.log.clone();
+        tokio::task::spawn_blocking(move || log.read_after(after, BATCH, REQUEST_BYTES as u64))
+            .await?
+    }
+
+    /// Sends one batch: the changes with their values (big relayed ones
+    /// offered first), then the offered values the peer lacks.
+    async fn send_batch(self: &Arc<Self>, peer: &Peer, batch: Vec<(u64, Change)>) -> Result<Sent> {
+        let started = std::time::Instant::now();
+        let count = batch.len();
+        let prepared: Vec<(Change, Ready)> = stream::iter(batch)
+            .map(|(_, change)| async move {
+                let ready = self.ready(peer, &change).await?;
+                Ok::<_, anyhow::Error>((change, ready))
             })
+            .buffered(16)
+            .try_collect()
             .await?;
+        let mut first = Vec::new();
+        let mut offered = Vec::new();
+        for (change, ready) in prepared {
+            let entry = |op: Op, len: usize| BatchEntry {
+                label: change.label.clone(),
+                key: change.key.clone(),
+                version: change.version.clone(),
+                op,
+                len: len as u64,
+                seen: self.seen_after_sending(&change),
+            };
+            // A copy pulled or repaired here may well be at the peer already.
+            let offer = change.from.is_some() && change.seen.is_none();
+            match ready {
+                Ready::Skip => {}
+                Ready::Delete => first.push((entry(Op::Delete, 0), None)),
+                Ready::Put(value) if offer && value.len() > INLINE_MAX => {
+                    first.push((entry(Op::Offer, 0), None));
+                    offered.push((entry(Op::Put, value.len()), Some(value)));
+                }
+                Ready::Put(value) => first.push((entry(Op::Put, value.len()), Some(value))),
+            }
+        }
+        let mut sent = Sent::default();
+        let answers = self.post(peer, &first, &mut sent).await?;
+        let needed: Vec<(BatchEntry, Option<Bytes>)> = first
+            .iter()
+            .zip(&answers)
+            .filter(|((e, _), outcome)| e.op == Op::Offer && **outcome == Outcome::Needed)
+            .filter_map(|((e, _), _)| {
+                offered
+                    .iter()
+                    .find(|(o, _)| o.key == e.key && o.label == e.label)
+                    .cloned()
+            })
+            .collect();
+        if !needed.is_empty() {
+            self.post(peer, &needed, &mut sent).await?;
+        }
+        tracing::debug!(peer = %peer.region, changes = count, sent = sent.changes, bytes = sent.bytes, took_ms = started.elapsed().as_millis() as u64, "delivered a batch");
         Ok(sent)
     }
 
-    /// Sends one change as it stands now; `None` when a newer change to the
-    /// key superseded it (that one is delivered by whoever made it).
-    async fn send_change(&self, peer: &Peer, change: Change) -> Result<Option<u64>> {
-        let timeout = self.config.delivery_timeout;
-        let store = self.label(&change.label)?;
-        let current = store.records.get(&change.key).await?;
-        if current.as_ref().map(|r| &r.version) != Some(&change.version) {
-            return Ok(None);
-        }
-        if change.deleted {
-            self.client
-                .delete(
-                    &peer.url,
-                    &change.label,
-                    &change.key,
-                    &change.version,
-                    timeout,
-                )
+    /// Posts `entries` in requests of at most [`REQUEST_BYTES`] of values;
+    /// counts what the peer applied into `sent`; the outcomes in order.
+    async fn post(
+        &self,
+        peer: &Peer,
+        entries: &[(BatchEntry, Option<Bytes>)],
+        sent: &mut Sent,
+    ) -> Result<Vec<Outcome>> {
+        let mut outcomes = Vec::with_capacity(entries.len());
+        let mut start = 0;
+        while start < entries.len() {
+            let mut end = start;
+            let mut bytes = 0;
+            while end < entries.len() {
+                let len = entries[end].1.as_ref().map_or(0, Bytes::len);
+                if end > start && bytes + len > REQUEST_BYTES {
+                    break;
+                }
+                bytes += len;
+                end += 1;
+            }
+            let part = &entries[start..end];
+            let results = self
+                .client
+                .batch(&peer.url, part, self.config.delivery_timeout)
                 .await?;
-            return Ok(Some(0));
+            for ((entry, value), outcome) in part.iter().zip(&results) {
+                match outcome {
+                    Outcome::Applied => {
+                        sent.changes += 1;
+                        sent.bytes += value.as_ref().map_or(0, |v| v.len() as u64);
+                    }
+                    Outcome::Refused => {
+                        tracing::error!(peer = %peer.region, key = %entry.key, "the peer refused a change (not replicated there, or damaged)")
+                    }
+                    Outcome::Kept | Outcome::Needed => {}
+                }
+            }
+            outcomes.extend(results);
+            start = end;
         }
-        let Some(value) = store
-            .inner
-            .get(&change.key)
-            .await
-            .with_context(|| format!("reading `{}` to deliver it", change.key))?
-        else {
-            return Ok(None);
+        Ok(outcomes)
+    }
+
+    /// The regions that will have `change` once this host has sent it: what
+    /// it was told, this region and its peers (this host's log owes it to
+    /// each of them).
+    fn seen_after_sending(&self, change: &Change) -> Vec<String> {
+        let mut seen = change.seen.clone().unwrap_or_default();
+        let ours =
+            std::iter::once(&self.config.region).chain(self.config.peers.iter().map(|p| &p.region));
+        for region in ours {
+            if !seen.contains(region) {
+                seen.push(region.clone());
+            }
+        }
+        seen
+    }
+
+    /// `change` as it stands now, for `peer`. Read under the key's lock,
+    /// so a change being applied here is seen whole. A damaged original is
+    /// healed from another peer first, or skipped (with an error logged)
+    /// if none has a good copy: rot must not travel.
+    async fn ready(self: &Arc<Self>, peer: &Peer, change: &Change) -> Result<Ready> {
+        if !owed(change, &peer.region) {
+            return Ok(Ready::Skip);
+        }
+        let store = self.label(&change.label)?;
+        let value = {
+            let _guard = self.locks.lock(&change.label, &change.key).await;
+            let current = store.records.get(&change.key).await?;
+            if current.as_ref().map(|r| &r.version) != Some(&change.version) {
+                return Ok(Ready::Skip);
+            }
+            if change.deleted {
+                return Ok(Ready::Delete);
+            }
+            store.inner.get(&change.key).await
         };
-        let bytes = value.len() as u64;
-        self.client
-            .put(
-                &peer.url,
-                &change.label,
-                &change.key,
-                &change.version,
-                value,
-                timeout,
-            )
-            .await?;
-        Ok(Some(bytes))
+        match value {
+            Ok(Some(value)) => Ok(Ready::Put(value)),
+            Ok(None) => Ok(Ready::Skip),
+            Err(Error::Corrupt(_)) => match self.heal(&change.label, &change.key).await {
+                Ok(value) => Ok(Ready::Put(value)),
+                Err(e) => {
+                    tracing::error!(peer = %peer.region, key = %change.key, error = %e, "not delivered: damaged here and nowhere to repair it from");
+                    Ok(Ready::Skip)
+                }
+            },
+            Err(e) => Err(e).with_context(|| format!("reading `{}` to deliver it", change.key)),
+        }
     }
 }
 

@@ -32,6 +32,21 @@ pub struct Change {
     pub version: Version,
     /// A delete (tombstone) rather than a put.
     pub deleted: bool,
+    /// The peer region this host received the change from, when it is
+    /// passed on (relayed) rather than made here: never sent back there.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub from: Option<String>,
+    /// For a change received in a delivery: the regions that have it or
+    /// get it from another host's log (the senders along its way and their
+    /// peers), so it is not sent to them again. `None` for a change made
+    /// here, or a copy pulled or repaired here (its big values are offered
+    /// before they are sent: the peers may well have them).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seen: Option<Vec<String>>,
+    /// Bytes of the value when it was logged (0 for a delete), so delivery
+    /// can size its batches before reading them.
+    #[serde(default)]
+    pub bytes: u64,
 }
 
 /// The log: an append-only sequence of changes and a cursor per peer.
@@ -56,32 +71,49 @@ impl Log {
         Ok(Self { db })
     }
 
-    /// Appends `change` durably (fsync'd on return); returns its sequence number.
-    pub fn append(&self, change: &Change) -> Result<u64> {
-        let json = serde_json::to_vec(change)?;
+    /// Appends `changes` in order, durably, in one commit (one fsync);
+    /// returns the sequence number of the last.
+    pub fn append_many(&self, changes: &[Change]) -> Result<u64> {
         let txn = self.db.begin_write()?;
         let seq = {
             let mut state = txn.open_table(STATE)?;
-            let seq = state.get("seq")?.map_or(0, |v| v.value()) + 1;
-            let clock = state.get("clock")?.map_or(0, |v| v.value());
+            let mut seq = state.get("seq")?.map_or(0, |v| v.value());
+            let mut clock = state.get("clock")?.map_or(0, |v| v.value());
+            let mut table = txn.open_table(CHANGES)?;
+            for change in changes {
+                seq += 1;
+                clock = clock.max(change.version.clock);
+                table.insert(seq, serde_json::to_vec(change)?.as_slice())?;
+            }
             state.insert("seq", seq)?;
-            state.insert("clock", clock.max(change.version.clock))?;
-            txn.open_table(CHANGES)?.insert(seq, json.as_slice())?;
+            state.insert("clock", clock)?;
             seq
         };
         txn.commit().context("replication log commit")?;
         Ok(seq)
     }
 
-    /// Up to `limit` changes after sequence number `after`, in order.
-    pub fn read_after(&self, after: u64, limit: usize) -> Result<Vec<(u64, Change)>> {
+    /// The changes after sequence number `after`, in order: at most
+    /// `limit` of them, and no more value bytes than `max_bytes` (but at
+    /// least one change, however big).
+    pub fn read_after(
+        &self,
+        after: u64,
+        limit: usize,
+        max_bytes: u64,
+    ) -> Result<Vec<(u64, Change)>> {
         let txn = self.db.begin_read()?;
         let changes = txn.open_table(CHANGES)?;
         let mut out = Vec::new();
+        let mut bytes = 0;
         for entry in changes.range(after + 1..)?.take(limit) {
             let (seq, json) = entry?;
-            let change = serde_json::from_slice(json.value())
+            let change: Change = serde_json::from_slice(json.value())
                 .with_context(|| format!("replication log entry {}", seq.value()))?;
+            bytes += change.bytes;
+            if bytes > max_bytes && !out.is_empty() {
+                break;
+            }
             out.push((seq.value(), change));
         }
         Ok(out)
@@ -155,7 +187,35 @@ mod tests {
                 region: "eu".into(),
             },
             deleted,
+            from: None,
+            seen: None,
+            bytes: n,
         }
+    }
+
+    #[test]
+    fn a_batch_is_numbered_in_order_and_keeps_where_it_came_from() {
+        let dir = tempdir();
+        let log = Log::open(&dir.path().join("log.redb")).unwrap();
+        log.append_many(&[change(1, false)]).unwrap();
+        let relayed: Vec<Change> = (2..=4)
+            .map(|n| Change {
+                from: Some("us".into()),
+                ..change(n, false)
+            })
+            .collect();
+        assert_eq!(log.append_many(&relayed).unwrap(), 4);
+        let read = log.read_after(1, 10, u64::MAX).unwrap();
+        assert_eq!(read.iter().map(|(s, _)| *s).collect::<Vec<_>>(), [2, 3, 4]);
+        assert_eq!(read[2].1, relayed[2]);
+        assert_eq!(log.clock_floor().unwrap(), 4 << 16);
+        assert_eq!(log.append_many(&[]).unwrap(), 4);
+        assert_eq!(
+            log.read_after(0, 10, 5).unwrap().len(),
+            2,
+            "1 + 2 + 3 bytes > 5"
+        );
+        assert_eq!(log.read_after(3, 10, 1).unwrap().len(), 1, "at least one");
     }
 
     #[test]
@@ -164,15 +224,15 @@ mod tests {
         let path = dir.path().join("replication.redb");
         {
             let log = Log::open(&path).unwrap();
-            assert_eq!(log.append(&change(1, false)).unwrap(), 1);
-            assert_eq!(log.append(&change(2, true)).unwrap(), 2);
+            assert_eq!(log.append_many(&[change(1, false)]).unwrap(), 1);
+            assert_eq!(log.append_many(&[change(2, true)]).unwrap(), 2);
             log.set_cursor("us", 1).unwrap();
         }
         let log = Log::open(&path).unwrap();
         assert_eq!(log.last_seq().unwrap(), 2);
         assert_eq!(log.cursor("us").unwrap(), 1);
         assert_eq!(log.cursor("ap").unwrap(), 0);
-        let after = log.read_after(1, 10).unwrap();
+        let after = log.read_after(1, 10, u64::MAX).unwrap();
         assert_eq!(after, vec![(2, change(2, true))]);
         assert_eq!(log.clock_floor().unwrap(), 2 << 16);
     }
@@ -182,15 +242,15 @@ mod tests {
         let dir = tempdir();
         let log = Log::open(&dir.path().join("log.redb")).unwrap();
         for n in 1..=5 {
-            log.append(&change(n, false)).unwrap();
+            log.append_many(&[change(n, false)]).unwrap();
         }
         let peers = ["us".to_string(), "ap".to_string()];
         log.set_cursor("us", 4).unwrap();
         assert_eq!(log.prune(&peers).unwrap(), 0, "ap has nothing yet");
         log.set_cursor("ap", 2).unwrap();
         assert_eq!(log.prune(&peers).unwrap(), 2);
-        assert_eq!(log.read_after(0, 10).unwrap().len(), 3);
-        assert_eq!(log.append(&change(6, false)).unwrap(), 6);
+        assert_eq!(log.read_after(0, 10, u64::MAX).unwrap().len(), 3);
+        assert_eq!(log.append_many(&[change(6, false)]).unwrap(), 6);
         log.set_cursor("ap", 6).unwrap();
         log.set_cursor("us", 6).unwrap();
         log.prune(&peers).unwrap();

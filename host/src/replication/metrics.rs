@@ -1,7 +1,7 @@
 //! Prometheus metrics of replication (`edgeimg_replication_*`): per peer the
 //! backlog, the lag (age of the oldest undelivered change), what was
-//! delivered and failed, and the breaker's state; per peer and outcome the
-//! pulls made.
+//! delivered and failed, the breaker's state and the RTT; per peer and
+//! outcome the pulls made; changes relayed; damaged originals repaired.
 
 use std::sync::atomic::AtomicU64;
 
@@ -34,6 +34,14 @@ pub struct ReplicationMetrics {
     failed: Family<PeerLabels, Counter>,
     breaker: Family<PeerLabels, Gauge>,
     pulls: Family<PullLabels, Counter>,
+    rtt: Family<PeerLabels, Gauge<f64, AtomicU64>>,
+    relayed: Counter,
+    heals: Family<OutcomeLabels, Counter>,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct OutcomeLabels {
+    outcome: String,
 }
 
 fn peer(region: &str) -> PeerLabels {
@@ -80,6 +88,36 @@ impl ReplicationMetrics {
             "Pull-through requests to a peer, by outcome (hit, miss, tombstone, error)",
             self.pulls.clone(),
         );
+        r.register(
+            "rtt_seconds",
+            "Smoothed round-trip time of a ping to a peer",
+            self.rtt.clone(),
+        );
+        r.register(
+            "relayed",
+            "Changes received from a peer and logged to pass on to the other peers",
+            self.relayed.clone(),
+        );
+        r.register(
+            "integrity_repairs",
+            "Damaged originals found here, by outcome (repaired from a peer, unrepaired)",
+            self.heals.clone(),
+        );
+    }
+
+    pub fn rtt(&self, region: &str, seconds: f64) {
+        self.rtt.get_or_create(&peer(region)).set(seconds);
+    }
+
+    pub fn relayed(&self, changes: u64) {
+        self.relayed.inc_by(changes);
+    }
+
+    pub fn healed(&self, outcome: &str) {
+        let labels = OutcomeLabels {
+            outcome: outcome.to_string(),
+        };
+        self.heals.get_or_create(&labels).inc();
     }
 
     pub fn backlog(&self, region: &str, changes: u64, lag_seconds: f64) {

@@ -7,18 +7,24 @@
 //! host's durable log (`log`) before the key-value call returns. A worker per
 //! peer region (`delivery`) drains the log through the peer API of the other
 //! regions (`peer_client` → `peer_api`, signed by `signing`, shapes in
-//! `wire`), skipping what the peer has and backing off behind a circuit
-//! breaker (`breaker`). Receivers keep the newest version and apply
-//! tombstones (`apply`). A miss on an original or its metadata asks the
-//! peers (`pull`); an anti-entropy pass fixes what a log cannot (`repair`).
+//! `wire`), several batches in flight, backing off behind a circuit breaker
+//! (`breaker`). Receivers apply a batch with one sync (`batch`), keep the
+//! newest version, apply tombstones (`apply`) and log what they kept for
+//! their other peers, so changes travel through hubs and along chains
+//! (relay). A miss on an original or its metadata asks the peers, nearest
+//! first by the RTT pings measure (`rtt`), each of which may pull onward
+//! once (`pull`); a damaged original is replaced by a peer's good copy
+//! (`heal`); an anti-entropy pass fixes what a log cannot (`repair`).
 //! The other hosts of this region hear of each change (`siblings`) so their
 //! memory caches and edge caches drop it at once. `metrics` and `status`
-//! show backlog, lag and breakers; `store` is the key-value face of it all.
+//! show backlog, lag, RTTs and breakers; `store` is the key-value face of it all.
 
 pub mod apply;
+pub mod batch;
 pub mod breaker;
 pub mod config;
 pub mod delivery;
+pub mod heal;
 pub mod log;
 pub mod metrics;
 pub mod peer_api;
@@ -26,6 +32,7 @@ pub mod peer_client;
 pub mod pull;
 pub mod record;
 pub mod repair;
+pub mod rtt;
 pub mod siblings;
 pub mod signing;
 pub mod status;
@@ -48,7 +55,9 @@ use self::metrics::ReplicationMetrics;
 use self::peer_client::PeerClient;
 use self::pull::Pulls;
 use self::record::Records;
+use self::rtt::Rtts;
 use self::version::Clock;
+use crate::kv::singleflight::Flights;
 use crate::kv::{Error, Store, StoreRegistry};
 
 /// Drops cached responses by tag: the host's edge cache, seen from here.
@@ -78,7 +87,13 @@ pub struct Replication {
     /// The store of encoded variants, whose entries of a deleted id go too.
     variants: Option<Arc<dyn Store>>,
     pulls: Pulls,
+    /// Repairs of damaged originals in flight, by label and key.
+    heals: Flights<(String, String), Result<bytes::Bytes, Error>>,
     locks: apply::KeyLocks,
+    /// Measured round-trip time to each peer.
+    rtts: Rtts,
+    /// Per peer: wakes its delivery worker (the peer answers again).
+    wakes: HashMap<String, Arc<tokio::sync::Notify>>,
 }
 
 impl Replication {
@@ -94,7 +109,7 @@ impl Replication {
         let log = Log::open(&data_dir.join("replication").join("log.redb"))?;
         let clock = Clock::new(&config.region, log.clock_floor()?);
         let last = log.last_seq()?;
-        let client = PeerClient::new(&config.key)?;
+        let client = PeerClient::new(&config.key, &config.region)?;
         let labels = stores
             .into_iter()
             .map(|(label, inner)| {
@@ -108,7 +123,15 @@ impl Replication {
             .map(|p| (p.region.clone(), Breaker::new(&p.region)))
             .collect();
         let pulls = Pulls::new(config.negative_ttl);
+        let wakes = config
+            .peers
+            .iter()
+            .map(|p| (p.region.clone(), Arc::default()))
+            .collect();
         Ok(Self {
+            rtts: Rtts::new(&config.peers),
+            wakes,
+            heals: Flights::default(),
             metrics: ReplicationMetrics::default(),
             log: Arc::new(log),
             clock,
@@ -138,14 +161,14 @@ impl Replication {
         &self.breakers[&peer.region]
     }
 
-    /// Logs `change` durably (on the blocking pool: redb fsyncs) and wakes
-    /// the delivery workers.
-    async fn append(&self, change: Change) -> Result<(), Error> {
-        if self.config.peers.is_empty() {
+    /// Logs `changes` durably in one commit (on the blocking pool: redb
+    /// fsyncs) and wakes the delivery workers.
+    async fn append_many(&self, changes: Vec<Change>) -> Result<(), Error> {
+        if self.config.peers.is_empty() || changes.is_empty() {
             return Ok(());
         }
         let log = self.log.clone();
-        let seq = tokio::task::spawn_blocking(move || log.append(&change))
+        let seq = tokio::task::spawn_blocking(move || log.append_many(&changes))
             .await
             .map_err(|e| Error::Other(format!("replication log: {e}")))?
             .map_err(|e| Error::Other(format!("replication log: {e:#}")))?;
@@ -153,25 +176,39 @@ impl Replication {
         Ok(())
     }
 
-    /// Starts the background work: a delivery worker per peer, log pruning,
-    /// tombstone expiry and (if configured) periodic repair. They stop when
-    /// `shutdown` turns true; the log is consistent at every commit.
+    /// Starts the background work: a delivery worker and a ping per peer,
+    /// log pruning, tombstone expiry and (if configured) periodic repair
+    /// and scrub. They stop when `shutdown` turns true; the log is
+    /// consistent at every commit.
     pub fn start(self: &Arc<Self>, shutdown: watch::Receiver<bool>) {
         for peer in &self.config.peers {
             tokio::spawn(self.clone().deliver(peer.clone(), shutdown.clone()));
+            tokio::spawn(self.clone().ping_loop(peer.clone(), shutdown.clone()));
         }
         tokio::spawn(self.clone().housekeeping(shutdown));
     }
 
+    /// Wakes the delivery worker of `peer` (it answers again).
+    fn wake(&self, peer: &str) {
+        if let Some(wake) = self.wakes.get(peer) {
+            wake.notify_one();
+        }
+    }
+
     /// Every minute: prune delivered log entries and refresh the backlog
     /// metrics; every hour: expire old tombstones; every
-    /// `repair_interval`: repair with each peer.
+    /// `repair_interval`: repair with each peer; every `scrub_interval`:
+    /// check every original.
     async fn housekeeping(self: Arc<Self>, mut shutdown: watch::Receiver<bool>) {
         let mut tick = tokio::time::interval(Duration::from_secs(60));
         let mut minutes = 0u64;
         let repair_every = self
             .config
             .repair_interval
+            .map(|d| (d.as_secs() / 60).max(1));
+        let scrub_every = self
+            .config
+            .scrub_interval
             .map(|d| (d.as_secs() / 60).max(1));
         loop {
             tokio::select! {
@@ -190,6 +227,11 @@ impl Replication {
             }
             if minutes.is_multiple_of(60) {
                 self.expire_tombstones().await;
+            }
+            if scrub_every.is_some_and(|every| minutes.is_multiple_of(every)) {
+                if let Err(e) = self.scrub().await {
+                    tracing::warn!(error = %e, "periodic scrub failed");
+                }
             }
             if repair_every.is_some_and(|every| minutes.is_multiple_of(every)) {
                 for peer in &self.config.peers {

@@ -1,7 +1,8 @@
 //! The server side of the peer API under `/.well-known/edgeimg/` (see
 //! [`super::wire`]): every request must carry a valid signature (401 JSON
-//! otherwise); objects are read from and written to this host's own stores
-//! only, never pulled onward, so misses never loop.
+//! otherwise); objects are read from and written to this host's own
+//! stores, and a read that allows it (`onward_ms`) may pull onward once
+//! with requests that do not, so misses never loop.
 
 use std::sync::Arc;
 
@@ -9,10 +10,13 @@ use bytes::Bytes;
 use http::{HeaderMap, Method, StatusCode};
 
 use super::apply::Refusal;
+use super::pull::PullScope;
 use super::record::is_reserved;
 use super::signing::{unix_now, verify, Refused};
 use super::version::Version;
-use super::wire::{self, Applied, Invalidate, KeysPage, Needed, Offer, DELETED, VERSION};
+use super::wire::{
+    self, Applied, BatchAnswer, Invalidate, KeysPage, Needed, Offer, DELETED, VERSION,
+};
 use super::Replication;
 
 /// A response of the peer API, for the HTTP layer to send.
@@ -71,6 +75,8 @@ impl Replication {
             .get(VERSION)
             .and_then(|v| v.to_str().ok())
             .map(str::parse::<Version>);
+        let from = wire::query_param(query, "from").filter(|f| !f.is_empty());
+        let from = from.as_deref();
         match (method.as_str(), path) {
             (_, p) if p.starts_with("objects/") => {
                 let Some((label, key)) = wire::parse_object_path(&p["objects/".len()..]) else {
@@ -88,9 +94,15 @@ impl Replication {
                     );
                 }
                 match (method.as_str(), version) {
-                    ("GET" | "HEAD", _) => self.serve_object(&label, &key).await,
+                    ("GET" | "HEAD", _) => {
+                        let onward = wire::query_param(query, "onward_ms")
+                            .and_then(|ms| ms.parse().ok())
+                            .map(std::time::Duration::from_millis);
+                        self.serve_object(&label, &key, from, onward).await
+                    }
                     ("PUT" | "DELETE", Some(Ok(version))) => {
-                        self.receive(method, &label, &key, &version, body).await
+                        self.receive(method, &label, &key, &version, body, from)
+                            .await
                     }
                     ("PUT" | "DELETE", _) => PeerResponse::error(
                         StatusCode::BAD_REQUEST,
@@ -104,6 +116,21 @@ impl Replication {
                     ),
                 }
             }
+            ("POST", "batch") => match wire::decode_batch(&body) {
+                Ok(entries) => match self.apply_batch(from, entries).await {
+                    Ok(results) => PeerResponse::json(StatusCode::OK, &BatchAnswer { results }),
+                    Err(e) => PeerResponse::error(StatusCode::SERVICE_UNAVAILABLE, "storage", e),
+                },
+                Err(e) => PeerResponse::error(StatusCode::BAD_REQUEST, "bad_batch", e),
+            },
+            ("GET", "ping") => PeerResponse::json(StatusCode::OK, &self.pong()),
+            ("POST", "scrub") => match self.scrub().await {
+                Ok(report) => PeerResponse::json(StatusCode::OK, &report),
+                Err(e) => PeerResponse::error(StatusCode::SERVICE_UNAVAILABLE, "storage", e),
+            },
+            // Hosts of an older release offer changes this way before they
+            // send them one by one (`PUT objects`), so a rolling upgrade
+            // keeps delivering in both directions.
             ("POST", "versions") => match serde_json::from_slice::<Vec<Offer>>(&body) {
                 Ok(offers) => self.needed(&offers).await,
                 Err(e) => PeerResponse::error(StatusCode::BAD_REQUEST, "bad_json", e),
@@ -140,12 +167,32 @@ impl Replication {
         }
     }
 
-    /// The local value and its version; a tombstone answers 404 with its version.
-    async fn serve_object(&self, label: &str, key: &str) -> PeerResponse {
+    /// The local value and its version; a tombstone answers 404 with its
+    /// version. A miss with an `onward` budget pulls from this host's other
+    /// peers (never back from `from`, and without letting them go further).
+    async fn serve_object(
+        self: &Arc<Self>,
+        label: &str,
+        key: &str,
+        from: Option<&str>,
+        onward: Option<std::time::Duration>,
+    ) -> PeerResponse {
         let store = &self.labels[label];
         let read = async {
-            let value = store.inner.get(key).await?;
-            let record = store.records.get(key).await?;
+            let mut value = store.inner.get(key).await?;
+            let mut record = store.records.get(key).await?;
+            let live = record.as_ref().is_none_or(|r| !r.deleted);
+            if let (None, Some(budget), true) = (&value, onward, live) {
+                let scope = PullScope {
+                    exclude: from.map(str::to_string),
+                    onward: false,
+                    budget: Some(budget),
+                };
+                if let Some(pulled) = self.pull_within(label, key, scope).await? {
+                    value = Some(pulled);
+                }
+                record = store.records.get(key).await?;
+            }
             Ok::<_, crate::kv::Error>((value, record))
         };
         match read.await {
@@ -174,6 +221,12 @@ impl Replication {
                 "not_found",
                 format!("no `{key}` here"),
             ),
+            // A damaged copy is no copy: the asker tries another peer.
+            // (Never healed from here: two damaged regions would ask each
+            // other back and forth.)
+            Err(e @ crate::kv::Error::Corrupt(_)) => {
+                PeerResponse::error(StatusCode::NOT_FOUND, "corrupt", e)
+            }
             Err(e) => PeerResponse::error(StatusCode::SERVICE_UNAVAILABLE, "storage", e),
         }
     }
@@ -186,11 +239,12 @@ impl Replication {
         key: &str,
         version: &Version,
         body: Bytes,
+        from: Option<&str>,
     ) -> PeerResponse {
         let result = if method == Method::PUT {
-            self.apply_put(label, key, version, body).await
+            self.apply_put(label, key, version, body, from).await
         } else {
-            self.apply_delete(label, key, version)
+            self.apply_delete(label, key, version, from)
                 .await
                 .map_err(Refusal::from)
         };

@@ -7,9 +7,12 @@ use anyhow::{bail, Context, Result};
 use bytes::Bytes;
 use http::{Method, StatusCode};
 
+use super::rtt::Pong;
 use super::signing::{sign, unix_now};
 use super::version::Version;
-use super::wire::{self, Applied, Invalidate, KeysPage, Needed, Offer, DELETED, PREFIX, VERSION};
+use super::wire::{
+    self, Applied, BatchAnswer, BatchEntry, Invalidate, KeysPage, Outcome, DELETED, PREFIX, VERSION,
+};
 
 /// What a peer has of a key.
 #[derive(Debug)]
@@ -28,20 +31,33 @@ pub enum Fetched {
 pub struct PeerClient {
     http: reqwest::Client,
     key: std::sync::Arc<[u8]>,
+    /// `?from=` of the changes this host sends: its region, escaped.
+    from: String,
 }
 
 impl PeerClient {
-    pub fn new(key: &[u8]) -> Result<Self> {
+    /// A client for a host of `region` (empty for a command-line tool).
+    pub fn new(key: &[u8], region: &str) -> Result<Self> {
         crate::kv::opendal::install_tls();
         let http = reqwest::Client::builder()
             .connect_timeout(Duration::from_secs(3))
             .pool_idle_timeout(Duration::from_secs(60))
+            // Small requests (offers, pings) go out at once, not after
+            // Nagle waits for an ACK a WAN round trip away.
+            .tcp_nodelay(true)
             .build()
             .context("cannot build the replication HTTP client")?;
         Ok(Self {
             http,
             key: key.into(),
+            from: wire::query_value(region),
         })
+    }
+
+    /// `path` with `?from=` (or `&from=`) this host's region.
+    fn with_from(&self, path: &str) -> String {
+        let sep = if path.contains('?') { '&' } else { '?' };
+        format!("{path}{sep}from={}", self.from)
     }
 
     async fn send(
@@ -106,7 +122,7 @@ impl PeerClient {
         value: Bytes,
         timeout: Duration,
     ) -> Result<bool> {
-        let path = wire::object_path(label, key);
+        let path = self.with_from(&wire::object_path(label, key));
         let r = self
             .send(base, Method::PUT, &path, value, Some(version), timeout)
             .await?;
@@ -122,7 +138,7 @@ impl PeerClient {
         version: &Version,
         timeout: Duration,
     ) -> Result<bool> {
-        let path = wire::object_path(label, key);
+        let path = self.with_from(&wire::object_path(label, key));
         let r = self
             .send(
                 base,
@@ -136,15 +152,20 @@ impl PeerClient {
         Ok(Self::json::<Applied>("delete", r).await?.applied)
     }
 
-    /// What the host at `base` has of `key`, from its own store only.
+    /// What the host at `base` has of `key`: from its own store only, or,
+    /// with an `onward` budget, pulled from its other peers if it lacks it.
     pub async fn get(
         &self,
         base: &str,
         label: &str,
         key: &str,
+        onward: Option<Duration>,
         timeout: Duration,
     ) -> Result<Fetched> {
-        let path = wire::object_path(label, key);
+        let mut path = self.with_from(&wire::object_path(label, key));
+        if let Some(budget) = onward.filter(|b| !b.is_zero()) {
+            path.push_str(&format!("&onward_ms={}", budget.as_millis().max(1)));
+        }
         let response = self
             .send(base, Method::GET, &path, Bytes::new(), None, timeout)
             .await?;
@@ -173,33 +194,36 @@ impl PeerClient {
         }
     }
 
-    /// Which of `offers` the host at `base` lacks.
-    pub async fn needed(
+    /// Sends one batch of changes; what the host did with each.
+    pub async fn batch(
         &self,
         base: &str,
-        offers: &[Offer],
+        entries: &[(BatchEntry, Option<Bytes>)],
         timeout: Duration,
-    ) -> Result<Vec<bool>> {
-        let body = Bytes::from(serde_json::to_vec(offers)?);
+    ) -> Result<Vec<Outcome>> {
+        let body = wire::encode_batch(entries);
+        let path = self.with_from(&format!("{PREFIX}batch"));
         let r = self
-            .send(
-                base,
-                Method::POST,
-                &format!("{PREFIX}versions"),
-                body,
-                None,
-                timeout,
-            )
+            .send(base, Method::POST, &path, body, None, timeout)
             .await?;
-        let needed = Self::json::<Needed>("versions", r).await?.needed;
-        if needed.len() != offers.len() {
+        let results = Self::json::<BatchAnswer>("batch", r).await?.results;
+        if results.len() != entries.len() {
             bail!(
-                "versions: {} answers to {} offers",
-                needed.len(),
-                offers.len()
+                "batch: {} answers to {} changes",
+                results.len(),
+                entries.len()
             );
         }
-        Ok(needed)
+        Ok(results)
+    }
+
+    /// A signed ping: the peer's region and its RTT to its own peers.
+    pub async fn ping(&self, base: &str, timeout: Duration) -> Result<Pong> {
+        let path = self.with_from(&format!("{PREFIX}ping"));
+        let r = self
+            .send(base, Method::GET, &path, Bytes::new(), None, timeout)
+            .await?;
+        Self::json("ping", r).await
     }
 
     /// One page of the keys (with versions) of `label` after `after`.

@@ -1,11 +1,15 @@
 //! Pull-through: a miss on an original or its metadata asks the peers,
-//! nearest first, each with a short deadline, and keeps the copy before it
-//! is served (like an origin shield), so a fetch right after an upload in
-//! another region works. Peers answer from their own store only, so misses
-//! never loop; a tombstone here means no pull; concurrent misses of one key
-//! make one pull; "nobody has it" is remembered briefly.
+//! nearest first by measured RTT, each with a deadline sized by its RTT,
+//! and keeps the copy before it is served (like an origin shield), so a
+//! fetch right after an upload in another region works. A peer asked may
+//! pull onward once from its own other peers (so an edge region that lists
+//! only its hub still finds an image uploaded behind another hub); those
+//! onward requests are answered from the store only, so misses never loop.
+//! A tombstone here means no pull; concurrent misses of one key make one
+//! pull; "nobody has it" is remembered briefly. A kept copy is relayed to
+//! the other peers like any received change.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 
@@ -17,7 +21,11 @@ use crate::kv::Error;
 
 /// Pulls in flight and recent misses.
 pub struct Pulls {
-    flights: Flights<(String, String), Result<Option<Bytes>, Error>>,
+    /// By label, key and whether the peers asked may go onward: a pull
+    /// made for a peer (asking onward, with no onward of its own) never
+    /// joins one of this host's own pulls, which may be waiting on that
+    /// very peer.
+    flights: Flights<(String, String, bool), Result<Option<Bytes>, Error>>,
     misses: moka::sync::Cache<(String, String), ()>,
 }
 
@@ -44,13 +52,39 @@ pub fn pullable(key: &str) -> bool {
     image_id(key).is_some()
 }
 
+/// How a pull may proceed.
+#[derive(Clone, Default)]
+pub struct PullScope {
+    /// The peer that asked (an onward pull never asks it back).
+    pub exclude: Option<String>,
+    /// Whether the peers asked may pull onward (one hop) themselves.
+    pub onward: bool,
+    /// The time the whole pull may take (an onward pull's budget).
+    pub budget: Option<Duration>,
+}
+
 impl Replication {
-    /// The value of `key` from the first peer that has it, stored here first;
-    /// `None` when no peer has it or a tombstone says it is gone.
+    /// The value of `key` from the first peer that has it (nearest first;
+    /// each may pull onward once), stored here first; `None` when no peer
+    /// has it or a tombstone says it is gone.
     pub async fn pull(
         self: &std::sync::Arc<Self>,
         label: &str,
         key: &str,
+    ) -> Result<Option<Bytes>, Error> {
+        let scope = PullScope {
+            onward: true,
+            ..Default::default()
+        };
+        self.pull_within(label, key, scope).await
+    }
+
+    /// [`Replication::pull`] within `scope`.
+    pub async fn pull_within(
+        self: &std::sync::Arc<Self>,
+        label: &str,
+        key: &str,
+        scope: PullScope,
     ) -> Result<Option<Bytes>, Error> {
         if !pullable(key) || self.config.peers.is_empty() {
             return Ok(None);
@@ -69,31 +103,54 @@ impl Replication {
             return Ok(None);
         }
         let this = self.clone();
+        let flight = (id.0, id.1, scope.onward);
         let (result, _) = self
             .pulls
             .flights
-            .run(id.clone(), async move {
-                this.pull_from_peers(&id.0, &id.1).await
+            .run(flight.clone(), async move {
+                this.pull_from_peers(&flight.0, &flight.1, &scope).await
             })
             .await;
         result.unwrap_or_else(|| Err(Error::Other(format!("pull of `{key}` panicked"))))
     }
 
-    async fn pull_from_peers(&self, label: &str, key: &str) -> Result<Option<Bytes>, Error> {
-        for peer in &self.config.peers {
+    async fn pull_from_peers(
+        &self,
+        label: &str,
+        key: &str,
+        scope: &PullScope,
+    ) -> Result<Option<Bytes>, Error> {
+        let until = scope.budget.map(|b| Instant::now() + b);
+        for peer in self.peers_by_rtt() {
+            if scope.exclude.as_deref() == Some(peer.region.as_str()) {
+                continue;
+            }
+            let (mut timeout, onward) = self.pull_deadline(&peer.region, scope.onward);
+            if let Some(until) = until {
+                let left = until.saturating_duration_since(Instant::now());
+                if left.is_zero() {
+                    break;
+                }
+                timeout = timeout.min(left);
+            }
             let breaker = self.breaker(peer);
             if !breaker.allow() {
                 continue;
             }
+            let onward = scope.onward.then_some(onward);
             let fetched = self
                 .client
-                .get(&peer.url, label, key, self.config.pull_timeout)
+                .get(&peer.url, label, key, onward, timeout)
                 .await;
+            let from = Some(peer.region.as_str());
             match fetched {
                 Ok(Fetched::Found { version, value }) => {
                     breaker.success();
                     self.metrics.pulled(&peer.region, "hit");
-                    return match self.apply_put(label, key, &version, value.clone()).await {
+                    return match self
+                        .apply_put(label, key, &version, value.clone(), from)
+                        .await
+                    {
                         Ok(true) => Ok(Some(value)),
                         // This region has a newer version (or tombstone) by now.
                         Ok(false) => self.label(label)?.inner.get(key).await,
@@ -107,7 +164,7 @@ impl Replication {
                 Ok(Fetched::Deleted(version)) => {
                     breaker.success();
                     self.metrics.pulled(&peer.region, "tombstone");
-                    self.apply_delete(label, key, &version).await?;
+                    self.apply_delete(label, key, &version, from).await?;
                     return Ok(None);
                 }
                 Ok(Fetched::Missing) => {

@@ -66,6 +66,18 @@ impl Records {
             .await
     }
 
+    /// Writes several records, durable together on return.
+    pub async fn put_many(&self, records: Vec<(String, Record)>) -> Result<(), Error> {
+        let entries = records
+            .into_iter()
+            .map(|(key, record)| {
+                let json = serde_json::to_vec(&record).expect("records serialize");
+                (format!("{PREFIX}{key}"), Bytes::from(json))
+            })
+            .collect();
+        self.store.set_many(entries).await
+    }
+
     pub async fn remove(&self, key: &str) -> Result<(), Error> {
         self.store.delete(&format!("{PREFIX}{key}")).await
     }

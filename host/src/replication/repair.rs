@@ -9,6 +9,7 @@ use std::collections::BTreeMap;
 use anyhow::{bail, Context, Result};
 use serde::Serialize;
 
+use super::config::Peer;
 use super::peer_client::Fetched;
 use super::record::{is_reserved, PREFIX};
 use super::wire::KeyEntry;
@@ -144,10 +145,9 @@ impl Replication {
                         .push(&peer.url, label, m)
                         .await
                         .map(|()| report.pushed += 1),
-                    (m, Some(o)) if m.is_none_or(|m| o.version > m.version) => self
-                        .take(&peer.url, label, o)
-                        .await
-                        .map(|()| report.pulled += 1),
+                    (m, Some(o)) if m.is_none_or(|m| o.version > m.version) => {
+                        self.take(peer, label, o).await.map(|()| report.pulled += 1)
+                    }
                     _ => Ok(()),
                 };
                 if let Err(e) = outcome {
@@ -177,22 +177,31 @@ impl Replication {
         Ok(())
     }
 
-    /// Takes the peer's version of a key.
-    async fn take(&self, url: &str, label: &str, entry: &KeyEntry) -> Result<()> {
+    /// Takes the peer's version of a key (and relays it, as received).
+    async fn take(&self, peer: &Peer, label: &str, entry: &KeyEntry) -> Result<()> {
+        let from = Some(peer.region.as_str());
         if entry.deleted {
-            self.apply_delete(label, &entry.key, &entry.version).await?;
+            self.apply_delete(label, &entry.key, &entry.version, from)
+                .await?;
             return Ok(());
         }
         match self
             .client
-            .get(url, label, &entry.key, self.config.delivery_timeout)
+            .get(
+                &peer.url,
+                label,
+                &entry.key,
+                None,
+                self.config.delivery_timeout,
+            )
             .await?
         {
             Fetched::Found { version, value } => {
-                self.apply_put(label, &entry.key, &version, value).await?;
+                self.apply_put(label, &entry.key, &version, value, from)
+                    .await?;
             }
             Fetched::Deleted(version) => {
-                self.apply_delete(label, &entry.key, &version).await?;
+                self.apply_delete(label, &entry.key, &version, from).await?;
             }
             Fetched::Missing => {}
         }

@@ -23,6 +23,8 @@ pub struct PeerStatus {
     pub delivered: u64,
     pub failed_batches: u64,
     pub breaker: &'static str,
+    /// Smoothed ping RTT in milliseconds (`null` until measured).
+    pub rtt_ms: Option<f64>,
 }
 
 impl Replication {
@@ -48,6 +50,7 @@ impl Replication {
                         delivered,
                         failed_batches,
                         breaker: self.breaker(p).state().as_str(),
+                        rtt_ms: self.rtts.srtt(&p.region).map(|d| d.as_secs_f64() * 1e3),
                     }
                 })
                 .collect(),

@@ -1,7 +1,8 @@
 //! The key-value face of a replicated label: what components open. Writes
 //! and deletes go through [`Replication`] (versioned, logged before they
 //! return); a miss on an original or its metadata pulls from the peers when
-//! the request allows it; the version records are invisible.
+//! the request allows it; a damaged original is healed from a peer; the
+//! version records are invisible.
 
 use std::sync::Arc;
 
@@ -53,8 +54,13 @@ impl ReplicatedStore {
 impl Store for ReplicatedStore {
     async fn get(&self, key: &str) -> Result<Option<Bytes>, Error> {
         Self::check(key)?;
-        if let Some(value) = self.inner.get(key).await? {
-            return Ok(Some(value));
+        match self.inner.get(key).await {
+            Ok(Some(value)) => return Ok(Some(value)),
+            Ok(None) => {}
+            Err(Error::Corrupt(_)) if self.pull => {
+                return self.replication.heal(&self.label, key).await.map(Some)
+            }
+            Err(e) => return Err(e),
         }
         if self.pull && pullable(key) {
             return self.replication.pull(&self.label, key).await;
@@ -87,6 +93,19 @@ impl Store for ReplicatedStore {
         let mut keys = self.inner.get_keys().await?;
         keys.retain(|k| !is_reserved(k));
         Ok(keys)
+    }
+
+    async fn list_page(
+        &self,
+        prefix: &str,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Option<crate::kv::KeyPage>, Error> {
+        let page = self.inner.list_page(prefix, after, limit).await?;
+        Ok(page.map(|mut page| {
+            page.keys.retain(|k| !is_reserved(k));
+            page
+        }))
     }
 
     async fn invalidate(&self, key: &str) {

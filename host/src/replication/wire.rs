@@ -3,17 +3,26 @@
 //!
 //! | request | answers |
 //! |---|---|
-//! | `PUT objects/{label}/{key}` + `x-edgeimg-version`, body = value | `{"applied":bool}` |
-//! | `DELETE objects/{label}/{key}` + `x-edgeimg-version` | `{"applied":bool}` |
-//! | `GET objects/{label}/{key}` (local store only) | 200 value + version, or 404 (+ `x-edgeimg-deleted`) |
+//! | `POST batch?from=REGION`, body = [`encode_batch`] | `{"results":["applied"/"kept"/"needed"/"refused"]}` |
+//! | `PUT objects/{label}/{key}?from=` + `x-edgeimg-version`, body = value | `{"applied":bool}` |
+//! | `DELETE objects/{label}/{key}?from=` + `x-edgeimg-version` | `{"applied":bool}` |
+//! | `GET objects/{label}/{key}[?from=&onward_ms=]` | 200 value + version, or 404 (+ `x-edgeimg-deleted`) |
 //! | `POST versions` `[{label,key,version}]` | `{"needed":[bool]}`: which the host lacks |
+//! | `GET ping` | `{"region","peer_rtt_ms"}` |
+//! | `POST scrub` | what an integrity scrub found and repaired |
 //! | `GET keys?label=&after=&limit=` | `{"entries":[{key,version,deleted}],"next":…}` |
 //! | `POST invalidate` `{label,key,deleted}` | 204 (from a host of the same region) |
 //! | `GET status` | region, peers, backlog, breakers |
 //! | `POST repair?peer=REGION` | what a repair pass fixed |
 //!
 //! Paths are below [`PREFIX`]; keys are percent-encoded as one segment.
+//! `from` names the sending region (a change it sends is not relayed back
+//! to it); a `GET objects` with `onward_ms` may be answered by pulling
+//! from the host's other peers within that many milliseconds (one hop:
+//! those requests carry no `onward_ms`). Query parameters are signed with
+//! the path.
 
+use bytes::{BufMut, Bytes, BytesMut};
 use percent_encoding::{percent_decode_str, utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 use serde::{Deserialize, Serialize};
 
@@ -113,9 +122,149 @@ pub struct Invalidate {
     pub deleted: bool,
 }
 
+/// What one entry of a batch asks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Op {
+    /// Keep this value at this version (its bytes follow in the body).
+    Put,
+    /// A tombstone at this version.
+    Delete,
+    /// "Do you lack this version?" (a big value the peer may well have,
+    /// sent only if the answer is [`Outcome::Needed`]).
+    Offer,
+}
+
+/// One change of a `POST batch`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BatchEntry {
+    pub label: String,
+    pub key: String,
+    pub version: Version,
+    pub op: Op,
+    /// Bytes of a put's value in the body.
+    #[serde(default)]
+    pub len: u64,
+    /// Regions that have the change or get it from another host's log:
+    /// the receiver does not pass it on to them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub seen: Vec<String>,
+}
+
+/// What the receiver did with one entry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Outcome {
+    /// Newer than what it had: kept, durable before the answer.
+    Applied,
+    /// It has this version or a newer one.
+    Kept,
+    /// An offer it lacks: send the value.
+    Needed,
+    /// A value that failed its integrity check (an original that does not
+    /// hash to its id).
+    Refused,
+}
+
+/// The answer to `POST batch`, one outcome per entry.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct BatchAnswer {
+    pub results: Vec<Outcome>,
+}
+
+/// A batch body: the entries as JSON after their length (4 bytes, big
+/// endian), then the values of the puts, back to back, in entry order.
+pub fn encode_batch(entries: &[(BatchEntry, Option<Bytes>)]) -> Bytes {
+    let head: Vec<&BatchEntry> = entries.iter().map(|(e, _)| e).collect();
+    let json = serde_json::to_vec(&head).expect("batch entries serialize");
+    let values: usize = entries
+        .iter()
+        .filter_map(|(_, v)| v.as_ref())
+        .map(Bytes::len)
+        .sum();
+    let mut out = BytesMut::with_capacity(4 + json.len() + values);
+    out.put_u32(json.len() as u32);
+    out.put_slice(&json);
+    for value in entries.iter().filter_map(|(_, v)| v.as_ref()) {
+        out.put_slice(value);
+    }
+    out.freeze()
+}
+
+/// Reads a body made by [`encode_batch`]; every put gets its value.
+pub fn decode_batch(body: &Bytes) -> Result<Vec<(BatchEntry, Option<Bytes>)>, String> {
+    let len = body
+        .get(..4)
+        .map(|b| u32::from_be_bytes([b[0], b[1], b[2], b[3]]) as usize)
+        .ok_or("a batch starts with the length of its entries")?;
+    let json = body
+        .get(4..4 + len)
+        .ok_or("the batch is shorter than its entries")?;
+    let entries: Vec<BatchEntry> =
+        serde_json::from_slice(json).map_err(|e| format!("batch entries: {e}"))?;
+    let mut at = 4 + len;
+    let mut out = Vec::with_capacity(entries.len());
+    for entry in entries {
+        let value = if entry.op == Op::Put {
+            let end = usize::try_from(entry.len)
+                .ok()
+                .and_then(|n| at.checked_add(n))
+                .filter(|end| *end <= body.len())
+                .ok_or_else(|| format!("the value of `{}` runs past the body", entry.key))?;
+            let value = body.slice(at..end);
+            at = end;
+            Some(value)
+        } else {
+            None
+        };
+        out.push((entry, value));
+    }
+    if at != body.len() {
+        return Err(format!("{} bytes after the last value", body.len() - at));
+    }
+    Ok(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn entry(key: &str, op: Op, len: u64) -> BatchEntry {
+        BatchEntry {
+            label: "images".into(),
+            key: key.into(),
+            version: "00000000000f0000@us".parse().unwrap(),
+            op,
+            len,
+            seen: vec!["eu".into(), "us".into()],
+        }
+    }
+
+    #[test]
+    fn batches_round_trip_and_bad_ones_are_refused() {
+        let batch = vec![
+            (
+                entry("orig/a", Op::Put, 3),
+                Some(Bytes::from_static(b"abc")),
+            ),
+            (entry("meta/a", Op::Delete, 0), None),
+            (entry("orig/b", Op::Offer, 0), None),
+            (entry("idx/a", Op::Put, 0), Some(Bytes::new())),
+        ];
+        let body = encode_batch(&batch);
+        assert_eq!(decode_batch(&body).unwrap(), batch);
+
+        let mut long = body.to_vec();
+        long.push(0);
+        assert!(decode_batch(&Bytes::from(long)).is_err());
+        assert!(decode_batch(&body.slice(..body.len() - 1)).is_err());
+        assert!(decode_batch(&Bytes::from_static(b"\0\0")).is_err());
+        let lying = encode_batch(&[(
+            entry("orig/a", Op::Put, 99),
+            Some(Bytes::from_static(b"abc")),
+        )]);
+        assert!(decode_batch(&lying).unwrap_err().contains("runs past"));
+    }
 
     #[test]
     fn object_paths_round_trip_any_key() {
