@@ -6,6 +6,8 @@
 //! of the upload's trace, in the other region as well; and an unreachable
 //! collector costs no request.
 
+#[path = "support/regions.rs"]
+mod regions;
 #[path = "support/services.rs"]
 mod services;
 #[path = "support/mod.rs"]
@@ -191,4 +193,71 @@ fn an_unreachable_collector_costs_no_request() {
         "40 variants took {:?}",
         started.elapsed()
     );
+}
+
+#[test]
+fn an_uploads_replication_and_a_pull_through_join_the_requests_traces_across_regions() {
+    let otlp = OtlpReceiver::start();
+    // eu and us replicate to each other; ap asks eu, which never delivers to it.
+    let deployment = regions::topology(&[("eu", &["us"]), ("us", &["eu"]), ("ap", &["eu"])], "");
+    let hosts: Vec<_> = deployment
+        .iter()
+        .map(|region| {
+            region
+                .builder()
+                .env("OTEL_EXPORTER_OTLP_ENDPOINT", otlp.endpoint())
+                .env("OTEL_SERVICE_NAME", format!("edgeimg-{}", region.name))
+                .env("OTEL_BSP_SCHEDULE_DELAY", "100")
+                .start()
+        })
+        .collect();
+    let (eu, ap) = (&hosts[0], &hosts[2]);
+
+    let parent = traceparent(TRACE, CLIENT_SPAN);
+    let r = eu.post(
+        "/upload",
+        &[("traceparent", parent.as_str())],
+        &corpus("Aqua.jpg"),
+    );
+    assert_eq!(r.status, 201, "{}", r.text());
+    let id = r.json()["id"].as_str().unwrap().to_string();
+    let (deliver, received) = wait_for(&otlp, "the upload's delivery to us", |spans| {
+        let deliver = spans.iter().find(|s| {
+            s["trace_id"] == TRACE
+                && s["name"] == "replication deliver"
+                && s["service"] == "edgeimg-eu"
+        })?;
+        let received = spans
+            .iter()
+            .find(|s| s["service"] == "edgeimg-us" && s["parent_span_id"] == deliver["span_id"])?;
+        Some((deliver.clone(), received.clone()))
+    });
+    assert_eq!(attr(&deliver, "edgeimg.peer"), "us");
+    assert_eq!(received["trace_id"], TRACE, "one trace across regions");
+    assert_eq!(received["kind"], 2, "us serves the delivery");
+    assert_eq!(attr(&received, "http.route"), "/.well-known/edgeimg/");
+
+    // ap has not got it: its fetch pulls from eu, within the fetch's trace.
+    let pull_trace = "0af7651916cd43dd8448eb211c80319c";
+    let parent = traceparent(pull_trace, "b7ad6b7169203331");
+    let r = ap.request(
+        "GET",
+        &format!("/images/{id}"),
+        &[("traceparent", parent.as_str())],
+        b"",
+    );
+    assert_eq!(r.status, 200, "{}", r.text());
+    let (pull, answered) = wait_for(&otlp, "ap's pull from eu", |spans| {
+        let pull = spans.iter().find(|s| {
+            s["trace_id"] == pull_trace
+                && s["name"] == "replication pull"
+                && s["service"] == "edgeimg-ap"
+        })?;
+        let answered = spans
+            .iter()
+            .find(|s| s["service"] == "edgeimg-eu" && s["parent_span_id"] == pull["span_id"])?;
+        Some((pull.clone(), answered.clone()))
+    });
+    assert_eq!(attr(&pull, "edgeimg.peer"), "eu");
+    assert_eq!(answered["trace_id"], pull_trace);
 }

@@ -18,7 +18,7 @@
 use std::io::IsTerminal;
 
 use opentelemetry::propagation::{Extractor, Injector, TextMapPropagator};
-use opentelemetry::trace::TracerProvider;
+use opentelemetry::trace::{TraceContextExt, TracerProvider};
 use opentelemetry_sdk::propagation::TraceContextPropagator;
 use opentelemetry_sdk::trace::SdkTracerProvider;
 use opentelemetry_sdk::Resource;
@@ -152,4 +152,40 @@ pub fn propagate(span: &tracing::Span, headers: &mut http::HeaderMap) {
         return;
     }
     TraceContextPropagator::new().inject_context(&span.context(), &mut HeaderWriter(headers));
+}
+
+/// The W3C `traceparent` of the current span, to keep beside work that
+/// continues later (a logged change is delivered after its request ended);
+/// `None` when traces are off.
+pub fn current_traceparent() -> Option<String> {
+    let span = tracing::Span::current();
+    if span.is_disabled() {
+        return None;
+    }
+    let mut headers = http::HeaderMap::new();
+    propagate(&span, &mut headers);
+    headers
+        .get("traceparent")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string)
+}
+
+/// Makes `span` a child of the span a kept `traceparent` names, and links it
+/// to the spans `others` name (work of several traces done at once).
+pub fn continue_kept(span: &tracing::Span, parent: Option<&str>, others: &[&str]) {
+    if span.is_disabled() {
+        return;
+    }
+    let context_of = |traceparent: &str| {
+        let mut headers = http::HeaderMap::new();
+        let value = http::HeaderValue::from_str(traceparent).ok()?;
+        headers.insert("traceparent", value);
+        Some(TraceContextPropagator::new().extract(&HeaderReader(&headers)))
+    };
+    if let Some(parent) = parent.and_then(context_of) {
+        let _ = span.set_parent(parent);
+    }
+    for other in others.iter().filter_map(|o| context_of(o)) {
+        span.add_link(other.span().span_context().clone());
+    }
 }

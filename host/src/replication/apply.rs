@@ -269,6 +269,7 @@ fn change(label: &str, key: &str, version: Version, deleted: bool, bytes: u64) -
         from: None,
         seen: None,
         bytes,
+        trace: crate::telemetry::current_traceparent(),
     }
 }
 

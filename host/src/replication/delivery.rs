@@ -26,6 +26,7 @@ use anyhow::{Context, Result};
 use bytes::Bytes;
 use futures::stream::{self, FuturesOrdered, StreamExt, TryStreamExt};
 use tokio::sync::watch;
+use tracing::Instrument;
 
 use super::apply::owed;
 use super::config::Peer;
@@ -34,6 +35,7 @@ use super::version::wall_millis;
 use super::wire::{BatchEntry, Op, Outcome};
 use super::Replication;
 use crate::kv::Error;
+use crate::telemetry::{self, SPANS};
 
 /// Changes read from the log per batch.
 const BATCH: usize = 256;
@@ -191,6 +193,34 @@ impl Replication {
     /// Sends one batch: the changes with their values (big relayed ones
     /// offered first), then the offered values the peer lacks.
     async fn send_batch(self: &Arc<Self>, peer: &Peer, batch: Vec<(u64, Change)>) -> Result<Sent> {
+        let span = tracing::trace_span!(
+            target: SPANS,
+            "replication deliver",
+            otel.kind = "client",
+            edgeimg.peer = %peer.region,
+            edgeimg.changes = batch.len(),
+        );
+        if !span.is_disabled() {
+            // Part of the trace of the request that made the first change,
+            // linked to those of the others.
+            let mut traces: Vec<&str> = batch
+                .iter()
+                .filter_map(|(_, c)| c.trace.as_deref())
+                .collect();
+            traces.dedup();
+            let (first, others) = traces
+                .split_first()
+                .map_or((None, &[][..]), |(f, o)| (Some(*f), o));
+            telemetry::continue_kept(&span, first, others);
+        }
+        self.send_prepared(peer, batch).instrument(span).await
+    }
+
+    async fn send_prepared(
+        self: &Arc<Self>,
+        peer: &Peer,
+        batch: Vec<(u64, Change)>,
+    ) -> Result<Sent> {
         let started = std::time::Instant::now();
         let count = batch.len();
         let prepared: Vec<(Change, Ready)> = stream::iter(batch)

@@ -47,6 +47,10 @@ pub struct Change {
     /// can size its batches before reading them.
     #[serde(default)]
     pub bytes: u64,
+    /// The W3C `traceparent` of the request that made or brought the
+    /// change, when traces are on: its delivery joins that trace.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trace: Option<String>,
 }
 
 /// The log: an append-only sequence of changes and a cursor per peer.
@@ -190,6 +194,7 @@ mod tests {
             from: None,
             seen: None,
             bytes: n,
+            trace: None,
         }
     }
 

@@ -85,7 +85,11 @@ impl PeerClient {
         if let Some(version) = version {
             request = request.header(VERSION, version.to_string());
         }
+        // The peer's spans join the trace of whatever sends this.
+        let mut trace = http::HeaderMap::new();
+        crate::telemetry::propagate(&tracing::Span::current(), &mut trace);
         let response = request
+            .headers(trace)
             .body(body)
             .send()
             .await

@@ -13,6 +13,8 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 
+use tracing::Instrument;
+
 use super::apply::image_id;
 use super::peer_client::Fetched;
 use super::Replication;
@@ -107,9 +109,13 @@ impl Replication {
         let (result, _) = self
             .pulls
             .flights
-            .run(flight.clone(), async move {
-                this.pull_from_peers(&flight.0, &flight.1, &scope).await
-            })
+            .run(
+                flight.clone(),
+                // The flight may run on another task: it joins the trace of
+                // the request that started it.
+                async move { this.pull_from_peers(&flight.0, &flight.1, &scope).await }
+                    .in_current_span(),
+            )
             .await;
         result.unwrap_or_else(|| Err(Error::Other(format!("pull of `{key}` panicked"))))
     }
@@ -138,9 +144,17 @@ impl Replication {
                 continue;
             }
             let onward = scope.onward.then_some(onward);
+            let span = tracing::trace_span!(
+                target: crate::telemetry::SPANS,
+                "replication pull",
+                otel.kind = "client",
+                edgeimg.peer = %peer.region,
+                edgeimg.kv.key = key,
+            );
             let fetched = self
                 .client
                 .get(&peer.url, label, key, onward, timeout)
+                .instrument(span)
                 .await;
             let from = Some(peer.region.as_str());
             match fetched {

@@ -6,6 +6,8 @@
 
 use std::time::Duration;
 
+use tracing::Instrument;
+
 use super::apply::image_id;
 use super::record::PREFIX;
 use super::wire::Invalidate;
@@ -39,7 +41,9 @@ impl Replication {
                         Err(_) => tokio::time::sleep(Duration::from_millis(100 << attempt)).await,
                     }
                 }
-            });
+            }
+            // The sibling's spans join the trace of the change's request.
+            .in_current_span());
         }
     }
 
