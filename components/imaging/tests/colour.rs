@@ -2,8 +2,10 @@
 //! Adobe RGB and ProPhoto RGB (colord-data's profiles) and Display P3 (a
 //! profile `moxcms` writes, as no Debian package ships one), embedded in JPEG,
 //! PNG, WebP and AVIF (and Display P3 once more as AVIF `nclx` code points,
-//! no profile, and again with those only in the AV1 sequence header), and CMYK (JPEG with an embedded FOGRA29 profile; Adobe-inverted
-//! and plain without a profile, which get the bundled FOGRA39 one), by
+//! no profile, and again with those only in the AV1 sequence header), and CMYK
+//! (JPEG with an embedded FOGRA29 profile, with Ghostscript's LUT-based
+//! press profile; Adobe-inverted and plain without a profile, which get the
+//! bundled FOGRA39 one; CMYK references at perceptual intent), by
 //! `tests/colour/make_fixtures.py` (Pillow). Each 320 px thumbnail must match,
 //! in mean colour per channel within 3 levels, the thumbnail of LittleCMS'
 //! sRGB conversion of the same decoded pixels; and each case must be one that
@@ -29,7 +31,7 @@ struct Case {
 #[test]
 fn tagged_inputs_render_like_a_colour_managed_reference() {
     let cases = fixtures();
-    assert_eq!(cases.len(), 17, "{cases:?}");
+    assert_eq!(cases.len(), 18, "{cases:?}");
     let mut failures = Vec::new();
     for case in &cases {
         let name = case.input.file_name().unwrap().to_string_lossy();
@@ -100,7 +102,7 @@ fn distance(a: &[f64; 3], b: &[f64; 3]) -> f64 {
 /// Makes the fixtures (a few seconds) into a fresh temp dir and lists them.
 fn fixtures() -> Vec<Case> {
     let photo = fixtures::corpus().join("FreshFlower.jpg");
-    let needs = "scripts/install-deps installs Pillow, colord-data and libavif-bin";
+    let needs = "scripts/install-deps installs Pillow, colord-data, libgs-common and libavif-bin";
     fixtures::make("colour/make_fixtures.py", "colour", needs, |out| {
         let p3 = out.join("DisplayP3.icc");
         let icc = moxcms::ColorProfile::new_display_p3().encode().unwrap();

@@ -1,4 +1,5 @@
 use super::*;
+use cmyk::DEFAULT_CMYK;
 use moxcms::ColorProfile;
 
 fn encoded(profile: &ColorProfile) -> ColorProfile {
@@ -64,4 +65,59 @@ fn a_non_cmyk_embedded_profile_falls_back_to_the_bundled_one() {
         cmyk_to_srgb(&px, Some(&adobe)).unwrap(),
         cmyk_to_srgb(&px, None).unwrap()
     );
+}
+
+#[test]
+fn press_profiles_render_ink_as_littlecms_does_at_perceptual_intent() {
+    // Grey ramps of all four inks, then each ink alone, through LittleCMS
+    // (Pillow's ImageCms, perceptual intent, into its v4 sRGB, so with
+    // black point compensation: full ink is black, not a grey).
+    let ink: Vec<u8> = [0u8, 64, 128, 192, 255]
+        .iter()
+        .flat_map(|&v| [v; 4])
+        .chain([255, 0, 0, 0, 0, 255, 0, 0, 0, 0, 255, 0, 0, 0, 0, 255])
+        .collect();
+    let cases: [(&[u8], [[u8; 3]; 9]); 2] = [
+        (
+            include_bytes!("../../tests/colour/fogra29l.icc"),
+            [
+                [255, 255, 255],
+                [155, 147, 143],
+                [86, 80, 77],
+                [40, 39, 37],
+                [0, 0, 0],
+                [0, 158, 222],
+                [228, 52, 137],
+                [255, 232, 0],
+                [51, 42, 42],
+            ],
+        ),
+        (
+            DEFAULT_CMYK,
+            [
+                [255, 255, 255],
+                [165, 157, 154],
+                [91, 81, 78],
+                [39, 33, 31],
+                [0, 0, 0],
+                [0, 159, 228],
+                [230, 0, 126],
+                [255, 237, 0],
+                [31, 31, 33],
+            ],
+        ),
+    ];
+    for (icc, want) in cases {
+        let profile = parse(icc).unwrap();
+        let got = cmyk_to_srgb(&ink, Some(&profile)).unwrap();
+        let close = got
+            .chunks_exact(3)
+            .zip(want)
+            .all(|(g, w)| g.iter().zip(w).all(|(a, b)| a.abs_diff(b) <= 2));
+        assert!(
+            close,
+            "{:?}\nvs LittleCMS {want:?}",
+            got.chunks(3).collect::<Vec<_>>()
+        );
+    }
 }

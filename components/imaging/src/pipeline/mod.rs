@@ -20,7 +20,7 @@ mod pad;
 mod resize;
 mod saliency;
 mod sharpen;
-mod srgb;
+pub(crate) mod srgb;
 
 pub(crate) use image::Image;
 pub(crate) use orient::Orientation;

@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Colour-managed fixtures for tests/colour.rs, made from a corpus photo with
 LittleCMS (through Pillow's ImageCms) and real ICC profiles from Debian's
-colord-data, plus a CMYK profile made from Debian's FOGRA29L data. AVIF
+colord-data, plus a CMYK profile made from Debian's FOGRA29L data and
+Ghostscript's LUT-based default CMYK profile (Debian's libgs-common). AVIF
 inputs are encoded by libavif's avifenc (Debian's libavif-bin), with the
 profile in a `colr` box, and once (Display P3) as H.273 code points instead
 (`nclx` 12/13/6), once more with that `colr` box renamed `free` so that only
@@ -26,6 +27,8 @@ from PIL import Image, ImageChops, ImageCms
 COLORD = "/usr/share/color/icc/colord"
 HERE = os.path.dirname(os.path.abspath(__file__))
 INTENT = ImageCms.Intent.RELATIVE_COLORIMETRIC
+CMYK_INTENT = ImageCms.Intent.PERCEPTUAL
+GHOSTSCRIPT_CMYK = "/usr/share/color/icc/ghostscript/default_cmyk.icc"
 SRGB = ImageCms.createProfile("sRGB")
 
 
@@ -38,10 +41,10 @@ def save(image, path, **kwargs):
     return path
 
 
-def to_srgb(image, profile_bytes):
+def to_srgb(image, profile_bytes, intent=INTENT):
     profile = ImageCms.ImageCmsProfile(io.BytesIO(profile_bytes))
     return ImageCms.profileToProfile(
-        image, profile, SRGB, renderingIntent=INTENT, outputMode="RGB"
+        image, profile, SRGB, renderingIntent=intent, outputMode="RGB"
     )
 
 
@@ -121,10 +124,14 @@ def cmyk_cases(base, out):
         embedded = f.read()
     with open(os.path.join(HERE, "../../src/colour/default_cmyk.icc"), "rb") as f:
         default = f.read()
+    # A press profile of lut16 A2B tables into Lab (Debian's libgs-common).
+    with open(GHOSTSCRIPT_CMYK, "rb") as f:
+        ghostscript = f.read()
 
     cases = []
     # Pillow writes CMYK JPEGs as Photoshop does: inverted, with Adobe APP14.
     tagged = save(cmyk, os.path.join(out, "cmyk-fogra29.jpg"), quality=95, icc_profile=embedded)
+    lut = save(cmyk, os.path.join(out, "cmyk-ghostscript.jpg"), quality=95, icc_profile=ghostscript)
     plain_adobe = save(cmyk, os.path.join(out, "cmyk-adobe.jpg"), quality=95)
     # Plain ink values without an Adobe segment: write the inverse, drop APP14.
     inverse = Image.eval(cmyk, lambda v: 255 - v)
@@ -133,7 +140,12 @@ def cmyk_cases(base, out):
     plain = os.path.join(out, "cmyk-plain.jpg")
     with open(plain, "wb") as f:
         f.write(strip_adobe(buf.getvalue()))
-    for path, icc in [(tagged, embedded), (plain_adobe, default), (plain, default)]:
+    for path, icc in [
+        (tagged, embedded),
+        (lut, ghostscript),
+        (plain_adobe, default),
+        (plain, default),
+    ]:
         decoded = Image.open(path)
         decoded.load()
         if path == plain:
@@ -143,10 +155,12 @@ def cmyk_cases(base, out):
         cases.append(
             {
                 "input": path,
-                "reference": save(to_srgb(decoded, icc), path + ".ref.png"),
+                # Press profiles are applied at perceptual intent, as libvips
+                # does (LittleCMS then compensates the black point).
+                "reference": save(to_srgb(decoded, icc, CMYK_INTENT), path + ".ref.png"),
                 # The same ink through the other profile: what a reader that
                 # ignored (or invented) the profile would show.
-                "untagged": save(to_srgb(decoded, other), path + ".untagged.png"),
+                "untagged": save(to_srgb(decoded, other, CMYK_INTENT), path + ".untagged.png"),
             }
         )
     return cases
