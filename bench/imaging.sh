@@ -2,15 +2,17 @@
 # Imaging benchmark, as a user sees it: edgeimg over HTTP (a running `edgeimg
 # up`, cold variants) beside libvips in-process (sharp from npm), in one run.
 #
-#  1. Speed: 320 px JPEG q80 thumbnails of a baseline JPEG (Blinds.jpg,
-#     1920x1200; also at 800 px, decoded at 1/2, and at 1280 px, decoded
-#     whole: the widths pages ask for), the same photo progressive
-#     (mozjpeg's scans, through sharp: decoded at 1/4), a large progressive one (Elephants_5640x3172.jpg,
-#     17.9 MP: at 1/8), a PNG (Gulp.png), a 4096x4096 lossy WebP made
-#     from Elephants and an 8.3 MP 4:2:0 AVIF (Elephants_3840x2160, by
-#     libaom through sharp: AV1 decodes whole); median ms
-#     and ratio edgeimg/libvips (target <= 1.0), and the SSIM of both
-#     thumbnails against a full-resolution reference.
+#  1. Speed: JPEG q80 variants at 320, 800 and 1280 px (the widths pages
+#     ask for) of a baseline JPEG (Blinds.jpg, 1920x1200), a 5120x2880
+#     baseline JPEG, the same photo progressive (mozjpeg's scans, through
+#     sharp), a large progressive one (Elephants_5640x3172.jpg, 17.9 MP),
+#     a 2560x1600 JPEG with an Adobe RGB profile, a PNG (Gulp.png), a
+#     3840x2160 RGB PNG of a photo, a 1080x1920 RGBA PNG with a soft alpha
+#     edge, a 4096x4096 lossy WebP made from Elephants and an 8.3 MP 4:2:0
+#     AVIF (Elephants_3840x2160, by libaom through sharp); median ms and
+#     ratio edgeimg/libvips (target <= 1.0), and the SSIM of both
+#     thumbnails against a full-resolution reference. Neither enlarges (a
+#     1280 px variant of the 1080 px wide PNG is re-encoded at 1080).
 #  2. Bytes: JPEG, WebP and AVIF at quality 80 from photos and a mostly
 #     transparent PNG (and JPEG at 1280 px from Dune.jpg); edgeimg's bytes
 #     and SSIM beside the smallest libjpeg/libwebp/libaom output (through sharp) with no worse SSIM
@@ -50,6 +52,26 @@ await sharp(`${corpus}/Elephants_3840x2160.jpg`).avif({ quality: 60, chromaSubsa
   .toFile(`${work}/Elephants_3840x2160.avif`);
 await sharp(`${corpus}/Blinds.jpg`).jpeg({ quality: 90, progressive: true })
   .toFile(`${work}/Blinds_progressive.jpg`);
+// Inputs pages meet that the corpus lacks (issue 24): a large baseline JPEG,
+// a 4K RGB PNG (a photo, so it inflates like one), a tall RGBA PNG with a
+// soft alpha edge, and a JPEG with an embedded Adobe RGB profile.
+await sharp(`${corpus}/Elephants_5640x3172.jpg`).resize(5120, 2880).jpeg({ quality: 90 })
+  .toFile(`${work}/Elephants_5120x2880.jpg`);
+await sharp(`${corpus}/Elephants_3840x2160.jpg`).png().toFile(`${work}/Elephants_3840x2160.png`);
+{
+  const { data, info } = await sharp(`${corpus}/Blinds.jpg`).resize(1080, 1920, { fit: "cover" })
+    .ensureAlpha().raw().toBuffer({ resolveWithObject: true });
+  for (let y = 0; y < info.height; y++)
+    for (let x = 0; x < info.width; x++) {
+      const [dx, dy] = [x / info.width - 0.5, y / info.height - 0.5];
+      const a = Math.round(255 * (1.2 - 2.2 * Math.hypot(dx, dy)));
+      data[(y * info.width + x) * 4 + 3] = Math.max(0, Math.min(255, a));
+    }
+  await sharp(data, { raw: info }).png().toFile(`${work}/Blinds_1080x1920_rgba.png`);
+}
+await sharp(`${corpus}/Elephants_5640x3172.jpg`).resize(2560, 1600)
+  .withIccProfile("/usr/share/color/icc/colord/AdobeRGB1998.icc").jpeg({ quality: 90 })
+  .toFile(`${work}/AdobeRGB_2560x1600.jpg`);
 const photo = await sharp(`${corpus}/Blinds.jpg`).resize(480).png().toBuffer();
 await sharp({ create: { width: 1920, height: 1200, channels: 4, background: { r: 0, g: 0, b: 0, alpha: 0 } } })
   .composite([{ input: photo, gravity: "centre" }]).png().toFile(`${work}/Transparent_1920x1200.png`);
@@ -79,15 +101,15 @@ frames[0].save(sys.argv[2], save_all=True, append_images=frames[1:], duration=80
 PY
 
 start_edgeimg edgeimg
-inputs=(
-  "speed $corpus/Blinds.jpg"
-  "speed:800 $corpus/Blinds.jpg"
-  "speed:1280 $corpus/Blinds.jpg"
-  "speed $work/Blinds_progressive.jpg"
-  "speed $corpus/Elephants_5640x3172.jpg"
-  "speed $corpus/Gulp.png"
-  "speed $work/Elephants_4096x4096.webp"
-  "speed $work/Elephants_3840x2160.avif"
+inputs=()
+# The speed matrix: each input at the widths pages ask for.
+for file in "$corpus/Blinds.jpg" "$work/Elephants_5120x2880.jpg" "$work/Blinds_progressive.jpg" \
+  "$corpus/Elephants_5640x3172.jpg" "$work/AdobeRGB_2560x1600.jpg" "$corpus/Gulp.png" \
+  "$work/Elephants_3840x2160.png" "$work/Blinds_1080x1920_rgba.png" \
+  "$work/Elephants_4096x4096.webp" "$work/Elephants_3840x2160.avif"; do
+  inputs+=("speed $file" "speed:800 $file" "speed:1280 $file")
+done
+inputs+=(
   "bytes $corpus/Dune.jpg"
   "bytes:1280 $corpus/Dune.jpg"
   "bytes $corpus/RainDrops.jpg"
