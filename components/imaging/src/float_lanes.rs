@@ -1,4 +1,4 @@
-//! Four f32 lanes and what the reduced-scale JPEG IDCT needs: wasm `v128`
+//! Four f32 lanes and what the JPEG IDCTs need: wasm `v128`
 //! in the components, arrays natively (and in the tests), as [`Lanes`]
 //! is for i32.
 //!
@@ -12,7 +12,10 @@ pub(crate) trait FloatLanes: Copy {
     fn splat(v: f32) -> Self;
     fn from_array(v: [f32; 4]) -> Self;
     fn add(self, o: Self) -> Self;
+    fn sub(self, o: Self) -> Self;
     fn mul(self, o: Self) -> Self;
+    /// The 4×4 matrix whose rows are `rows`, transposed.
+    fn transpose(rows: [Self; 4]) -> [Self; 4];
     /// Lane `L` in every lane.
     fn broadcast<const L: usize>(self) -> Self;
     /// Four i32 from `p`, converted.
@@ -47,8 +50,29 @@ mod wasm {
             f32x4_add(self, o)
         }
         #[inline(always)]
+        fn sub(self, o: v128) -> v128 {
+            f32x4_sub(self, o)
+        }
+        #[inline(always)]
         fn mul(self, o: v128) -> v128 {
             f32x4_mul(self, o)
+        }
+        #[inline(always)]
+        fn transpose([r0, r1, r2, r3]: [v128; 4]) -> [v128; 4] {
+            let (t0, t1) = (
+                i32x4_shuffle::<0, 4, 1, 5>(r0, r1),
+                i32x4_shuffle::<2, 6, 3, 7>(r0, r1),
+            );
+            let (t2, t3) = (
+                i32x4_shuffle::<0, 4, 1, 5>(r2, r3),
+                i32x4_shuffle::<2, 6, 3, 7>(r2, r3),
+            );
+            [
+                i64x2_shuffle::<0, 2>(t0, t2),
+                i64x2_shuffle::<1, 3>(t0, t2),
+                i64x2_shuffle::<0, 2>(t1, t3),
+                i64x2_shuffle::<1, 3>(t1, t3),
+            ]
         }
         #[inline(always)]
         fn broadcast<const L: usize>(self) -> v128 {
@@ -93,8 +117,16 @@ impl FloatLanes for [f32; 4] {
         std::array::from_fn(|i| self[i] + o[i])
     }
     #[inline(always)]
+    fn sub(self, o: Self) -> Self {
+        std::array::from_fn(|i| self[i] - o[i])
+    }
+    #[inline(always)]
     fn mul(self, o: Self) -> Self {
         std::array::from_fn(|i| self[i] * o[i])
+    }
+    #[inline(always)]
+    fn transpose(rows: [Self; 4]) -> [Self; 4] {
+        std::array::from_fn(|c| std::array::from_fn(|r| rows[r][c]))
     }
     #[inline(always)]
     fn broadcast<const L: usize>(self) -> Self {

@@ -13,6 +13,7 @@ mod gif;
 mod jpeg;
 mod jpeg_huffman;
 mod jpeg_idct;
+mod jpeg_idct8;
 mod jpeg_planes;
 mod jpeg_progressive;
 mod jpeg_scaled;
