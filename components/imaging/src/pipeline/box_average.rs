@@ -128,6 +128,10 @@ fn add_row<const C: usize>(sums: &mut [u64], row: &[u8], w: usize, f: usize) {
         2 => add_blocks::<C, 2>(sums, row),
         3 => add_blocks::<C, 3>(sums, row),
         4 => add_blocks::<C, 4>(sums, row),
+        // 4K and larger sources at thumbnail and srcset widths.
+        5 => add_blocks::<C, 5>(sums, row),
+        6 => add_blocks::<C, 6>(sums, row),
+        8 => add_blocks::<C, 8>(sums, row),
         _ => {
             for (sum, span) in sums.chunks_exact_mut(4).zip(row.chunks(f * C)) {
                 add_span::<C>(sum, span);
@@ -230,8 +234,9 @@ mod tests {
     #[test]
     fn every_factor_sums_the_pixels_of_its_blocks() {
         // Widths and heights that leave partial blocks, for the unrolled
-        // factors (2, 3, 4) and the general case, against a direct sum.
-        let (w, h) = (11usize, 7usize);
+        // factors (2, 3, 4, 5, 6, 8) and the general case (7, 9), against a
+        // direct sum.
+        let (w, h) = (19usize, 10usize);
         let mut seed = 0x0005_DEEC_E66D_u64;
         let rgba: Vec<u8> = (0..w * h * 4)
             .map(|_| {
@@ -240,7 +245,7 @@ mod tests {
             })
             .collect();
         let lut = &tables().to_linear;
-        for f in 2..=6 {
+        for f in 2..=9 {
             let mut boxed = BoxAverage::new(w as u32, h as u32, 4, f as u32);
             for row in rgba.chunks_exact(w * 4) {
                 boxed.add_row(row);
