@@ -12,16 +12,23 @@ pub(crate) fn apply(job: &Job<'_>, image: Image) -> Result<Image, Error> {
     if job.output != Format::Jpeg && !opaque {
         return Ok(image);
     }
-    let bg = pad::background(job);
-    let bg = [bg.r, bg.g, bg.b].map(u32::from);
-    let data = image
-        .data
-        .chunks_exact(4)
-        .flat_map(|p| {
+    let mut data = vec![0u8; image.data.len() / 4 * 3];
+    let pixels = data.chunks_exact_mut(3).zip(image.data.chunks_exact(4));
+    if opaque {
+        pixels.for_each(|(out, p)| out.copy_from_slice(&p[..3]));
+    } else {
+        let bg = pad::background(job);
+        let bg = [bg.r, bg.g, bg.b].map(u32::from);
+        // One plain loop: as an iterator of arrays it did not inline in
+        // wasm and took 12 ns a pixel.
+        for (out, p) in pixels {
             let a = u32::from(p[3]);
-            [0, 1, 2].map(|i| ((u32::from(p[i]) * a + bg[i] * (255 - a) + 127) / 255) as u8)
-        })
-        .collect();
+            let blend = |i: usize| ((u32::from(p[i]) * a + bg[i] * (255 - a) + 127) / 255) as u8;
+            out[0] = blend(0);
+            out[1] = blend(1);
+            out[2] = blend(2);
+        }
+    }
     Ok(Image {
         data,
         alpha: false,
