@@ -1,4 +1,4 @@
-//! Progressive JPEG at 1/2, 1/4 or 1/8 scale.
+//! Progressive JPEG at full scale or 1/2, 1/4 or 1/8.
 //!
 //! A progressive file sends each block's coefficients over several scans:
 //! the DC terms, then bands of AC terms, often high bits first and one more
@@ -14,17 +14,24 @@
 //! alone, that is every AC scan (most of the file); at 1/4 also the last bit
 //! of the AC terms (see [`Progressive::skips_last_bit`]). Anything unusual
 //! (CMYK, 12-bit, arithmetic coding, a broken stream) returns `None` and the
-//! caller uses the general decoder instead.
+//! caller uses the general decoder instead. At full scale every coefficient
+//! is kept, as a general decoder keeps them, and the 8×8 inverse DCT is
+//! `jpeg_idct8.rs`: what is left to gain there is the table lookups.
 
 use super::jpeg_huffman::{Bits, Huffman};
 use super::jpeg_idct::{keep_table, samples_per_side, Idct, Keep};
+use super::jpeg_idct8::Idct8;
 use super::jpeg_syntax::{self, Frame, Headers, Restarts};
 use crate::pipeline::Image;
 
-/// The image at 1/`shrink` (2, 4 or 8) of its size, or `None` if this
+/// The image at 1/`shrink` (1, 2, 4 or 8) of its size, or `None` if this
 /// decoder does not handle the file.
 pub(super) fn decode(b: &[u8], shrink: u32) -> Option<Image> {
-    let size = samples_per_side(shrink)?;
+    let size = if shrink == 1 {
+        8
+    } else {
+        samples_per_side(shrink)?
+    };
     jpeg_syntax::decode(
         b,
         Progressive {
@@ -220,14 +227,14 @@ impl jpeg_syntax::Decoder for Progressive {
         let size = self.size;
         let per_block = size * size;
         // Zig-zag position of each kept coefficient, for its quantiser.
-        let mut zigzag = [0usize; 16];
+        let mut zigzag = [0usize; 64];
         for (k, &i) in self.keep.index.iter().enumerate() {
             if i != u8::MAX {
                 zigzag[usize::from(i)] = k;
             }
         }
-        let idct = Idct::new(size);
-        let mut coefs = [0i32; 16];
+        let (idct, idct8) = (Idct::new(size.min(4)), Idct8::new());
+        let mut coefs = [0i32; 64];
         let samples = frame
             .components
             .iter()
@@ -248,7 +255,11 @@ impl jpeg_syntax::Decoder for Progressive {
                     let (row, col) = (at / c.blocks.0, at % c.blocks.0);
                     let start = row * size * stride + col * size;
                     let out = samples.get_mut(start..start + (size - 1) * stride + size)?;
-                    idct.apply(&coefs, ac, out, stride);
+                    if size == 8 {
+                        idct8.apply(&coefs, ac, out, stride);
+                    } else {
+                        idct.apply(coefs[..16].try_into().ok()?, ac, out, stride);
+                    }
                 }
                 Some(samples)
             })
