@@ -1,5 +1,8 @@
-//! JPEG via `jpeg-decoder`, with DCT-domain downscaling. CMYK is converted
-//! to sRGB here, at the reduced scale, through its profile.
+//! JPEG: baseline and progressive files through the own decoders
+//! (`jpeg_scaled.rs`, `jpeg_progressive.rs`, at full or reduced scale);
+//! what they refuse (CMYK, 12-bit, arithmetic coding, a broken stream)
+//! through `jpeg-decoder`, DCT-scaled too. CMYK is converted to sRGB here,
+//! at the reduced scale, through its profile.
 
 use crate::pipeline::{Image, Job};
 use crate::{colour, Error, Format};
