@@ -137,21 +137,10 @@ impl Compensated {
 }
 
 /// The matrix from XYZ over D50 (each channel 1 at white) to linear sRGB:
-/// the inverse of sRGB's D50-adapted colorants, times D50.
+/// [`pcs_xyz`]'s colorants, then the inverse of sRGB's.
 fn xyz_to_linear_srgb() -> [[f32; 3]; 3] {
-    let p = srgb();
-    let [r, g, b] = [p.red_colorant, p.green_colorant, p.blue_colorant];
-    let m = [[r.x, g.x, b.x], [r.y, g.y, b.y], [r.z, g.z, b.z]];
-    let det = m[0][0] * (m[1][1] * m[2][2] - m[1][2] * m[2][1])
-        - m[0][1] * (m[1][0] * m[2][2] - m[1][2] * m[2][0])
-        + m[0][2] * (m[1][0] * m[2][1] - m[1][1] * m[2][0]);
-    // The adjugate over the determinant, each column scaled by D50.
-    std::array::from_fn(|i| {
-        std::array::from_fn(|j| {
-            let (r0, r1) = ((j + 1) % 3, (j + 2) % 3);
-            let (c0, c1) = ((i + 1) % 3, (i + 2) % 3);
-            let cofactor = m[r0][c0] * m[r1][c1] - m[r0][c1] * m[r1][c0];
-            (cofactor / det * D50[j]) as f32
-        })
-    })
+    pcs_xyz()
+        .transform_matrix(srgb())
+        .v
+        .map(|row| row.map(|v| v as f32))
 }
