@@ -1,6 +1,8 @@
-//! What the reduced-scale JPEG decoders share after entropy decoding: which
-//! coefficients a scale keeps, and the reduced-size inverse DCT.
+//! What the JPEG decoders share after entropy decoding: which coefficients a
+//! scale keeps, and the inverse DCT of that size (the full 8×8 one is
+//! `jpeg_idct8.rs`).
 
+use super::jpeg_idct8::Idct8;
 use crate::float_lanes::FloatLanes;
 
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
@@ -15,10 +17,11 @@ pub(super) const ZIGZAG: [u8; 64] = [
     52, 45, 38, 31, 39, 46, 53, 60, 61, 54, 47, 55, 62, 63,
 ];
 
-/// Samples per block side at 1/`shrink` (2, 4 or 8): a block's reduced
-/// inverse DCT is that many points square.
+/// Samples per block side at 1/`shrink` (1, 2, 4 or 8): a block's inverse
+/// DCT is that many points square.
 pub(super) fn samples_per_side(shrink: u32) -> Option<usize> {
     match shrink {
+        1 => Some(8),
         2 => Some(4),
         4 => Some(2),
         8 => Some(1),
@@ -64,6 +67,8 @@ pub(super) fn keep_table(size: usize) -> Keep {
 /// decoding, as libjpeg's reduced-size IDCTs compute it).
 pub(super) struct Idct {
     size: usize,
+    /// Size 8's own transform.
+    full: Option<Idct8>,
     /// basis[i * size + u] = c(u) cos((2i+1)uπ/2n) / 2
     basis: [f32; 16],
     /// For size 4, the basis transposed: columns[u * 4 + i] = basis[i * 4 + u],
@@ -73,9 +78,12 @@ pub(super) struct Idct {
 
 impl Idct {
     pub fn new(size: usize) -> Idct {
+        let full = (size == 8).then(Idct8::new);
+        // The reduced sizes' basis (size 8 has its own transform).
+        let reduced = if full.is_some() { 0 } else { size };
         let mut basis = [0.0; 16];
-        for i in 0..size {
-            for u in 0..size {
+        for i in 0..reduced {
+            for u in 0..reduced {
                 let c = if u == 0 {
                     std::f32::consts::FRAC_1_SQRT_2
                 } else {
@@ -94,13 +102,19 @@ impl Idct {
         });
         Idct {
             size,
+            full,
             basis,
             columns,
         }
     }
 
     /// Writes the level-shifted, clamped pixels to `out` (rows `stride` apart).
-    pub fn apply(&self, coefs: &[i32; 16], ac: bool, out: &mut [u8], stride: usize) {
+    /// `coefs`: the block's kept coefficients, dequantised, row by row of
+    /// the `size`×`size` corner (all 64 at full scale).
+    pub fn apply(&self, coefs: &[i32; 64], ac: bool, out: &mut [u8], stride: usize) {
+        if let Some(full) = &self.full {
+            return full.apply(coefs, ac, out, stride);
+        }
         let n = self.size;
         if !ac {
             let v = clamp(coefs[0] as f32 / 8.0);
@@ -119,9 +133,10 @@ impl Idct {
             out[stride + 1] = px(a - b - c + d);
             return;
         }
-        // Size 1 has no AC terms; `samples_per_side` gives only 1, 2 and 4.
+        // Size 1 has no AC terms, size 8 is `full`: what is left is 4.
         debug_assert_eq!(n, 4);
-        self.apply4(coefs, out, stride);
+        let (corner, _) = coefs.split_first_chunk::<16>().expect("64 > 16");
+        self.apply4(corner, out, stride);
     }
 
     /// Size 4 (1/2 scale): rows (over u, per v), then columns (over v, per

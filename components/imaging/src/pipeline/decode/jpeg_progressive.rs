@@ -16,22 +16,17 @@
 //! (CMYK, 12-bit, arithmetic coding, a broken stream) returns `None` and the
 //! caller uses the general decoder instead. At full scale every coefficient
 //! is kept, as a general decoder keeps them, and the 8×8 inverse DCT is
-//! `jpeg_idct8.rs`: what is left to gain there is the table lookups.
+//! `jpeg_idct8.rs` (through `Idct`): what is left to gain there is the table lookups.
 
 use super::jpeg_huffman::{Bits, Huffman};
 use super::jpeg_idct::{keep_table, samples_per_side, Idct, Keep};
-use super::jpeg_idct8::Idct8;
 use super::jpeg_syntax::{self, Frame, Headers, Restarts};
 use crate::pipeline::Image;
 
 /// The image at 1/`shrink` (1, 2, 4 or 8) of its size, or `None` if this
 /// decoder does not handle the file.
 pub(super) fn decode(b: &[u8], shrink: u32) -> Option<Image> {
-    let size = if shrink == 1 {
-        8
-    } else {
-        samples_per_side(shrink)?
-    };
+    let size = samples_per_side(shrink)?;
     jpeg_syntax::decode(
         b,
         Progressive {
@@ -233,7 +228,7 @@ impl jpeg_syntax::Decoder for Progressive {
                 zigzag[usize::from(i)] = k;
             }
         }
-        let (idct, idct8) = (Idct::new(size.min(4)), Idct8::new());
+        let idct = Idct::new(size);
         let mut coefs = [0i32; 64];
         let samples = frame
             .components
@@ -255,11 +250,7 @@ impl jpeg_syntax::Decoder for Progressive {
                     let (row, col) = (at / c.blocks.0, at % c.blocks.0);
                     let start = row * size * stride + col * size;
                     let out = samples.get_mut(start..start + (size - 1) * stride + size)?;
-                    if size == 8 {
-                        idct8.apply(&coefs, ac, out, stride);
-                    } else {
-                        idct.apply(coefs[..16].try_into().ok()?, ac, out, stride);
-                    }
+                    idct.apply(&coefs, ac, out, stride);
                 }
                 Some(samples)
             })

@@ -3,7 +3,7 @@
 //! At scale 1/n a block's pixels are the n-times smaller inverse DCT of its
 //! lowest (8/n)² coefficients, so every coefficient must still be
 //! entropy-decoded but most are skipped once read. At full scale every
-//! coefficient is kept and the 8×8 inverse DCT is `jpeg_idct8.rs`. Entropy decoding dominates
+//! coefficient is kept and the 8×8 inverse DCT is `jpeg_idct8.rs` (through `Idct`). Entropy decoding dominates
 //! a thumbnail of a baseline photo, so this decoder reads bits 57 at a time
 //! and resolves codes of up to [`LOOKUP_BITS`] bits with one table lookup
 //! (`jpeg-decoder` walks codes bit by bit): about twice as fast. Anything
@@ -12,18 +12,13 @@
 
 use super::jpeg_huffman::{Bits, Huffman};
 use super::jpeg_idct::{keep_table, samples_per_side, Idct, Keep};
-use super::jpeg_idct8::Idct8;
 use super::jpeg_syntax::{self, Frame, Headers};
 use crate::pipeline::Image;
 
 /// The image at 1/`shrink` (1, 2, 4 or 8) of its size, or `None` if this
 /// decoder does not handle the file.
 pub(super) fn decode(b: &[u8], shrink: u32) -> Option<Image> {
-    let size = if shrink == 1 {
-        8
-    } else {
-        samples_per_side(shrink)?
-    };
+    let size = samples_per_side(shrink)?;
     jpeg_syntax::decode(
         b,
         Scaled {
@@ -87,7 +82,7 @@ impl jpeg_syntax::Decoder for Scaled {
         }
         let size = self.size;
         let keep = keep_table(size);
-        let (idct, idct8) = (Idct::new(size.min(4)), Idct8::new());
+        let idct = Idct::new(size);
         let mut bits = Bits::new(data);
         let mut predictors = vec![0i32; members.len()];
         let mut coefs = [0i32; 64];
@@ -109,12 +104,7 @@ impl jpeg_syntax::Decoder for Scaled {
             let ac_seen = block_ac(&mut bits, ac, quant, &keep, &mut coefs)?;
             let at = unit.row * size * stride + unit.col * size;
             let out = self.samples[unit.index].get_mut(at..at + (size - 1) * stride + size)?;
-            if size == 8 {
-                idct8.apply(&coefs, ac_seen, out, stride);
-            } else {
-                let low: &[i32; 16] = coefs[..16].try_into().ok()?;
-                idct.apply(low, ac_seen, out, stride);
-            }
+            idct.apply(&coefs, ac_seen, out, stride);
             Some(())
         })?;
         for &(index, ..) in &members {
