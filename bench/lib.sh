@@ -25,7 +25,7 @@ bench_init() {
 bench_cleanup() {
   for pid in "${bench_pids[@]}"; do kill "$pid" 2>/dev/null || true; done
   wait 2>/dev/null || true
-  rm -rf "$work"
+  [ -n "${BENCH_KEEP:-}" ] && echo "kept $work" >&2 || rm -rf "$work"
 }
 
 # need PACKAGE...: installs Debian packages whose command is missing (the

@@ -9,8 +9,8 @@
 #      its first batch to its last (and how long after b started it was in
 #      sync); each round followed by the reference: nginx storing PUTs (dav)
 #      of the same objects the link moves (per upload: the original, its
-#      metadata JSON, its empty index entry) with as many connections, for
-#      DURATION. Ratios per round and their median;
+#      metadata JSON, its empty index entry), as many as the link moved,
+#      over 8 connections. Ratios per round and their median;
 #   3. lag over an emulated WAN (bench/wanproxy.py in front of every peer):
 #      five regions, two hubs — e1, e2 list h1; e3 lists h2; h1 and h2 list
 #      each other and their edges — link RTTs e1-h1 80 ms, e2-h1 100 ms,
@@ -20,14 +20,14 @@
 # p99 <= 2 x RTT + 200 ms. The background ladder is off (EDGEIMG_EAGER=off):
 # it is not replication and would take the same two cores.
 #
-# Usage: bench/replication.sh   (RATE=20 SECONDS_RUN=10 COUNT=300 ROUNDS=3 DURATION=3s LOSS=0.01
+# Usage: bench/replication.sh   (RATE=20 SECONDS_RUN=10 COUNT=1000 ROUNDS=3 LOSS=0.01
 #                                PARTS="lag drain wan" RTT_SCALE=1)
 . "$(dirname "$0")/lib.sh"
 bench_init
-need nginx wrk curl
+need nginx curl
 rate=${RATE:-20}
 seconds=${SECONDS_RUN:-10}
-count=${COUNT:-300}
+count=${COUNT:-1000}
 rounds=${ROUNDS:-3}
 loss=${LOSS:-0.01}
 parts=${PARTS:-lag drain wan}
@@ -48,7 +48,7 @@ config() {
 }
 # start_region NAME PORT [DATA]: sets $last_pid.
 start_region() {
-  EDGEIMG_LOG=info,edgeimg::replication::delivery=debug start_bg "$1" "$EDGEIMG" up -f "$repo/spin.toml" \
+  EDGEIMG_LOG=${EDGEIMG_LOG:-info,edgeimg::replication::delivery=debug} start_bg "$1" "$EDGEIMG" up -f "$repo/spin.toml" \
     --region "$1" --listen "127.0.0.1:$2" --data-dir "$work/${3:-$1}" --runtime-config-file "$work/$1.toml"
 }
 median() { sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
@@ -70,32 +70,37 @@ if [[ $parts == *lag* ]]; then
   $py lag "http://127.0.0.1:$pa" "$work/base.jpg" "$rate" "$seconds" "b=http://127.0.0.1:$pb"
 fi
 
-# The reference: nginx storing PUTs, in a temp file renamed into place.
-np=$(free_port)
-mkdir -p "$work/www/obj" "$work/tmp"
-chmod -R 777 "$work/www" "$work/tmp"
-cat >"$work/nginx.conf" <<CONF
+# start_nginx DIR: the reference, nginx storing PUTs under DIR (each in a
+# temp file renamed into place); sets $np and $nginx_pid.
+start_nginx() {
+  local dir=$1
+  np=$(free_port)
+  mkdir -p "$dir/www/obj" "$dir/tmp"
+  chmod -R 777 "$dir/www" "$dir/tmp"
+  cat >"$dir/nginx.conf" <<CONF
 worker_processes 1;
-pid $work/nginx.pid;
-error_log $work/nginx-error.log;
+pid $dir/nginx.pid;
+error_log $dir/nginx-error.log;
 events { worker_connections 1024; }
 http {
   access_log off;
-  client_body_temp_path $work/tmp;
-  proxy_temp_path $work/tmp;
-  fastcgi_temp_path $work/tmp;
-  uwsgi_temp_path $work/tmp;
-  scgi_temp_path $work/tmp;
+  client_body_temp_path $dir/tmp;
+  proxy_temp_path $dir/tmp;
+  fastcgi_temp_path $dir/tmp;
+  uwsgi_temp_path $dir/tmp;
+  scgi_temp_path $dir/tmp;
   client_max_body_size 64m;
   server {
     listen 127.0.0.1:$np;
-    location /obj/ { root $work/www; dav_methods PUT; create_full_put_path on; }
+    location /obj/ { root $dir/www; dav_methods PUT; create_full_put_path on; }
   }
 }
 CONF
-nginx -c "$work/nginx.conf" -p "$work" -g 'daemon off;' &
-bench_pids+=($!)
-for _ in $(seq 1 100); do curl -s -o /dev/null "http://127.0.0.1:$np/" && break; sleep 0.05; done
+  nginx -c "$dir/nginx.conf" -p "$dir" -g 'daemon off;' &
+  nginx_pid=$!
+  bench_pids+=("$nginx_pid")
+  for _ in $(seq 1 100); do curl -s -o /dev/null "http://127.0.0.1:$np/" && break; sleep 0.05; done
+}
 
 if [[ $parts == *drain* ]]; then
 echo "== drain: $count uploads queued while b is down, then b returns (empty store); $rounds rounds" >&2
@@ -105,25 +110,28 @@ for round in $(seq 1 "$rounds"); do
   kill "$pid_b"; wait "$pid_b" 2>/dev/null || true
   $py backlog "http://127.0.0.1:$pa" "$work/base.jpg" "$count" "$work" "$round"
   offset=$(stat -c %s "$work/a.log")
+  # b's data and nginx's files in one directory made now: creating files
+  # costs far more for minutes after many were deleted nearby (ext4 without
+  # a journal skips recently freed inodes one by one), so both meet the
+  # same file system state.
+  mkdir -p "$work/round$round/nginx"
   started=$(date +%s.%N)
-  start_region b "$pb" "b$round"; pid_b=$last_pid
+  start_region b "$pb" "round$round/b"; pid_b=$last_pid
   read -r changes_per_s link_mbps changes took < <($py drain "http://127.0.0.1:$pa" b "$work/a.log" "$offset")
   in_sync=$(python3 -c "import time; print(f'{time.time() - $started:.1f}')")
-  cat >"$work/put.lua" <<LUA
-local bodies = {}
-for i, name in ipairs({"original", "meta", "index"}) do
-  local f = io.open("$work/objects/" .. name, "rb")
-  bodies[i] = f:read("*all")
-  f:close()
-end
-local n = 0
-request = function()
-  n = n + 1
-  return wrk.format("PUT", "/obj/$round-" .. n, nil, bodies[n % 3 + 1])
-end
-LUA
-  out=$(wrk -t1 -c8 -d"${DURATION:-3s}" -s "$work/put.lua" "http://127.0.0.1:$np/obj/")
-  put_rps=$(awk '/^Requests\/sec:/ {print $2}' <<<"$out")
+  # The same objects, as many as the link moved, over 8 connections.
+  # curl's start-up (~10 ms) counts against nginx.
+  start_nginx "$work/round$round/nginx"
+  names=(original meta index)
+  for n in $(seq 1 "$changes"); do
+    printf 'url = "http://127.0.0.1:%s/obj/%s"\nupload-file = "%s"\noutput = "/dev/null"\n' \
+      "$np" "$n" "$work/objects/${names[n % 3]}"
+  done >"$work/put.curl"
+  put_started=$(date +%s.%N)
+  curl -sS --no-progress-meter --fail --parallel --parallel-max 8 -K "$work/put.curl" 2>"$work/curl.err" ||
+    { echo "nginx refused PUTs:" >&2; cat "$work/curl.err" >&2; exit 1; }
+  put_rps=$(python3 -c "import time; print($changes / (time.time() - $put_started))")
+  kill "$nginx_pid"; wait "$nginx_pid" 2>/dev/null || true
   read -r ratio line < <(python3 - "$put_rps" "$link_mbps" "$changes_per_s" "$changes" "$took" "$in_sync" "$work/objects" <<'PY'
 import os, sys
 put_rps, link_mbps, changes_per_s = float(sys.argv[1]), float(sys.argv[2]), float(sys.argv[3])

@@ -17,9 +17,11 @@ use std::net::TcpListener;
 use std::time::{Duration, Instant};
 
 use regions::{
-    backlog, eventually, holds, images, now, peer_request, signed, topology, Region, KEY,
+    backlog, eventually, holds, images, now, peer_request, signed, topology, topology_with, Region,
+    KEY,
 };
 use services::{free_port, MotoS3};
+use support::nginx::Nginx;
 use support::{app_manifest, corpus, HostBuilder, TempDir};
 
 /// Three regions that list each other as peers; `ap` keeps its images on
@@ -392,5 +394,76 @@ fn a_rotated_key_is_accepted_alongside_the_new_one_until_dropped() {
         peer_request(&eu, "GET", path, b"", now()).status,
         401,
         "dropped"
+    );
+}
+
+/// nginx in front of a region, answering `POST batch` with 404 as a host of
+/// the release before batches does, and passing every other peer request
+/// (the per-key routes such a host has) to the region.
+fn older_release_front(listen: u16, region: u16) -> String {
+    format!(
+        r#"worker_processes 1;
+pid nginx.pid;
+error_log error.log warn;
+events {{ worker_connections 256; }}
+http {{
+    access_log access.log;
+    client_body_temp_path tmp;
+    proxy_temp_path tmp;
+    client_max_body_size 64m;
+    server {{
+        listen 127.0.0.1:{listen};
+        location = /.well-known/edgeimg/batch {{ return 404; }}
+        location / {{ proxy_pass http://127.0.0.1:{region}; }}
+    }}
+}}
+"#
+    )
+}
+
+#[test]
+fn a_peer_of_an_older_release_without_batches_still_gets_every_change() {
+    let front = free_port();
+    let regions = topology_with(
+        &[("eu", &["us"]), ("us", &["eu"])],
+        "",
+        |region, peer, port| {
+            if (region, peer) == ("eu", "us") {
+                front
+            } else {
+                port
+            }
+        },
+    );
+    let nginx = Nginx::start(&older_release_front(front, regions[1].port), front);
+    let eu = regions[0].start();
+    let us = regions[1].start();
+
+    let ids: Vec<String> = images(3).iter().map(|png| eu.upload(png)).collect();
+    eventually(20, "us holds every upload", || {
+        ids.iter().all(|id| holds(&us, id))
+    });
+    let deleted = eu.delete(&format!("/upload/{}", ids[0]), &[]);
+    assert_eq!(deleted.status, 204, "{}", deleted.text());
+    eventually(20, "the delete reached us", || !holds(&us, &ids[0]));
+    eventually(10, "eu's backlog for us is empty", || {
+        backlog(&eu, "us") == 0.0
+    });
+
+    let log = nginx.access_log();
+    assert!(
+        log.contains("\"POST /.well-known/edgeimg/batch?from=eu HTTP/1.1\" 404"),
+        "a batch was tried first: {log}"
+    );
+    assert!(
+        log.contains("\"PUT /.well-known/edgeimg/objects/images/orig%2F")
+            && log.contains("\"DELETE /.well-known/edgeimg/objects/images/orig%2F"),
+        "then every change went by its own route: {log}"
+    );
+    let batches = log.matches("POST /.well-known/edgeimg/batch").count();
+    let one_by_one = log.matches("\"PUT /.well-known/edgeimg/objects/").count();
+    assert!(
+        batches < one_by_one,
+        "the batch route is not asked again for each change ({batches} tries, {one_by_one} puts): {log}"
     );
 }

@@ -1,15 +1,23 @@
 //! Group commit on an `fs` store: many values made durable at the cost of
 //! about one sync. Each value goes to a temporary file beside its final
-//! name, the files are synced together (the file system joins concurrent
-//! syncs into one journal commit: 64 files of 100 KB in ~22 ms here, ~220
-//! ms one after another), renamed into place, and each directory involved
-//! is synced once. Creating files is what a batch mostly spends its time
-//! on, and a directory takes one creation at a time, so they are created a
-//! thread per directory.
+//! name, the files are made durable together, renamed into place, and the
+//! renames are made durable together. A big batch is synced with one
+//! `syncfs` per file system, as Ceph's FileStore committed and PostgreSQL
+//! can sync its data directory: one journal commit instead of one per
+//! file (468 files of a replication batch: 50 ms of fsyncs on 16 threads
+//! against 15 ms, on ext4 with a journal; 25 against 10 ms without). It
+//! also writes out whatever else is dirty on that file system, which a
+//! small batch should not wait for: up to [`SYNCFS_FROM`] files are synced
+//! one by one, side by side. A directory takes one creation at a time, so
+//! files are created a thread per directory.
 
+use std::os::fd::AsRawFd;
 use std::path::{Path, PathBuf};
 
 use bytes::Bytes;
+
+/// Batches of this many files or more are synced with `syncfs`.
+const SYNCFS_FROM: usize = 32;
 
 /// Runs `work` on each of `items`, on up to 16 threads at once. Syncs
 /// issued together share the file system's journal commits, so a batch of
@@ -83,7 +91,15 @@ pub fn group_write(files: Vec<(PathBuf, Bytes)>, dirs: &[PathBuf]) -> std::io::R
         .iter()
         .flat_map(|g| std::mem::take(&mut *g.open.lock().unwrap()))
         .collect();
-    if let Err(e) = written.and_then(|()| in_parallel(&open, std::fs::File::sync_all)) {
+    let whole_file_systems = open.len() >= SYNCFS_FROM;
+    let synced = written.and_then(|()| {
+        if whole_file_systems {
+            sync_file_systems(groups.iter().map(|g| g.dir.as_path()))
+        } else {
+            in_parallel(&open, std::fs::File::sync_all)
+        }
+    });
+    if let Err(e) = synced {
         cleanup();
         return Err(e);
     }
@@ -94,7 +110,31 @@ pub fn group_write(files: Vec<(PathBuf, Bytes)>, dirs: &[PathBuf]) -> std::io::R
             .iter()
             .try_for_each(|(path, _, temp)| std::fs::rename(temp, path))
     })?;
-    in_parallel(dirs, |dir| std::fs::File::open(dir)?.sync_all())
+    if whole_file_systems {
+        sync_file_systems(dirs.iter().map(PathBuf::as_path))
+    } else {
+        in_parallel(dirs, |dir| std::fs::File::open(dir)?.sync_all())
+    }
+}
+
+/// `syncfs` once for each file system holding one of `dirs`: everything
+/// written there is durable on return, renames and new directories
+/// included, and a write-back error since the directory was opened is
+/// reported (Linux 5.8 and later).
+fn sync_file_systems<'a>(dirs: impl Iterator<Item = &'a Path>) -> std::io::Result<()> {
+    use std::os::unix::fs::MetadataExt;
+    let mut done = std::collections::HashSet::new();
+    for dir in dirs {
+        let handle = std::fs::File::open(dir)?;
+        if !done.insert(handle.metadata()?.dev()) {
+            continue;
+        }
+        // SAFETY: syncfs only reads the descriptor, which `handle` keeps open.
+        if unsafe { libc::syncfs(handle.as_raw_fd()) } != 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -125,6 +165,27 @@ mod tests {
         assert_eq!(std::fs::read(b.join("2~")).unwrap(), b"two");
         assert_eq!(names(&a), ["1~"]);
         assert_eq!(names(&b), ["2~"]);
+    }
+
+    #[test]
+    fn a_big_batch_synced_by_file_system_lands_whole() {
+        let root = tempdir();
+        let (a, b) = (root.path().join("a"), root.path().join("b"));
+        let files: Vec<(PathBuf, Bytes)> = (0..SYNCFS_FROM + 8)
+            .map(|i| {
+                let dir = if i % 2 == 0 { &a } else { &b };
+                (dir.join(format!("{i}~")), Bytes::from(vec![i as u8; 1000]))
+            })
+            .collect();
+        group_write(files, &[root.path().to_path_buf(), a.clone(), b.clone()]).unwrap();
+        for i in 0..SYNCFS_FROM + 8 {
+            let dir = if i % 2 == 0 { &a } else { &b };
+            assert_eq!(
+                std::fs::read(dir.join(format!("{i}~"))).unwrap(),
+                vec![i as u8; 1000]
+            );
+        }
+        assert_eq!(names(&a).len() + names(&b).len(), SYNCFS_FROM + 8);
     }
 
     #[test]

@@ -11,6 +11,7 @@
 use std::collections::HashMap;
 
 use bytes::Bytes;
+use futures::{stream, StreamExt, TryStreamExt};
 
 use super::apply::{received, Origin};
 use super::log::Change;
@@ -19,6 +20,9 @@ use super::version::Version;
 use super::wire::{BatchEntry, Op, Outcome};
 use super::Replication;
 use crate::kv::{integrity, Error};
+
+/// Version records read at once while a batch is planned.
+const VERSION_READS: usize = 32;
 
 /// A change of the batch that will be applied.
 struct Planned {
@@ -63,19 +67,27 @@ impl Replication {
             guards.push(self.locks.lock(label, key).await);
         }
 
-        // The newest version of each key: ours, then each newer entry's.
-        let mut newest: HashMap<(String, String), (Version, Option<usize>)> = HashMap::new();
+        // The newest version of each key: ours (read side by side), then
+        // each newer entry's.
+        let reads: Vec<_> = keys
+            .iter()
+            .map(|(label, key)| {
+                let records = self.labels[label].records.clone();
+                (label.clone(), key.clone(), records)
+            })
+            .collect();
+        let mut newest: HashMap<(String, String), (Version, Option<usize>)> = stream::iter(reads)
+            .map(|(label, key, records)| async move {
+                let ours = records.version(&key).await?;
+                Ok::<_, Error>(((label, key), (ours, None)))
+            })
+            .buffer_unordered(VERSION_READS)
+            .try_collect()
+            .await?;
         for (i, entry, _) in &valid {
             self.clock.observe(&entry.version);
             let id = (entry.label.clone(), entry.key.clone());
-            if !newest.contains_key(&id) {
-                let ours = self.labels[&entry.label]
-                    .records
-                    .version(&entry.key)
-                    .await?;
-                newest.insert(id.clone(), (ours, None));
-            }
-            let slot = newest.get_mut(&id).expect("inserted above");
+            let slot = newest.get_mut(&id).expect("every key was read");
             if entry.version <= slot.0 {
                 continue;
             }

@@ -31,6 +31,7 @@ use tracing::Instrument;
 use super::apply::owed;
 use super::config::Peer;
 use super::log::Change;
+use super::peer_client::NoBatchRoute;
 use super::version::wall_millis;
 use super::wire::{BatchEntry, Op, Outcome};
 use super::Replication;
@@ -296,10 +297,7 @@ impl Replication {
                 end += 1;
             }
             let part = &entries[start..end];
-            let results = self
-                .client
-                .batch(&peer.url, part, self.config.delivery_timeout)
-                .await?;
+            let results = self.post_part(peer, part).await?;
             for ((entry, value), outcome) in part.iter().zip(&results) {
                 match outcome {
                     Outcome::Applied => {
@@ -316,6 +314,26 @@ impl Replication {
             start = end;
         }
         Ok(outcomes)
+    }
+
+    /// One request's worth of `entries`: a batch, or one by one to a peer
+    /// of an older release (see [`super::legacy`]).
+    async fn post_part(
+        &self,
+        peer: &Peer,
+        part: &[(BatchEntry, Option<Bytes>)],
+    ) -> Result<Vec<Outcome>> {
+        if !self.older.lacks_batch(&peer.region) {
+            match self
+                .client
+                .batch(&peer.url, part, self.config.delivery_timeout)
+                .await
+            {
+                Err(e) if e.is::<NoBatchRoute>() => self.older.found(&peer.region),
+                answered => return answered,
+            }
+        }
+        self.post_one_by_one(peer, part).await
     }
 
     /// The regions that will have `change` once this host has sent it: what

@@ -25,6 +25,7 @@ pub mod breaker;
 pub mod config;
 pub mod delivery;
 pub mod heal;
+pub mod legacy;
 pub mod log;
 pub mod metrics;
 pub mod peer_api;
@@ -94,6 +95,8 @@ pub struct Replication {
     rtts: Rtts,
     /// Per peer: wakes its delivery worker (the peer answers again).
     wakes: HashMap<String, Arc<tokio::sync::Notify>>,
+    /// Peers of an older release, sent changes one by one.
+    older: legacy::OlderPeers,
 }
 
 impl Replication {
@@ -129,6 +132,7 @@ impl Replication {
             .map(|p| (p.region.clone(), Arc::default()))
             .collect();
         Ok(Self {
+            older: legacy::OlderPeers::default(),
             rtts: Rtts::new(&config.peers),
             wakes,
             heals: Flights::default(),

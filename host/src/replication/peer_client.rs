@@ -26,6 +26,12 @@ pub enum Fetched {
     Missing,
 }
 
+/// The peer answered `POST batch` as a host of an older release does: it
+/// has no such route, and takes changes one by one.
+#[derive(Debug, thiserror::Error)]
+#[error("the peer has no `POST batch` (an older release): delivering change by change")]
+pub struct NoBatchRoute;
+
 /// An HTTP client that signs with the deployment's key.
 #[derive(Clone)]
 pub struct PeerClient {
@@ -210,6 +216,13 @@ impl PeerClient {
         let r = self
             .send(base, Method::POST, &path, body, None, timeout)
             .await?;
+        if matches!(
+            r.status(),
+            StatusCode::NOT_FOUND | StatusCode::METHOD_NOT_ALLOWED
+        ) {
+            // This release answers a batch with 200, 400, 401 or 503 only.
+            return Err(NoBatchRoute.into());
+        }
         let results = Self::json::<BatchAnswer>("batch", r).await?.results;
         if results.len() != entries.len() {
             bail!(
@@ -219,6 +232,39 @@ impl PeerClient {
             );
         }
         Ok(results)
+    }
+
+    /// Applies one change of a batch the way hosts without `POST batch`
+    /// take it (`PUT` or `DELETE objects/...`), answered as a batch would
+    /// be: a value that does not hash to its id, or a label not replicated
+    /// there, is [`Outcome::Refused`] rather than an error to retry.
+    pub async fn apply_one(
+        &self,
+        base: &str,
+        entry: &BatchEntry,
+        value: Option<Bytes>,
+        timeout: Duration,
+    ) -> Result<Outcome> {
+        let path = self.with_from(&wire::object_path(&entry.label, &entry.key));
+        let (method, body) = match value {
+            Some(value) => (Method::PUT, value),
+            None => (Method::DELETE, Bytes::new()),
+        };
+        let r = self
+            .send(base, method, &path, body, Some(&entry.version), timeout)
+            .await?;
+        if matches!(
+            r.status(),
+            StatusCode::UNPROCESSABLE_ENTITY | StatusCode::NOT_FOUND
+        ) {
+            return Ok(Outcome::Refused);
+        }
+        let applied = Self::json::<Applied>("put", r).await?.applied;
+        Ok(if applied {
+            Outcome::Applied
+        } else {
+            Outcome::Kept
+        })
     }
 
     /// A signed ping: the peer's region and its RTT to its own peers.
