@@ -287,6 +287,32 @@ fn the_peer_api_refuses_unsigned_wrongly_signed_and_stale_requests() {
     let forged = signed(&eu, "PUT", &put, &put, b"x", now(), &version);
     assert_eq!(forged.status, 422, "{}", forged.text());
     assert_eq!(forged.json()["error"]["code"], "hash_mismatch");
+
+    // This release signs the version (in the query): a header that says
+    // otherwise, or a version changed after signing, is refused.
+    let put_at = |clock: &str| format!("{put}?version={clock}%40us");
+    let relabelled = [("x-edgeimg-version", "00000000000f0001@us")];
+    let r = signed(
+        &eu,
+        "PUT",
+        &put_at("00000000000f0000"),
+        &put_at("00000000000f0000"),
+        b"x",
+        now(),
+        &relabelled,
+    );
+    assert_eq!(r.status, 400, "{}", r.text());
+    assert_eq!(r.json()["error"]["code"], "bad_version");
+    let r = signed(
+        &eu,
+        "PUT",
+        &put_at("00000000000f0001"),
+        &put_at("00000000000f0000"),
+        b"x",
+        now(),
+        &[],
+    );
+    assert_eq!(r.status, 401, "{}", r.text());
 }
 
 #[test]

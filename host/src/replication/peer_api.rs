@@ -71,10 +71,8 @@ impl Replication {
         }
         let tail = &path_and_query[wire::PREFIX.len()..];
         let (path, query) = tail.split_once('?').unwrap_or((tail, ""));
-        let version = headers
-            .get(VERSION)
-            .and_then(|v| v.to_str().ok())
-            .map(str::parse::<Version>);
+        let version =
+            wire::request_version(query, headers.get(VERSION).and_then(|v| v.to_str().ok()));
         let from = wire::query_param(query, "from").filter(|f| !f.is_empty());
         let from = from.as_deref();
         match (method.as_str(), path) {

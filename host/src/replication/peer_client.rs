@@ -75,6 +75,10 @@ impl PeerClient {
         version: Option<&Version>,
         timeout: Duration,
     ) -> Result<reqwest::Response> {
+        let path_and_query = match version {
+            Some(version) => wire::with_version(path_and_query, version),
+            None => path_and_query.to_string(),
+        };
         let mut request = self
             .http
             .request(method.clone(), format!("{base}{path_and_query}"))
@@ -82,7 +86,7 @@ impl PeerClient {
         for (name, value) in sign(
             &self.key,
             method.as_str(),
-            path_and_query,
+            &path_and_query,
             unix_now(),
             &body,
         ) {

@@ -78,6 +78,35 @@ pub fn query_param(query: &str, name: &str) -> Option<String> {
     })
 }
 
+/// `path_and_query` with `version=` in its query, where the signature
+/// covers it (older releases read the version from the [`VERSION`] header
+/// alone, which is sent too).
+pub fn with_version(path_and_query: &str, version: &Version) -> String {
+    let sep = if path_and_query.contains('?') {
+        '&'
+    } else {
+        '?'
+    };
+    let version = version.to_string();
+    format!(
+        "{path_and_query}{sep}version={}",
+        utf8_percent_encode(&version, SEGMENT)
+    )
+}
+
+/// The version of a per-key put or delete: the signed `version=` of the
+/// query, which a [`VERSION`] header, if any, must repeat; from a sender of
+/// an older release (no `version=`), the header alone.
+pub fn request_version(query: &str, header: Option<&str>) -> Option<Result<Version, String>> {
+    match (query_param(query, "version"), header) {
+        (Some(signed), Some(header)) if signed != header => Some(Err(format!(
+            "{VERSION} {header:?} differs from the signed version {signed:?}"
+        ))),
+        (Some(signed), _) => Some(signed.parse()),
+        (None, header) => header.map(str::parse),
+    }
+}
+
 /// `{"applied":bool}`: whether a put or delete changed anything.
 #[derive(Debug, Serialize, Deserialize)]
 pub struct Applied {
@@ -227,6 +256,30 @@ pub fn decode_batch(body: &Bytes) -> Result<Vec<(BatchEntry, Option<Bytes>)>, St
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn the_signed_version_rules_and_a_differing_header_is_refused() {
+        let v = "00000000000f0000@eu".parse::<Version>().unwrap();
+        let path = with_version("/p?from=eu", &v);
+        assert_eq!(path, "/p?from=eu&version=00000000000f0000%40eu");
+        let query = path.split_once('?').unwrap().1;
+        assert_eq!(request_version(query, None), Some(Ok(v.clone())));
+        assert_eq!(
+            request_version(query, Some("00000000000f0000@eu")),
+            Some(Ok(v))
+        );
+        assert!(matches!(
+            request_version(query, Some("00000000000f0001@eu")),
+            Some(Err(_))
+        ));
+        // An older sender: the header alone.
+        assert_eq!(
+            request_version("from=eu", Some("00000000000f0001@eu")),
+            Some("00000000000f0001@eu".parse())
+        );
+        assert_eq!(request_version("from=eu", None), None);
+    }
+
     use super::*;
 
     fn entry(key: &str, op: Op, len: u64) -> BatchEntry {
