@@ -12,8 +12,10 @@
 //!
 //! Memory is moka (TinyLFU admission, weighed by key and value bytes); values
 //! above `max_item_bytes` skip it. Concurrent misses of one key collapse into
-//! one lookup of the tiers below. A read that raced with a write or delete
-//! of its key does not fill memory with what it read.
+//! one lookup of the tiers below, but only misses between the same two
+//! writes: a read that starts after a write returned never joins a lookup
+//! begun before it (which may have read the old value). A read that raced
+//! with a write or delete of its key does not fill memory with what it read.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -124,7 +126,8 @@ type ReadResult = Result<Option<Bytes>, Error>;
 /// Memory in front of `tiers` (tried in order).
 pub struct TieredStore {
     shared: Arc<Shared>,
-    flights: Flights<String, ReadResult>,
+    /// Lookups in flight by key and the write generation they started in.
+    flights: Flights<(String, u64), ReadResult>,
 }
 
 struct Shared {
@@ -206,9 +209,12 @@ impl Store for TieredStore {
         }
         let shared = self.shared.clone();
         let owned = key.to_string();
+        let generation = s.generation.load(Ordering::SeqCst);
         let (result, role) = self
             .flights
-            .run(owned.clone(), async move { shared.load(owned).await })
+            .run((owned.clone(), generation), async move {
+                shared.load(owned, generation).await
+            })
             .await;
         if role == FlightRole::Follower {
             s.stats.collapsed_read();
@@ -340,8 +346,9 @@ impl Store for TieredStore {
 }
 
 impl Shared {
-    async fn load(&self, key: String) -> ReadResult {
-        let generation = self.generation.load(Ordering::SeqCst);
+    /// Reads `key` from the tiers; fills memory only if no write happened
+    /// since `generation`.
+    async fn load(&self, key: String, generation: u64) -> ReadResult {
         for (i, tier) in self.tiers.iter().enumerate() {
             let Some(found) = tier.outcome("read", &key, tier.store.get(&key).await)? else {
                 continue;
