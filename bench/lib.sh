@@ -1,7 +1,8 @@
 # Shared by the bench/*.sh scripts: source it, don't run it.
 #
 #   . "$(dirname "$0")/lib.sh"
-#   bench_init                       # $repo, $work (removed on exit), $EDGEIMG
+#   bench_init                       # $repo, $work (removed on exit unless
+#                                    # BENCH_KEEP is set; under $TMPDIR), $EDGEIMG
 #   need wrk nginx                   # apt-get install what is missing
 #   need_sharp                       # npm install sharp (libvips) once
 #   start_edgeimg NAME [edgeimg up args...]   # sets $addr and $last_pid

@@ -373,7 +373,12 @@ impl Replication {
         };
         match value {
             Ok(Some(value)) => Ok(Ready::Put(value)),
-            Ok(None) => Ok(Ready::Skip),
+            Ok(None) => {
+                // Its record says this version is here: the value went
+                // behind replication's back (or a read lost a race).
+                tracing::warn!(peer = %peer.region, key = %change.key, version = %change.version, "not delivered: recorded here but the value is missing");
+                Ok(Ready::Skip)
+            }
             Err(Error::Corrupt(_)) => match self.heal(&change.label, &change.key).await {
                 Ok(value) => Ok(Ready::Put(value)),
                 Err(e) => {
