@@ -7,8 +7,8 @@
 //! file (468 files of a replication batch: 50 ms of fsyncs on 16 threads
 //! against 15 ms, on ext4 with a journal; 25 against 10 ms without). It
 //! also writes out whatever else is dirty on that file system, which a
-//! small batch should not wait for: up to [`SYNCFS_FROM`] files are synced
-//! one by one, side by side. A directory takes one creation at a time, so
+//! small batch should not wait for: one of fewer than [`SYNCFS_FROM`] files
+//! is synced file by file, side by side. A directory takes one creation at a time, so
 //! files are created a thread per directory.
 
 use std::os::fd::AsRawFd;
