@@ -10,7 +10,10 @@
 #      sync); each round followed by the reference: nginx storing PUTs (dav)
 #      of the same objects the link moves (per upload: the original, its
 #      metadata JSON, its empty index entry), as many as the link moved,
-#      over 8 connections. Ratios per round and their median;
+#      over 8 connections. Ratios per round and their median, and how
+#      fast the file system created files before each round (see
+#      docs/regions.md: run with TMPDIR on a journaled ext4 for numbers
+#      that do not depend on what was deleted minutes before);
 #   3. lag over an emulated WAN (bench/wanproxy.py in front of every peer):
 #      five regions, two hubs — e1, e2 list h1; e3 lists h2; h1 and h2 list
 #      each other and their edges — link RTTs e1-h1 80 ms, e2-h1 100 ms,
@@ -102,6 +105,22 @@ CONF
   for _ in $(seq 1 100); do curl -s -o /dev/null "http://127.0.0.1:$np/" && break; sleep 0.05; done
 }
 
+# create_probe DIR: how fast the file system creates files in DIR right
+# now. On ext4 without a journal it drops ~20x for minutes after many files
+# were deleted nearby, and both sides of the comparison pay for that
+# (docs/regions.md).
+create_probe() {
+  python3 - "$1" <<'PY'
+import os, sys, time
+d = sys.argv[1]; os.makedirs(d, exist_ok=True)
+t = time.monotonic()
+for i in range(500):
+    with open(os.path.join(d, str(i)), "wb") as f:
+        f.write(b"x" * 4096)
+print(f"{500 / (time.monotonic() - t):.0f}")
+PY
+}
+
 if [[ $parts == *drain* ]]; then
 echo "== drain: $count uploads queued while b is down, then b returns (empty store); $rounds rounds" >&2
 ratios=()
@@ -115,6 +134,7 @@ for round in $(seq 1 "$rounds"); do
   # a journal skips recently freed inodes one by one), so both meet the
   # same file system state.
   mkdir -p "$work/round$round/nginx"
+  creates=$(create_probe "$work/round$round/probe")
   started=$(date +%s.%N)
   start_region b "$pb" "round$round/b"; pid_b=$last_pid
   read -r changes_per_s link_mbps changes took < <($py drain "http://127.0.0.1:$pa" b "$work/a.log" "$offset")
@@ -144,7 +164,7 @@ print(f"{ratio:.3f} link: {changes} changes in {took} s = {changes_per_s:.0f} ch
       f"{plain_mbps:.1f} MB/s; link/PUT {ratio:.2f}x")
 PY
 )
-  echo "round $round: $line" >&2
+  echo "round $round: $line; the file system created $creates files/s before it" >&2
   ratios+=("$ratio")
   drains+=("$changes_per_s")
 done
