@@ -10,7 +10,8 @@
 #      sync); each round followed by the reference: nginx storing PUTs (dav)
 #      of the same objects the link moves (per upload: the original, its
 #      metadata JSON, its empty index entry), as many as the link moved,
-#      over 8 connections. Ratios per round and their median, and how
+#      over 8 connections, then the same with one syncfs after the last
+#      PUT (durable, as the link is). Ratios per round and their median, and how
 #      fast the file system created files before each round (see
 #      docs/regions.md: run with TMPDIR on a journaled ext4 for numbers
 #      that do not depend on what was deleted minutes before);
@@ -124,6 +125,7 @@ PY
 if [[ $parts == *drain* ]]; then
 echo "== drain: $count uploads queued while b is down, then b returns (empty store); $rounds rounds" >&2
 ratios=()
+durable_ratios=()
 drains=()
 for round in $(seq 1 "$rounds"); do
   kill "$pid_b"; wait "$pid_b" 2>/dev/null || true
@@ -151,24 +153,31 @@ for round in $(seq 1 "$rounds"); do
   curl -sS --no-progress-meter --fail --parallel --parallel-max 8 -K "$work/put.curl" 2>"$work/curl.err" ||
     { echo "nginx refused PUTs:" >&2; cat "$work/curl.err" >&2; exit 1; }
   put_rps=$(python3 -c "import time; print($changes / (time.time() - $put_started))")
+  # The same PUTs made durable, as the link's are before it answers: one
+  # syncfs of nginx's file system after the last one (a second reference).
+  sync -f "$work/round$round/nginx"
+  durable_rps=$(python3 -c "import time; print($changes / (time.time() - $put_started))")
   kill "$nginx_pid"; wait "$nginx_pid" 2>/dev/null || true
-  read -r ratio line < <(python3 - "$put_rps" "$link_mbps" "$changes_per_s" "$changes" "$took" "$in_sync" "$work/objects" <<'PY'
+  read -r ratio durable_ratio line < <(python3 - "$put_rps" "$durable_rps" "$link_mbps" "$changes_per_s" "$changes" "$took" "$in_sync" "$work/objects" <<'PY'
 import os, sys
-put_rps, link_mbps, changes_per_s = float(sys.argv[1]), float(sys.argv[2]), float(sys.argv[3])
-changes, took, in_sync, objects = sys.argv[4], sys.argv[5], sys.argv[6], sys.argv[7]
+put_rps, durable_rps, link_mbps, changes_per_s = map(float, sys.argv[1:5])
+changes, took, in_sync, objects = sys.argv[5], sys.argv[6], sys.argv[7], sys.argv[8]
 mix = sum(os.path.getsize(os.path.join(objects, n)) for n in ("original", "meta", "index")) / 3
 plain_mbps = put_rps * mix / 1e6
 ratio = link_mbps / plain_mbps
-print(f"{ratio:.3f} link: {changes} changes in {took} s = {changes_per_s:.0f} changes/s, {link_mbps:.1f} MB/s "
+durable_ratio = link_mbps / (durable_rps * mix / 1e6)
+print(f"{ratio:.3f} {durable_ratio:.3f} link: {changes} changes in {took} s = {changes_per_s:.0f} changes/s, {link_mbps:.1f} MB/s "
       f"(in sync {in_sync} s after b started); nginx PUT of the same objects: {put_rps:.0f} objects/s, "
-      f"{plain_mbps:.1f} MB/s; link/PUT {ratio:.2f}x")
+      f"{plain_mbps:.1f} MB/s; link/PUT {ratio:.2f}x; with a syncfs after the PUTs: "
+      f"{durable_rps:.0f} objects/s, link/(PUT+sync) {durable_ratio:.2f}x")
 PY
 )
   echo "round $round: $line; the file system created $creates files/s before it" >&2
   ratios+=("$ratio")
+  durable_ratios+=("$durable_ratio")
   drains+=("$changes_per_s")
 done
-echo "drain median: $(printf '%s\n' "${drains[@]}" | median) changes/s (target >= 1000); link/PUT median: $(printf '%s\n' "${ratios[@]}" | median)x (target >= 0.7)"
+echo "drain median: $(printf '%s\n' "${drains[@]}" | median) changes/s (target >= 1000); link/PUT median: $(printf '%s\n' "${ratios[@]}" | median)x (target >= 0.7); link/(PUT+sync) median: $(printf '%s\n' "${durable_ratios[@]}" | median)x"
 fi
 kill "$pid_b"; wait "$pid_b" 2>/dev/null || true
 [[ $parts == *wan* ]] || exit 0
