@@ -54,6 +54,24 @@ fn wait_for<T>(otlp: &OtlpReceiver, what: &str, mut find: impl FnMut(&[Value]) -
     }
 }
 
+/// The span `name` of trace `trace` that `service` made, and its child
+/// span made by `child_service` (the peer that served it).
+fn span_and_child(
+    spans: &[Value],
+    trace: &str,
+    name: &str,
+    service: &str,
+    child_service: &str,
+) -> Option<(Value, Value)> {
+    let span = spans
+        .iter()
+        .find(|s| s["trace_id"] == trace && s["name"] == name && s["service"] == service)?;
+    let child = spans
+        .iter()
+        .find(|s| s["service"] == child_service && s["parent_span_id"] == span["span_id"])?;
+    Some((span.clone(), child.clone()))
+}
+
 fn attr<'a>(span: &'a Value, key: &str) -> &'a Value {
     &span["attributes"][key]
 }
@@ -222,15 +240,13 @@ fn an_uploads_replication_and_a_pull_through_join_the_requests_traces_across_reg
     assert_eq!(r.status, 201, "{}", r.text());
     let id = r.json()["id"].as_str().unwrap().to_string();
     let (deliver, received) = wait_for(&otlp, "the upload's delivery to us", |spans| {
-        let deliver = spans.iter().find(|s| {
-            s["trace_id"] == TRACE
-                && s["name"] == "replication deliver"
-                && s["service"] == "edgeimg-eu"
-        })?;
-        let received = spans
-            .iter()
-            .find(|s| s["service"] == "edgeimg-us" && s["parent_span_id"] == deliver["span_id"])?;
-        Some((deliver.clone(), received.clone()))
+        span_and_child(
+            spans,
+            TRACE,
+            "replication deliver",
+            "edgeimg-eu",
+            "edgeimg-us",
+        )
     });
     assert_eq!(attr(&deliver, "edgeimg.peer"), "us");
     assert_eq!(received["trace_id"], TRACE, "one trace across regions");
@@ -248,15 +264,13 @@ fn an_uploads_replication_and_a_pull_through_join_the_requests_traces_across_reg
     );
     assert_eq!(r.status, 200, "{}", r.text());
     let (pull, answered) = wait_for(&otlp, "ap's pull from eu", |spans| {
-        let pull = spans.iter().find(|s| {
-            s["trace_id"] == pull_trace
-                && s["name"] == "replication pull"
-                && s["service"] == "edgeimg-ap"
-        })?;
-        let answered = spans
-            .iter()
-            .find(|s| s["service"] == "edgeimg-eu" && s["parent_span_id"] == pull["span_id"])?;
-        Some((pull.clone(), answered.clone()))
+        span_and_child(
+            spans,
+            pull_trace,
+            "replication pull",
+            "edgeimg-ap",
+            "edgeimg-eu",
+        )
     });
     assert_eq!(attr(&pull, "edgeimg.peer"), "eu");
     assert_eq!(answered["trace_id"], pull_trace);

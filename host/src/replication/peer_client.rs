@@ -62,8 +62,7 @@ impl PeerClient {
 
     /// `path` with `?from=` (or `&from=`) this host's region.
     fn with_from(&self, path: &str) -> String {
-        let sep = if path.contains('?') { '&' } else { '?' };
-        format!("{path}{sep}from={}", self.from)
+        wire::with_param(path, "from", &self.from)
     }
 
     async fn send(

@@ -78,19 +78,25 @@ pub fn query_param(query: &str, name: &str) -> Option<String> {
     })
 }
 
-/// `path_and_query` with `version=` in its query, where the signature
-/// covers it (older releases read the version from the [`VERSION`] header
-/// alone, which is sent too).
-pub fn with_version(path_and_query: &str, version: &Version) -> String {
+/// `path_and_query` with `name={value}` added to its query (`value`
+/// already escaped, as [`query_value`] does).
+pub fn with_param(path_and_query: &str, name: &str, value: &str) -> String {
     let sep = if path_and_query.contains('?') {
         '&'
     } else {
         '?'
     };
-    let version = version.to_string();
-    format!(
-        "{path_and_query}{sep}version={}",
-        utf8_percent_encode(&version, SEGMENT)
+    format!("{path_and_query}{sep}{name}={value}")
+}
+
+/// `path_and_query` with `version=` in its query, where the signature
+/// covers it (older releases read the version from the [`VERSION`] header
+/// alone, which is sent too).
+pub fn with_version(path_and_query: &str, version: &Version) -> String {
+    with_param(
+        path_and_query,
+        "version",
+        &query_value(&version.to_string()),
     )
 }
 
