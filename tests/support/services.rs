@@ -6,51 +6,14 @@
 #![allow(dead_code)]
 
 use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpStream;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-/// A free TCP port on 127.0.0.1 for a server a test starts later.
-///
-/// Picked below the kernel's ephemeral range: a port from `bind(:0)` lies
-/// inside it, where any client socket of the suite may take it as its local
-/// port before the server listens (CI saw `Address already in use`). Each
-/// port is handed out once per test binary.
-pub fn free_port() -> u16 {
-    use std::sync::atomic::{AtomicU32, Ordering};
-    static NEXT: AtomicU32 = AtomicU32::new(0);
-    let (low, high) = outside_ephemeral_range();
-    let span = u32::from(high - low);
-    // Start where another binary of this run is unlikely to be.
-    let start = std::process::id() % span;
-    for _ in 0..span {
-        let n = NEXT.fetch_add(1, Ordering::Relaxed);
-        let port = low + ((start + n) % span) as u16;
-        if TcpListener::bind(("127.0.0.1", port)).is_ok() {
-            return port;
-        }
-    }
-    panic!("no free port in {low}..{high}");
-}
-
-/// A port range no client socket is given: below the kernel's ephemeral
-/// range if there is room, else above it.
-fn outside_ephemeral_range() -> (u16, u16) {
-    let range = std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range")
-        .unwrap_or_else(|_| "32768 60999".into());
-    let mut bounds = range.split_whitespace().map(|n| n.parse::<u16>().unwrap());
-    let (first, last) = (bounds.next().unwrap(), bounds.next().unwrap());
-    if first >= 12_000 {
-        (10_000, first)
-    } else {
-        assert!(
-            last <= 63_000,
-            "no room outside the ephemeral ports {range}"
-        );
-        (last + 1, 65_535)
-    }
-}
+#[path = "ports.rs"]
+mod ports;
+pub use ports::free_port;
 
 fn find_binary(name: &str, install: &str) -> PathBuf {
     let path = std::env::var_os("PATH").unwrap_or_default();

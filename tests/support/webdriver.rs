@@ -15,7 +15,7 @@
 //! ```
 
 use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::net::{SocketAddr, TcpStream};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -23,6 +23,9 @@ use std::time::{Duration, Instant};
 use serde_json::{json, Value};
 
 use crate::support::TempDir;
+#[path = "ports.rs"]
+mod ports;
+use ports::free_port;
 
 /// Debian's browser and driver (packages `chromium`, `chromium-driver`).
 pub const CHROMIUM: &str = "/usr/bin/chromium";
@@ -53,10 +56,7 @@ impl Browser {
                 "{binary} is missing: install Debian's chromium and chromium-driver (scripts/install-deps does)"
             );
         }
-        let port = TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .expect("free port")
-            .port();
+        let port = free_port();
         let driver = Command::new(CHROMEDRIVER)
             .arg(format!("--port={port}"))
             .stdin(Stdio::null())
