@@ -302,8 +302,9 @@ impl OpendalStore {
     /// together (the file system joins concurrent syncs into one journal
     /// commit), renamed into place, and each directory involved is synced
     /// once (see [`fs_batch::group_write`]). Object stores take the writes
-    /// a few at a time.
+    /// a few at a time. A key given twice keeps its last value.
     pub async fn set_many(&self, entries: Vec<(String, Bytes)>) -> Result<()> {
+        let entries = last_value_of_each_key(entries);
         let Some(root) = self.fs_root.clone() else {
             return stream::iter(entries)
                 .map(|(key, value)| async move { self.set(&key, value).await })
@@ -520,6 +521,19 @@ impl OpendalStore {
         }
         Ok(())
     }
+}
+
+/// `entries` with only the last value of each key, in their order: writes
+/// taken a few at a time in any order must not let an earlier value win.
+fn last_value_of_each_key(entries: Vec<(String, Bytes)>) -> Vec<(String, Bytes)> {
+    let mut seen = std::collections::HashSet::new();
+    let mut kept: Vec<(String, Bytes)> = entries
+        .into_iter()
+        .rev()
+        .filter(|(key, _)| seen.insert(key.clone()))
+        .collect();
+    kept.reverse();
+    kept
 }
 
 #[async_trait]
