@@ -12,7 +12,7 @@
 //! Environment: `EDGEIMG_CORPUS` (photo dir, default: `scripts/corpus.sh`),
 //! `IMAGING_THUMB_WASM` (the `thumb` example built for wasm32-wasip2),
 //! `BENCH_RUNS` (runs per measurement, default 5), `BENCH_FILES` (comma-separated
-//! subset of the files), `BENCH_OPTIONS` (options added to every transform), `IMAGING_PROFILE=perfmap` (for `perf record`),
+//! files of the corpus directory instead of the default five), `BENCH_OPTIONS` (options added to every transform), `IMAGING_PROFILE=perfmap` (for `perf record`),
 //! `IMAGING_EPOCH=1` (epoch checks on, as in the host), `IMAGING_KEEP=DIR`
 //! (keep the thumbnails there, to compare two builds' output),
 //! `IMAGING_DUMP=FILE` (write Cranelift's compiled component there, an ELF
@@ -91,10 +91,12 @@ fn main() -> Result<()> {
     // `IMAGING_WASM_ONLY=1`: time only the wasm build (min and median), to
     // compare two builds of the component run after run.
     let wasm_only = std::env::var_os("IMAGING_WASM_ONLY").is_some();
-    for file in FILES.into_iter().filter(|f| {
-        only.as_deref()
-            .is_none_or(|o| o.split(',').any(|x| x == *f))
-    }) {
+    // `BENCH_FILES` may name any file of the corpus directory, not only these.
+    let files: Vec<&str> = match only.as_deref() {
+        Some(names) => names.split(',').collect(),
+        None => FILES.to_vec(),
+    };
+    for file in files {
         if wasm_only {
             wasm_ab(file, &options, runs, &wasm_runner, ab_runner.as_ref())?;
             continue;
