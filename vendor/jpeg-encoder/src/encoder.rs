@@ -1332,19 +1332,17 @@ fn get_block_averaged(
     AlignedBlock::new(block)
 }
 
-fn get_num_bits(mut value: i16) -> u8 {
-    if value < 0 {
-        value = -value;
+// edgeimg patch: a count of bits rather than a loop that shifted them out
+// (each iteration an epoch check in Wasmtime); the same results, 0 for
+// `i16::MIN` included (the old `-value` wrapped to it and counted none).
+#[inline(always)]
+fn get_num_bits(value: i16) -> u8 {
+    let magnitude = value.wrapping_abs();
+    if magnitude <= 0 {
+        0
+    } else {
+        (16 - (magnitude as u16).leading_zeros()) as u8
     }
-
-    let mut num_bits = 0;
-
-    while value > 0 {
-        num_bits += 1;
-        value >>= 1;
-    }
-
-    num_bits
 }
 
 pub(crate) trait Operations {
