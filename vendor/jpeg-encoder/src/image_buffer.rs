@@ -162,6 +162,15 @@ macro_rules! ycbcr_image {
                 let mut cr_buffer = [0; CHUNK_SIZE];
 
                 for chuck in line.chunks_exact($num_colors * CHUNK_SIZE) {
+                    // edgeimg patch: RGB in wasm SIMD (`wasm_simd.rs`).
+                    #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+                    if ($num_colors, $o1, $o2, $o3) == (3, 0, 1, 2) {
+                        let (y, cb, cr) = crate::wasm_simd::rgb16_to_ycbcr(chuck);
+                        buffers[0].extend_from_slice(&y);
+                        buffers[1].extend_from_slice(&cb);
+                        buffers[2].extend_from_slice(&cr);
+                        continue;
+                    }
                     for i in (0..CHUNK_SIZE) {
                         let (y, cb, cr) = rgb_to_ycbcr(
                             chuck[i * $num_colors + $o1],

@@ -54,3 +54,70 @@ impl Operations for WasmSimdOperations {
         }
     }
 }
+
+/// Sixteen RGB pixels (48 bytes) to their Y, Cb and Cr samples, with the
+/// integer arithmetic of `image_buffer::rgb_to_ycbcr` (16.16 fixed point,
+/// rounded by adding 0x7FFF), four pixels a lane group. The results lie in
+/// 0..=255, so the saturating narrowing keeps them as `as u8` does.
+#[inline(always)]
+pub(crate) fn rgb16_to_ycbcr(pixels: &[u8]) -> ([u8; 16], [u8; 16], [u8; 16]) {
+    assert!(pixels.len() >= 48);
+    // SAFETY: the assert above: three 16-byte loads inside `pixels`.
+    let (a, b, c) = unsafe {
+        let p = pixels.as_ptr();
+        (
+            v128_load(p as *const v128),
+            v128_load(p.add(16) as *const v128),
+            v128_load(p.add(32) as *const v128),
+        )
+    };
+    // De-interleave: the first 11 (10 for blue) samples from `a` and `b`,
+    // the rest from `c` (shuffle indices 16.. pick the second operand).
+    let r = i8x16_shuffle::<0, 3, 6, 9, 12, 15, 18, 21, 24, 27, 30, 0, 0, 0, 0, 0>(a, b);
+    let r = i8x16_shuffle::<0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 17, 20, 23, 26, 29>(r, c);
+    let g = i8x16_shuffle::<1, 4, 7, 10, 13, 16, 19, 22, 25, 28, 31, 0, 0, 0, 0, 0>(a, b);
+    let g = i8x16_shuffle::<0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 18, 21, 24, 27, 30>(g, c);
+    let bl = i8x16_shuffle::<2, 5, 8, 11, 14, 17, 20, 23, 26, 29, 0, 0, 0, 0, 0, 0>(a, b);
+    let bl = i8x16_shuffle::<0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 16, 19, 22, 25, 28, 31>(bl, c);
+
+    /// The four i32x4 groups of sixteen u8 samples.
+    #[inline(always)]
+    fn widen(v: v128) -> [v128; 4] {
+        let (lo, hi) = (u16x8_extend_low_u8x16(v), u16x8_extend_high_u8x16(v));
+        [
+            u32x4_extend_low_u16x8(lo),
+            u32x4_extend_high_u16x8(lo),
+            u32x4_extend_low_u16x8(hi),
+            u32x4_extend_high_u16x8(hi),
+        ]
+    }
+    let (r, g, bl) = (widen(r), widen(g), widen(bl));
+    /// `(kr·r + kg·g + kb·b + offset) >> 16` for each group, narrowed.
+    #[inline(always)]
+    fn channel(r: &[v128; 4], g: &[v128; 4], b: &[v128; 4], k: [i32; 3], offset: i32) -> [u8; 16] {
+        let (kr, kg, kb, offset) = (
+            i32x4_splat(k[0]),
+            i32x4_splat(k[1]),
+            i32x4_splat(k[2]),
+            i32x4_splat(offset),
+        );
+        let group = |i: usize| {
+            let sum = i32x4_add(
+                i32x4_add(i32x4_mul(r[i], kr), i32x4_mul(g[i], kg)),
+                i32x4_add(i32x4_mul(b[i], kb), offset),
+            );
+            i32x4_shr(sum, 16)
+        };
+        let low = i16x8_narrow_i32x4(group(0), group(1));
+        let high = i16x8_narrow_i32x4(group(2), group(3));
+        let mut out = [0u8; 16];
+        // SAFETY: a 16-byte store into a 16-byte array.
+        unsafe { v128_store(out.as_mut_ptr() as *mut v128, u8x16_narrow_i16x8(low, high)) };
+        out
+    }
+    (
+        channel(&r, &g, &bl, [19595, 38470, 7471], 0x7FFF),
+        channel(&r, &g, &bl, [-11059, -21709, 32768], (128 << 16) + 0x7FFF),
+        channel(&r, &g, &bl, [32768, -27439, -5329], (128 << 16) + 0x7FFF),
+    )
+}
