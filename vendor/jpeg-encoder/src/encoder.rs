@@ -1090,7 +1090,8 @@ impl<W: JfifWrite> Encoder<W> {
                     let mut block = if average {
                         get_block_averaged(&row[i], bx, by, h_scale, v_scale, buffer_width)
                     } else {
-                        get_block(&row[i], bx, by, h_scale, v_scale, buffer_width)
+                        // edgeimg patch: through `Operations` (`wasm_simd.rs`).
+                        OP::get_block(&row[i], bx, by, h_scale, v_scale, buffer_width)
                     };
 
                     OP::fdct(&mut block);
@@ -1276,7 +1277,7 @@ impl Encoder<BufWriter<File>> {
     }
 }
 
-fn get_block(
+pub(crate) fn get_block(
     data: &[u8],
     start_x: usize,
     start_y: usize,
@@ -1346,6 +1347,19 @@ fn get_num_bits(value: i16) -> u8 {
 }
 
 pub(crate) trait Operations {
+    // edgeimg patch: a block's samples can come another way (`wasm_simd.rs`).
+    #[inline(always)]
+    fn get_block(
+        data: &[u8],
+        start_x: usize,
+        start_y: usize,
+        col_stride: usize,
+        row_stride: usize,
+        width: usize,
+    ) -> AlignedBlock {
+        get_block(data, start_x, start_y, col_stride, row_stride, width)
+    }
+
     #[inline(always)]
     fn fdct(data: &mut AlignedBlock) {
         fdct(data);

@@ -7,13 +7,50 @@
 
 use core::arch::wasm32::*;
 
-use crate::encoder::{AlignedBlock, Operations};
+use crate::encoder::{AlignedBlock, Operations, get_block};
 use crate::quantization::{QuantizationTable, SHIFT};
 use crate::writer::ZIGZAG;
 
 pub(crate) struct WasmSimdOperations;
 
 impl Operations for WasmSimdOperations {
+    /// Full-resolution blocks (luma) and every other sample of every other
+    /// row (4:2:0 chroma, nearest) a row of eight at a time; anything else
+    /// as the crate does.
+    #[inline(always)]
+    fn get_block(
+        data: &[u8],
+        start_x: usize,
+        start_y: usize,
+        col_stride: usize,
+        row_stride: usize,
+        width: usize,
+    ) -> AlignedBlock {
+        if !matches!((col_stride, row_stride), (1, 1) | (2, 2)) {
+            return get_block(data, start_x, start_y, col_stride, row_stride, width);
+        }
+        let mut block = AlignedBlock::default();
+        let centre = i16x8_splat(128);
+        for y in 0..8 {
+            let at = (start_y + y * row_stride) * width + start_x;
+            let samples = if col_stride == 1 {
+                let row = &data[at..at + 8];
+                // SAFETY: an 8-byte load of the 8 bytes just bounds-checked.
+                u16x8_extend_low_u8x16(unsafe { v128_load64_zero(row.as_ptr() as *const u64) })
+            } else {
+                let row = &data[at..at + 16];
+                // SAFETY: a 16-byte load of the 16 bytes just bounds-checked.
+                let v = unsafe { v128_load(row.as_ptr() as *const v128) };
+                // The even bytes, each widened to 16 bits (odd bytes zeroed).
+                v128_and(v, u16x8_splat(0x00FF))
+            };
+            let terms = i16x8_sub(samples, centre);
+            // SAFETY: a 16-byte store of row `y` of the 64-term block.
+            unsafe { v128_store(block.data.as_mut_ptr().add(y * 8) as *mut v128, terms) };
+        }
+        block
+    }
+
     #[inline(always)]
     fn quantize_block(block: &AlignedBlock, q_block: &mut AlignedBlock, table: &QuantizationTable) {
         let mut natural = [0i16; 64];
