@@ -71,7 +71,20 @@ fn to_srgb(data: &[u16], alpha: bool) -> Vec<u8> {
     let lut = &tables().to_srgb;
     if !alpha {
         // Opaque: no un-premultiplying (a division per value) to do.
-        return data.iter().map(|&v| lut[usize::from(v >> 4)]).collect();
+        // Sixteen at a time, unrolled, as in `row_to_linear`: fewer loop
+        // headers, each of which carries the host's epoch check.
+        let mut out = vec![0; data.len()];
+        let mut chunks = out.chunks_exact_mut(16).zip(data.chunks_exact(16));
+        for (dst, src) in &mut chunks {
+            for i in 0..16 {
+                dst[i] = lut[usize::from(src[i] >> 4)];
+            }
+        }
+        let whole = data.len() / 16 * 16;
+        for (dst, &v) in out[whole..].iter_mut().zip(&data[whole..]) {
+            *dst = lut[usize::from(v >> 4)];
+        }
+        return out;
     }
     let mut out = Vec::with_capacity(data.len());
     for px in data.chunks_exact(4) {
