@@ -7,7 +7,9 @@
 //! lossy WebP's decode in wasm, ~15% of a lossless one's). When the source
 //! width is exactly 2, 4 or 8 times the output, every output is the sum of
 //! that many pixels times `x_sub`, and the fraction stays 0: fixed-size
-//! sums, of one word's bytes for one channel.
+//! sums, of one word's bytes for one channel. The same width in and out
+//! (the U and V planes of a 4:2:0 image decoded at 1/2, which are already
+//! half the luma's size) is the ratio 1: each sample times `x_sub`.
 #![cfg_attr(
     not(all(target_arch = "wasm32", target_feature = "simd128")),
     allow(dead_code)
@@ -65,8 +67,8 @@ pub(super) unsafe fn install(slot: *mut Option<ImportRow>) {
 
 /// The shrink factor and channel count when the row is one this handles:
 /// one channel or four, not expanding, increments as `WebPRescalerInit`
-/// sets them (source and output widths), and the source exactly 2, 4 or 8
-/// times the output.
+/// sets them (source and output widths), and the source exactly 1, 2, 4 or
+/// 8 times the output.
 fn exact_ratio(r: &Rescaler) -> Option<(usize, usize)> {
     let consistent = r.x_expand == 0
         && matches!(r.num_channels, 1 | 4)
@@ -74,7 +76,7 @@ fn exact_ratio(r: &Rescaler) -> Option<(usize, usize)> {
         && r.x_add == r.src_width
         && r.x_sub == r.dst_width;
     let k = consistent.then(|| r.src_width / r.dst_width)?;
-    (matches!(k, 2 | 4 | 8) && r.src_width == k * r.dst_width)
+    (matches!(k, 1 | 2 | 4 | 8) && r.src_width == k * r.dst_width)
         .then_some((k as usize, r.num_channels as usize))
 }
 
@@ -126,6 +128,12 @@ fn import_gray<const K: usize>(src: &[u8], frow: &mut [u32], x_sub: u32) {
 /// [`import_exact`] for a ratio and channel count [`exact_ratio`] accepts.
 fn import(k: usize, channels: usize, src: &[u8], frow: &mut [u32], x_sub: u32) {
     match (k, channels) {
+        // Ratio 1: libwebp's loop per sample, with its accumulator, for
+        // what is a multiplication.
+        (1, _) => frow
+            .iter_mut()
+            .zip(src)
+            .for_each(|(out, &v)| *out = u32::from(v) * x_sub),
         (2, 1) => import_gray::<2>(src, frow, x_sub),
         (4, 1) => import_gray::<4>(src, frow, x_sub),
         (_, 1) => import_gray::<8>(src, frow, x_sub),
@@ -197,7 +205,7 @@ mod tests {
     fn exact_ratios_match_libwebp() {
         let mut seed = 0x0123_4567_89AB_CDEFu64;
         for channels in [1, 4] {
-            for (k, dst) in [(2, 257), (4, 128), (8, 512), (8, 1)] {
+            for (k, dst) in [(1, 300), (1, 1), (2, 257), (4, 128), (8, 512), (8, 1)] {
                 let src_width = k * dst;
                 let mut r = rescaler(src_width as i32, dst as i32);
                 r.num_channels = channels as i32;
@@ -234,7 +242,7 @@ mod tests {
 
     #[test]
     fn other_rows_go_to_libwebp() {
-        for (src, dst) in [(4095, 512), (300, 100), (4096, 256), (100, 100), (100, 0)] {
+        for (src, dst) in [(4095, 512), (300, 100), (4096, 256), (100, 51), (100, 0)] {
             assert_eq!(exact_ratio(&rescaler(src, dst)), None, "{src} -> {dst}");
         }
         let mut expanding = rescaler(512, 1024);
