@@ -13,22 +13,23 @@ use std::net::TcpListener;
 pub fn free_port() -> u16 {
     use std::collections::HashSet;
     use std::hash::{BuildHasher, RandomState};
-    use std::sync::Mutex;
+    use std::sync::{Mutex, OnceLock};
     static GIVEN: Mutex<Option<HashSet<u16>>> = Mutex::new(None);
-    let (low, high) = outside_ephemeral_range();
+    static RANGE: OnceLock<(u16, u16)> = OnceLock::new();
+    let (low, high) = *RANGE.get_or_init(outside_ephemeral_range);
     let random = RandomState::new();
     let mut given = GIVEN.lock().unwrap();
     let given = given.get_or_insert_with(HashSet::new);
-    for attempt in 0u32.. {
-        let offset = random.hash_one((std::process::id(), attempt)) % u64::from(high - low);
-        let port = low + offset as u16;
-        if !given.contains(&port) && TcpListener::bind(("127.0.0.1", port)).is_ok() {
+    (0..10_000u32)
+        .map(|attempt| {
+            let offset = random.hash_one((std::process::id(), attempt)) % u64::from(high - low);
+            low + offset as u16
+        })
+        .find(|&port| !given.contains(&port) && TcpListener::bind(("127.0.0.1", port)).is_ok())
+        .inspect(|&port| {
             given.insert(port);
-            return port;
-        }
-        assert!(attempt < 10_000, "no free port in {low}..{high}");
-    }
-    unreachable!()
+        })
+        .unwrap_or_else(|| panic!("no free port in {low}..{high}"))
 }
 
 /// A port range no client socket is given: below the kernel's ephemeral
