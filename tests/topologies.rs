@@ -66,8 +66,12 @@ fn hubs_pass_changes_to_every_edge_and_an_edge_back_from_an_outage_drains_its_ba
     let mut hosts: Vec<Option<Host>> = regions.iter().map(|r| Some(r.start())).collect();
 
     let id = host(&hosts, 0).upload(&images(1)[0]);
+    // The delete reads the metadata (to drop the listing entry): it waits
+    // for that too, or e3 would rightly pull a copy not yet delivered.
     eventually(15, "the upload in e1 reached every region", || {
-        (1..5).all(|i| holds(host(&hosts, i), &id))
+        (1..5).all(|i| {
+            holds(host(&hosts, i), &id) && holds_key(host(&hosts, i), &format!("meta/{id}"))
+        })
     });
     assert_eq!(
         host(&hosts, 4).delete(&format!("/upload/{id}"), &[]).status,
