@@ -266,6 +266,34 @@ fn allocating_past_the_memory_cap_is_a_clean_503() {
 }
 
 #[test]
+fn memory_an_instance_wrote_is_zero_for_the_next_one() {
+    // Slots are reused and keep pages resident (reset by the host, some by
+    // memset, the rest by decommit): every size below, within and past
+    // what stays resident must come back zeroed to whoever runs next,
+    // one after another (the same slot) and side by side (other slots).
+    let host = probe();
+    let nonzero = |r: support::Response| -> u64 {
+        assert_eq!(r.status, 200, "{}", r.text());
+        r.json()["nonzero"].as_u64().expect("a count")
+    };
+    for mib in [8, 40, 100, 40, 8, 100] {
+        assert_eq!(
+            nonzero(host.get(&format!("/echo?op=residue&mib={mib}"))),
+            0,
+            "a fresh instance saw bytes of the last one ({mib} MiB)"
+        );
+    }
+    std::thread::scope(|s| {
+        let runs: Vec<_> = (0..4)
+            .map(|_| s.spawn(|| nonzero(host.get("/echo?op=residue&mib=70"))))
+            .collect();
+        for run in runs {
+            assert_eq!(run.join().unwrap(), 0, "side by side");
+        }
+    });
+}
+
+#[test]
 fn a_body_over_the_limit_gets_413() {
     let host = HostBuilder::new(probe_manifest())
         .arg("--max-body-bytes")

@@ -13,6 +13,7 @@
 //! | `panic` | panics |
 //! | `loop` | spins forever |
 //! | `alloc` | allocates and touches `mib` MiB |
+//! | `residue` | grows linear memory by `mib` MiB, counts its non-zero bytes (a fresh instance must see none), then fills it with 0xA5 |
 //! | `sleep` | sleeps `ms` milliseconds, then answers |
 //! | `burn` | computes for `ms` milliseconds without a host call that yields |
 //! | `fetch` | sends `GET url` (outbound HTTP) and answers its status or the error |
@@ -58,6 +59,10 @@ fn handle(req: Request) -> Response {
             }
             let sum: usize = buf.iter().step_by(4096).map(|b| *b as usize).sum();
             json(200, &format!("{{\"pages\":{sum}}}"))
+        }
+        "residue" => {
+            let mib: usize = param("mib").and_then(|m| m.parse().ok()).unwrap_or(1);
+            json(200, &format!("{{\"nonzero\":{}}}", residue(mib)))
         }
         "sleep" => {
             let ms: u64 = param("ms").and_then(|m| m.parse().ok()).unwrap_or(100);
@@ -228,4 +233,26 @@ fn json(status: u16, body: &str) -> Response {
 
 fn error(status: u16, message: &str) -> Response {
     json(status, &format!("{{\"error\":{}}}", quote(message)))
+}
+
+/// Grows linear memory by `mib` MiB (outside the allocator's heap), counts
+/// the bytes there that are not zero, then leaves them all 0xA5: what a
+/// later instance in the same slot would see if the host did not reset it.
+#[cfg(target_arch = "wasm32")]
+fn residue(mib: usize) -> usize {
+    let pages = mib * 16;
+    let first = core::arch::wasm32::memory_grow(0, pages);
+    assert_ne!(first, usize::MAX, "memory.grow failed");
+    let start = first * 65536;
+    let len = pages * 65536;
+    // SAFETY: the pages were just added by memory.grow; nothing else uses them.
+    let bytes = unsafe { std::slice::from_raw_parts_mut(start as *mut u8, len) };
+    let nonzero = bytes.iter().filter(|b| **b != 0).count();
+    bytes.fill(0xA5);
+    nonzero
+}
+
+#[cfg(not(target_arch = "wasm32"))]
+fn residue(_mib: usize) -> usize {
+    0
 }
