@@ -302,11 +302,12 @@ impl Block<'_> {
         while one_by_one != 0 {
             let k = one_by_one.trailing_zeros() as usize;
             one_by_one &= one_by_one - 1;
-            if bits.bit() {
-                if let Some(v) = self.keep_index(k).map(|i| &mut self.kept[i]) {
-                    if *v & bit == 0 {
-                        *v = v.saturating_add(if *v >= 0 { bit } else { -bit });
-                    }
+            // The bit and the sign are coin tosses: no branch on either.
+            let set = bits.receive(1) as i16;
+            if let Some(v) = self.keep_index(k).map(|i| &mut self.kept[i]) {
+                if *v & bit == 0 {
+                    let sign = *v >> 15;
+                    *v = v.saturating_add(set * ((bit ^ sign) - sign));
                 }
             }
         }
@@ -378,29 +379,26 @@ fn refine_ac(
         while k <= band.end {
             bits.refill();
             // (zeros, ±1 or 0): the sign bit comes with the code.
-            let (zeros, new) = table.next_ac(bits)?;
+            let (zeros, value) = table.next_ac(bits)?;
             let zeros = zeros as u32;
-            let new = match new {
-                0 if zeros == 15 => 0,
-                0 => {
-                    *eob_run = 1 << zeros;
-                    if zeros > 0 {
-                        *eob_run += bits.receive(zeros);
-                    }
-                    break;
+            if value == 0 && zeros != 15 {
+                *eob_run = 1 << zeros;
+                if zeros > 0 {
+                    *eob_run += bits.receive(zeros);
                 }
-                1 => bit,
-                -1 => -bit,
-                _ => return None,
-            };
+                break;
+            }
+            if !(-1..=1).contains(&value) {
+                return None;
+            }
+            // ±`bit`, or 0 for a run of 16 zeros: a multiply, as a branch on
+            // the sign (a coin toss) mispredicted half the time.
+            let new = value as i16 * bit;
             // The next coefficient goes at the zero after `zeros` more zeros
             // (a run of 16 zeros ends on its last); the non-zero ones passed
             // on the way take their correction bits first.
             let ahead = band_mask & (u64::MAX << k);
-            let mut still_zero = ahead & !*block.nonzero;
-            for _ in 0..zeros {
-                still_zero &= still_zero.wrapping_sub(1);
-            }
+            let still_zero = drop_lowest(ahead & !*block.nonzero, zeros);
             let at = if still_zero == 0 {
                 band.end + 1
             } else {
@@ -424,6 +422,21 @@ fn refine_ac(
         *eob_run -= 1;
     }
     Some(())
+}
+
+/// `mask` without its lowest `n` (0..=15) set bits: in four steps by the
+/// bits of `n`, each chosen without a branch (a loop of `n` steps was an
+/// epoch check and a mispredicted exit per coefficient).
+#[inline(always)]
+fn drop_lowest(mut mask: u64, n: u32) -> u64 {
+    let drop1 = |m: u64| m & m.wrapping_sub(1);
+    let pick = |on: bool, a: u64, b: u64| if on { a } else { b };
+    mask = pick(n & 1 != 0, drop1(mask), mask);
+    mask = pick(n & 2 != 0, drop1(drop1(mask)), mask);
+    let four = drop1(drop1(drop1(drop1(mask))));
+    mask = pick(n & 4 != 0, four, mask);
+    let eight = (0..8).fold(mask, |m, _| drop1(m));
+    pick(n & 8 != 0, eight, mask)
 }
 
 /// Zig-zag positions `from..to` as a mask.

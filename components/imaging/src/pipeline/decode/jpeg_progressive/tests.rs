@@ -258,3 +258,22 @@ fn declines_what_it_does_not_handle_at_one_eighth() {
         assert!(decode(&full[..len], 8).is_none(), "truncated at {len}");
     }
 }
+
+#[test]
+fn drop_lowest_drops_as_many_set_bits_as_a_loop() {
+    let mut seed = 0x9E37_79B9_7F4A_7C15u64;
+    for _ in 0..2_000 {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        for n in 0..16 {
+            let mut looped = seed;
+            for _ in 0..n {
+                looped &= looped.wrapping_sub(1);
+            }
+            assert_eq!(drop_lowest(seed, n), looped, "{seed:#x} less {n}");
+        }
+    }
+    assert_eq!(drop_lowest(0, 15), 0);
+    assert_eq!(drop_lowest(0b1011, 2), 0b1000);
+}
