@@ -31,6 +31,7 @@ pub(super) fn decode(b: &[u8], shrink: u32) -> Option<Image> {
         b,
         Progressive {
             size,
+            slots: slot_table(size),
             keep: keep_table(size),
             dc_tables: Default::default(),
             ac_tables: Default::default(),
@@ -43,6 +44,8 @@ struct Progressive {
     /// Output samples per block side: 8 / shrink.
     size: usize,
     keep: Keep,
+    /// Where each zig-zag coefficient goes in a block's [`Coefficients::kept`].
+    slots: [u8; 64],
     dc_tables: [Option<Huffman>; 4],
     ac_tables: [Option<Huffman>; 4],
     components: Vec<Coefficients>,
@@ -53,7 +56,9 @@ struct Coefficients {
     /// Per block: bit `k` set once zig-zag coefficient `k` is non-zero.
     nonzero: Vec<u64>,
     /// Per block, the kept coefficients (`Keep::index` order), not yet
-    /// dequantised.
+    /// dequantised, then one scratch slot where the dropped ones are
+    /// written (so whether a coefficient is kept, which varies from one to
+    /// the next, is never a branch).
     kept: Vec<i16>,
     /// Whether a first DC scan has coded this component.
     dc_seen: bool,
@@ -62,7 +67,20 @@ struct Coefficients {
     unrefined: u64,
 }
 
+/// Each zig-zag position's slot in a block's kept values: its index in the
+/// kept corner, or the scratch slot after them.
+fn slot_table(size: usize) -> [u8; 64] {
+    let keep = keep_table(size);
+    let scratch = (size * size) as u8;
+    keep.index.map(|i| if i == u8::MAX { scratch } else { i })
+}
+
 impl Progressive {
+    /// Values held per block: the kept ones and the scratch slot.
+    fn stride(&self) -> usize {
+        self.size * self.size + 1
+    }
+
     /// At 1/4 scale the final refinement scans of AC bands (the last bit of
     /// every AC coefficient: about half of a libjpeg or mozjpeg progressive
     /// file, and of its decoding time) are stepped over unread. That bit
@@ -86,7 +104,7 @@ impl jpeg_syntax::Decoder for Progressive {
     }
 
     fn frame(&mut self, frame: &Frame) {
-        let per_block = self.size * self.size;
+        let per_block = self.stride();
         self.components = frame
             .components
             .iter()
@@ -133,7 +151,7 @@ impl jpeg_syntax::Decoder for Progressive {
             return None;
         }
         let mut bits = Bits::new(data);
-        let per_block = self.size * self.size;
+        let per_block = self.stride();
         let indices: Vec<usize> = members.iter().map(|m| m.0).collect();
         if band.start == 0 {
             let tables = members
@@ -203,6 +221,7 @@ impl jpeg_syntax::Decoder for Progressive {
                         .kept
                         .get_mut(at * per_block..(at + 1) * per_block)?,
                     keep: &self.keep,
+                    slots: &self.slots,
                 };
                 if band.high == 0 {
                     first_ac(&mut bits, table, &band, &mut eob_run, block)?;
@@ -221,6 +240,7 @@ impl jpeg_syntax::Decoder for Progressive {
         }
         let size = self.size;
         let per_block = size * size;
+        let held = self.stride();
         // Zig-zag position of each kept coefficient, for its quantiser.
         let mut zigzag = [0usize; 64];
         for (k, &i) in self.keep.index.iter().enumerate() {
@@ -238,7 +258,8 @@ impl jpeg_syntax::Decoder for Progressive {
                 let quant = headers.quant[c.quant].as_ref()?;
                 let stride = c.blocks.0 * size;
                 let mut samples = vec![0u8; c.blocks.0 * c.blocks.1 * per_block];
-                for (at, kept) in coefficients.kept.chunks_exact(per_block).enumerate() {
+                for (at, kept) in coefficients.kept.chunks_exact(held).enumerate() {
+                    let kept = &kept[..per_block];
                     for (i, (&v, &k)) in kept.iter().zip(&zigzag).enumerate() {
                         let q = i32::from(quant[k]);
                         coefs[i] = i32::from(v) * q;
@@ -274,19 +295,18 @@ struct Block<'a> {
     nonzero: &'a mut u64,
     kept: &'a mut [i16],
     keep: &'a Keep,
+    slots: &'a [u8; 64],
 }
 
 impl Block<'_> {
-    /// Coefficient `k` becomes `value` (non-zero); only the corner's values are kept.
-    fn set(&mut self, k: usize, value: i32) -> Option<()> {
+    /// Coefficient `k` (0..64) becomes `value` (non-zero); only the
+    /// corner's values are kept (the others go to the scratch slot). A
+    /// value past i16 (only a broken file has one) is clamped.
+    #[inline(always)]
+    fn set(&mut self, k: usize, value: i32) {
         *self.nonzero |= 1 << k;
-        if k > self.keep.last {
-            return Some(());
-        }
-        if let Some(i) = self.keep_index(k) {
-            *self.kept.get_mut(i)? = i16::try_from(value).ok()?;
-        }
-        Some(())
+        self.kept[usize::from(self.slots[k & 63])] =
+            value.clamp(i32::from(i16::MIN), i32::from(i16::MAX)) as i16;
     }
 
     /// Reads the correction bits of the non-zero coefficients `passed`
@@ -304,19 +324,13 @@ impl Block<'_> {
             one_by_one &= one_by_one - 1;
             // The bit and the sign are coin tosses: no branch on either.
             let set = bits.receive(1) as i16;
-            if let Some(v) = self.keep_index(k).map(|i| &mut self.kept[i]) {
-                if *v & bit == 0 {
-                    let sign = *v >> 15;
-                    *v = v.saturating_add(set * ((bit ^ sign) - sign));
-                }
+            let v = &mut self.kept[usize::from(self.slots[k & 63])];
+            if *v & bit == 0 {
+                let sign = *v >> 15;
+                *v = v.saturating_add(set * ((bit ^ sign) - sign));
             }
         }
         bits.skip((passed & !self.keep.corner).count_ones());
-    }
-
-    fn keep_index(&self, k: usize) -> Option<usize> {
-        let i = *self.keep.index.get(k)?;
-        (i != u8::MAX).then_some(usize::from(i))
     }
 }
 
@@ -353,7 +367,7 @@ fn first_ac(
         if k > band.end {
             return None;
         }
-        block.set(k, value * (1 << band.low))?;
+        block.set(k, value * (1 << band.low));
         k += 1;
     }
     Some(())
@@ -410,7 +424,7 @@ fn refine_ac(
                 if at > band.end {
                     return None;
                 }
-                block.set(at, i32::from(new))?;
+                block.set(at, i32::from(new));
             }
             k = at + 1;
         }
