@@ -40,6 +40,11 @@ pub(super) struct Keep {
     pub corner: u64,
     /// The kept zig-zag positions as a mask.
     pub mask: u64,
+    /// Where each zig-zag position's value goes (and the 16 past the end a
+    /// broken run can reach): its index in the kept corner, or a scratch
+    /// slot after them (`size * size`), so whether a coefficient is kept,
+    /// which varies from one to the next, is never a branch.
+    pub slots: [u8; 80],
 }
 
 pub(super) fn keep_table(size: usize) -> Keep {
@@ -48,11 +53,13 @@ pub(super) fn keep_table(size: usize) -> Keep {
         last: 0,
         corner: 1,
         mask: 0,
+        slots: [(size * size) as u8; 80],
     };
     for (k, &natural) in ZIGZAG.iter().enumerate() {
         let (row, col) = (usize::from(natural) / 8, usize::from(natural) % 8);
         if row < size && col < size {
             keep.index[k] = (row * size + col) as u8;
+            keep.slots[k] = keep.index[k];
             keep.last = k;
             keep.mask |= 1 << k;
         }

@@ -31,7 +31,6 @@ pub(super) fn decode(b: &[u8], shrink: u32) -> Option<Image> {
         b,
         Progressive {
             size,
-            slots: slot_table(size),
             keep: keep_table(size),
             dc_tables: Default::default(),
             ac_tables: Default::default(),
@@ -44,8 +43,6 @@ struct Progressive {
     /// Output samples per block side: 8 / shrink.
     size: usize,
     keep: Keep,
-    /// Where each zig-zag coefficient goes in a block's [`Coefficients::kept`].
-    slots: [u8; 64],
     dc_tables: [Option<Huffman>; 4],
     ac_tables: [Option<Huffman>; 4],
     components: Vec<Coefficients>,
@@ -56,23 +53,14 @@ struct Coefficients {
     /// Per block: bit `k` set once zig-zag coefficient `k` is non-zero.
     nonzero: Vec<u64>,
     /// Per block, the kept coefficients (`Keep::index` order), not yet
-    /// dequantised, then one scratch slot where the dropped ones are
-    /// written (so whether a coefficient is kept, which varies from one to
-    /// the next, is never a branch).
+    /// dequantised, then the scratch slot the dropped ones are written to
+    /// ([`Keep::slots`]).
     kept: Vec<i16>,
     /// Whether a first DC scan has coded this component.
     dc_seen: bool,
     /// Kept zig-zag positions whose last bit was not read (a final
     /// refinement scan stepped over): see [`Progressive::skips_last_bit`].
     unrefined: u64,
-}
-
-/// Each zig-zag position's slot in a block's kept values: its index in the
-/// kept corner, or the scratch slot after them.
-fn slot_table(size: usize) -> [u8; 64] {
-    let keep = keep_table(size);
-    let scratch = (size * size) as u8;
-    keep.index.map(|i| if i == u8::MAX { scratch } else { i })
 }
 
 impl Progressive {
@@ -221,7 +209,6 @@ impl jpeg_syntax::Decoder for Progressive {
                         .kept
                         .get_mut(at * per_block..(at + 1) * per_block)?,
                     keep: &self.keep,
-                    slots: &self.slots,
                 };
                 if band.high == 0 {
                     first_ac(&mut bits, table, &band, &mut eob_run, block)?;
@@ -295,7 +282,6 @@ struct Block<'a> {
     nonzero: &'a mut u64,
     kept: &'a mut [i16],
     keep: &'a Keep,
-    slots: &'a [u8; 64],
 }
 
 impl Block<'_> {
@@ -305,7 +291,7 @@ impl Block<'_> {
     #[inline(always)]
     fn set(&mut self, k: usize, value: i32) {
         *self.nonzero |= 1 << k;
-        self.kept[usize::from(self.slots[k & 63])] =
+        self.kept[usize::from(self.keep.slots[k & 63])] =
             value.clamp(i32::from(i16::MIN), i32::from(i16::MAX)) as i16;
     }
 
@@ -324,7 +310,7 @@ impl Block<'_> {
             one_by_one &= one_by_one - 1;
             // The bit and the sign are coin tosses: no branch on either.
             let set = bits.receive(1) as i16;
-            let v = &mut self.kept[usize::from(self.slots[k & 63])];
+            let v = &mut self.kept[usize::from(self.keep.slots[k & 63])];
             if *v & bit == 0 {
                 let sign = *v >> 15;
                 *v = v.saturating_add(set * ((bit ^ sign) - sign));

@@ -85,7 +85,8 @@ impl jpeg_syntax::Decoder for Scaled {
         let idct = Idct::new(size);
         let mut bits = Bits::new(data);
         let mut predictors = vec![0i32; members.len()];
-        let mut coefs = [0i32; 64];
+        // The 64 an inverse DCT reads, and a scratch slot (`Keep::slots`).
+        let mut coefs = [0i32; 65];
         let indices: Vec<usize> = members.iter().map(|m| m.0).collect();
         frame.scan_blocks(&indices, headers.restart_interval, |unit| {
             if unit.restart {
@@ -104,7 +105,7 @@ impl jpeg_syntax::Decoder for Scaled {
             let ac_seen = block_ac(&mut bits, ac, quant, &keep, &mut coefs)?;
             let at = unit.row * size * stride + unit.col * size;
             let out = self.samples[unit.index].get_mut(at..at + (size - 1) * stride + size)?;
-            idct.apply(&coefs, ac_seen, out, stride);
+            idct.apply(coefs.first_chunk()?, ac_seen, out, stride);
             Some(())
         })?;
         for &(index, ..) in &members {
@@ -128,8 +129,10 @@ fn block_ac(
     ac: &Huffman,
     quant: &[u16; 64],
     keep: &Keep,
-    coefs: &mut [i32; 64],
+    coefs: &mut [i32; 65],
 ) -> Option<bool> {
+    // No run reaches position 79: it is always the scratch slot.
+    let scratch = usize::from(keep.slots[79]);
     let mut seen = false;
     let mut k = 1;
     // While kept coefficients may still come: decode and store them.
@@ -144,10 +147,10 @@ fn block_ac(
             continue;
         }
         k += run;
-        if k < 64 && keep.index[k] != u8::MAX {
-            coefs[usize::from(keep.index[k])] = value * i32::from(quant[k]);
-            seen = true;
-        }
+        // Dropped ones go to the scratch slot (`Keep::slots`).
+        let slot = usize::from(keep.slots[k.min(79)]);
+        coefs[slot] = value * i32::from(quant[k & 63]);
+        seen |= slot < scratch;
         k += 1;
     }
     // The rest only has to be stepped over (`jpeg_skip.rs`).
