@@ -207,9 +207,32 @@ fn row_sums<const C: usize, const N: usize>(row: &[u16], w: &PairWeights, dst: &
 unsafe fn pairs_sum<const C: usize, const N: usize>(at: *const u16, k: &[[i16; 8]]) -> L {
     let n = if N == 0 { k.len() } else { N };
     let mut sum = L::splat(HALF + (32768 << PRECISION));
+    let pair = |p: usize, k: &[i16; 8]| {
+        P::load_centred(at.add(p * 2 * C))
+            .pair_pixels::<C>()
+            .dot(P::load_i16x8(k.as_ptr()))
+    };
+    if N == 0 {
+        // Four pairs a loop step: the host's epoch check at the loop header
+        // (around which the sum is spilled to memory) once per four.
+        let quads = k[..n].chunks_exact(4);
+        let rest = quads.remainder();
+        for (q, k) in quads.enumerate() {
+            let p = 4 * q;
+            sum = sum
+                .add(pair(p, &k[0]))
+                .add(pair(p + 1, &k[1]))
+                .add(pair(p + 2, &k[2]))
+                .add(pair(p + 3, &k[3]));
+        }
+        let done = n - rest.len();
+        for (i, k) in rest.iter().enumerate() {
+            sum = sum.add(pair(done + i, k));
+        }
+        return sum;
+    }
     for (p, k) in k[..n].iter().enumerate() {
-        let v = P::load_centred(at.add(p * 2 * C)).pair_pixels::<C>();
-        sum = sum.add(v.dot(P::load_i16x8(k.as_ptr())));
+        sum = sum.add(pair(p, k));
     }
     sum
 }
