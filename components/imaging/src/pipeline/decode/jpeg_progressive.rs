@@ -65,7 +65,7 @@ struct Coefficients {
 
 impl Progressive {
     /// Values held per block: the kept ones and the scratch slot.
-    fn stride(&self) -> usize {
+    fn held_per_block(&self) -> usize {
         self.size * self.size + 1
     }
 
@@ -92,7 +92,7 @@ impl jpeg_syntax::Decoder for Progressive {
     }
 
     fn frame(&mut self, frame: &Frame) {
-        let per_block = self.stride();
+        let held = self.held_per_block();
         self.components = frame
             .components
             .iter()
@@ -100,7 +100,7 @@ impl jpeg_syntax::Decoder for Progressive {
                 let blocks = c.blocks.0 * c.blocks.1;
                 Coefficients {
                     nonzero: vec![0; blocks],
-                    kept: vec![0; blocks * per_block],
+                    kept: vec![0; blocks * held],
                     dc_seen: false,
                     unrefined: 0,
                 }
@@ -139,7 +139,7 @@ impl jpeg_syntax::Decoder for Progressive {
             return None;
         }
         let mut bits = Bits::new(data);
-        let per_block = self.stride();
+        let held = self.held_per_block();
         let indices: Vec<usize> = members.iter().map(|m| m.0).collect();
         if band.start == 0 {
             let tables = members
@@ -153,7 +153,7 @@ impl jpeg_syntax::Decoder for Progressive {
                     bits.restart();
                     predictors.iter_mut().for_each(|p| *p = 0);
                 }
-                let dc = components[unit.index].kept.get_mut(unit.at * per_block)?;
+                let dc = components[unit.index].kept.get_mut(unit.at * held)?;
                 if band.high == 0 {
                     let table = tables[unit.slot]?;
                     bits.refill();
@@ -205,9 +205,7 @@ impl jpeg_syntax::Decoder for Progressive {
                 let at = y * blocks_across + x;
                 let block = Block {
                     nonzero: coefficients.nonzero.get_mut(at)?,
-                    kept: coefficients
-                        .kept
-                        .get_mut(at * per_block..(at + 1) * per_block)?,
+                    kept: coefficients.kept.get_mut(at * held..(at + 1) * held)?,
                     keep: &self.keep,
                 };
                 if band.high == 0 {
@@ -227,7 +225,7 @@ impl jpeg_syntax::Decoder for Progressive {
         }
         let size = self.size;
         let per_block = size * size;
-        let held = self.stride();
+        let held = self.held_per_block();
         // Zig-zag position of each kept coefficient, for its quantiser.
         let mut zigzag = [0usize; 64];
         for (k, &i) in self.keep.index.iter().enumerate() {
