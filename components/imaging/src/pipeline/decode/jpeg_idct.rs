@@ -47,6 +47,14 @@ pub(super) struct Keep {
     pub slots: [u8; 80],
 }
 
+impl Keep {
+    /// The scratch slot of [`Keep::slots`] (`size * size`): no run reaches
+    /// position 79, so it is always that.
+    pub fn scratch(&self) -> usize {
+        usize::from(self.slots[79])
+    }
+}
+
 pub(super) fn keep_table(size: usize) -> Keep {
     let mut keep = Keep {
         index: [u8::MAX; 64],

@@ -131,8 +131,7 @@ fn block_ac(
     keep: &Keep,
     coefs: &mut [i32; 65],
 ) -> Option<bool> {
-    // No run reaches position 79: it is always the scratch slot.
-    let scratch = usize::from(keep.slots[79]);
+    let scratch = keep.scratch();
     let mut seen = false;
     let mut k = 1;
     // While kept coefficients may still come: decode and store them.
