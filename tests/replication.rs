@@ -17,10 +17,11 @@ use std::net::TcpListener;
 use std::time::{Duration, Instant};
 
 use regions::{
-    backlog, eventually, holds, images, now, peer_request, signed, topology, topology_with, Region,
-    KEY,
+    backlog, eventually, holds, holds_key, images, now, peer_request, signed, signed_content,
+    topology, topology_with, Region, KEY,
 };
 use services::{free_port, MotoS3};
+use sha2::{Digest, Sha256};
 use support::nginx::Nginx;
 use support::{app_manifest, corpus, HostBuilder, TempDir};
 
@@ -491,5 +492,148 @@ fn a_peer_of_an_older_release_without_batches_still_gets_every_change() {
     assert!(
         batches < one_by_one,
         "the batch route is not asked again for each change ({batches} tries, {one_by_one} puts): {log}"
+    );
+}
+
+#[test]
+fn a_batch_signed_with_its_originals_named_by_id_is_checked_against_their_ids() {
+    let regions = deployment(None, "");
+    let eu = regions[0].start();
+    let png = images(1).remove(0);
+    let id = hex::encode(Sha256::digest(&png));
+    let batch = "/.well-known/edgeimg/batch?from=us";
+    // A batch of the original and its metadata whose signature covers the
+    // entries and the metadata, the original standing as its id.
+    let send = |on: &str, version: &str, orig: &[u8], meta: &[u8], meta_signed: &[u8]| {
+        let entry = |key: String, len: usize| serde_json::json!({"label": "images", "key": key, "version": version, "op": "put", "len": len});
+        let head = serde_json::to_vec(&[
+            entry(format!("orig/{id}"), orig.len()),
+            entry(format!("meta/{id}"), meta.len()),
+        ])
+        .unwrap();
+        let mut body = (head.len() as u32).to_be_bytes().to_vec();
+        body.extend_from_slice(&head);
+        let digest = Sha256::new().chain_update(&body).chain_update(meta_signed);
+        let content = format!("by-id:{}", hex::encode(digest.finalize()));
+        body.extend_from_slice(orig);
+        body.extend_from_slice(meta);
+        signed_content(&eu, "POST", on, on, &content, &body, now(), &[])
+    };
+    let meta = br#"{"note":"test"}"#;
+
+    // Metadata changed after signing: the whole batch is refused.
+    let altered = send(
+        batch,
+        "00000000000f0000@us",
+        &png,
+        br#"{"note":"evil"}"#,
+        meta,
+    );
+    assert_eq!(altered.status, 401, "{}", altered.text());
+    assert!(!holds_key(&eu, &format!("meta/{id}")), "nothing was kept");
+
+    let r = send(batch, "00000000000f0000@us", &png, meta, meta);
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(
+        r.json()["results"],
+        serde_json::json!(["applied", "applied"])
+    );
+    assert!(
+        holds(&eu, &id),
+        "the original is kept, its bytes hashing to the id"
+    );
+
+    // Bytes that do not hash to the id they stand for are refused, under a
+    // signature that is otherwise good, and the good copy stays.
+    let mut rotted = png.clone();
+    let middle = rotted.len() / 2;
+    rotted[middle] ^= 0x20;
+    let r = send(batch, "00000000000f0001@us", &rotted, meta, meta);
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(r.json()["results"][0], "refused");
+    assert!(holds(&eu, &id), "the intact copy is still served");
+
+    // Only a batch may be signed by id.
+    let put =
+        format!("/.well-known/edgeimg/objects/images/orig%2F{id}?version=00000000000f0002%40us");
+    let r = send(&put, "00000000000f0002@us", &png, meta, meta);
+    assert_eq!(r.status, 401, "{}", r.text());
+}
+
+/// nginx in front of a region, logging the signed content summary of each
+/// request; `ping` answers for the region when given (as a release before
+/// digests by id answers: no `features`).
+fn logging_front(listen: u16, region: u16, ping: Option<&str>) -> String {
+    let ping = ping.map_or(String::new(), |body| {
+        format!("location = /.well-known/edgeimg/ping {{ default_type application/json; return 200 '{body}'; }}")
+    });
+    format!(
+        r#"worker_processes 1;
+pid nginx.pid;
+error_log error.log warn;
+events {{ worker_connections 256; }}
+http {{
+    log_format content '$request_method $uri $status $http_x_edgeimg_content_sha256';
+    access_log access.log content;
+    client_body_temp_path tmp;
+    proxy_temp_path tmp;
+    client_max_body_size 64m;
+    server {{
+        listen 127.0.0.1:{listen};
+        {ping}
+        location / {{ proxy_pass http://127.0.0.1:{region}; }}
+    }}
+}}
+"#
+    )
+}
+
+#[test]
+fn batches_are_signed_by_id_only_for_peers_whose_ping_says_they_read_it() {
+    let (to_us, to_ap) = (free_port(), free_port());
+    let regions = topology_with(
+        &[("eu", &["us", "ap"]), ("us", &["eu"]), ("ap", &["eu"])],
+        "",
+        |region, peer, port| match (region, peer) {
+            ("eu", "us") => to_us,
+            ("eu", "ap") => to_ap,
+            _ => port,
+        },
+    );
+    let us_front = Nginx::start(&logging_front(to_us, regions[1].port, None), to_us);
+    let older = r#"{"region":"ap","peer_rtt_ms":0}"#;
+    let ap_front = Nginx::start(&logging_front(to_ap, regions[2].port, Some(older)), to_ap);
+    let eu = regions[0].start();
+    let us = regions[1].start();
+    let ap = regions[2].start();
+    let pinged = |front: &Nginx| {
+        front
+            .access_log()
+            .contains("GET /.well-known/edgeimg/ping 200")
+    };
+    eventually(20, "eu pinged both peers", || {
+        pinged(&us_front) && pinged(&ap_front)
+    });
+
+    let ids: Vec<String> = images(2).iter().map(|png| eu.upload(png)).collect();
+    eventually(20, "both peers hold every upload", || {
+        ids.iter().all(|id| holds(&us, id) && holds(&ap, id))
+    });
+    let batches = |front: &Nginx| -> Vec<String> {
+        front
+            .access_log()
+            .lines()
+            .filter(|l| l.starts_with("POST /.well-known/edgeimg/batch 200 "))
+            .map(str::to_string)
+            .collect()
+    };
+    let (current, older) = (batches(&us_front), batches(&ap_front));
+    assert!(
+        current.iter().any(|l| l.contains(" by-id:")),
+        "a peer of this release gets batches signed by id: {current:?}"
+    );
+    assert!(
+        !older.is_empty() && older.iter().all(|l| !l.contains("by-id:")),
+        "a peer whose ping lists no such feature gets whole-body digests: {older:?}"
     );
 }

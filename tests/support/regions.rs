@@ -101,13 +101,29 @@ pub fn signed(
     extra: &[(&str, &str)],
 ) -> Response {
     let content = hex::encode(Sha256::digest(body));
+    signed_content(host, method, path, signed_path, &content, body, time, extra)
+}
+
+/// [`signed`] with the body summarized as `content` (the
+/// `x-edgeimg-content-sha256` header), e.g. a batch's digest by id.
+#[allow(clippy::too_many_arguments)]
+pub fn signed_content(
+    host: &Host,
+    method: &str,
+    path: &str,
+    signed_path: &str,
+    content: &str,
+    body: &[u8],
+    time: i64,
+    extra: &[(&str, &str)],
+) -> Response {
     let mut mac = Hmac::<Sha256>::new_from_slice(KEY.as_bytes()).unwrap();
     mac.update(format!("{method}\n{signed_path}\n{time}\n{content}").as_bytes());
     let signature = hex::encode(mac.finalize().into_bytes());
     let time = time.to_string();
     let mut headers = vec![
         ("x-edgeimg-time", time.as_str()),
-        ("x-edgeimg-content-sha256", content.as_str()),
+        ("x-edgeimg-content-sha256", content),
         ("x-edgeimg-signature", signature.as_str()),
     ];
     headers.extend_from_slice(extra);

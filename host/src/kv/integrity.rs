@@ -43,6 +43,12 @@ pub fn intact(key: &str, value: &[u8]) -> bool {
     }
 }
 
+/// Whether [`intact`] checks `value` against the id in `key` (rather than
+/// passing it unchecked), so the key alone pins the bytes.
+pub fn pinned_by_key(key: &str, value: &[u8]) -> bool {
+    claimed_id(key).is_some() && !value.starts_with(CHUNKED_MAGIC)
+}
+
 /// The error for a value of `key` that failed its check.
 pub fn corrupt(key: &str, detail: &str) -> Error {
     Error::Corrupt(format!(

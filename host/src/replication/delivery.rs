@@ -324,9 +324,10 @@ impl Replication {
         part: &[(BatchEntry, Option<Bytes>)],
     ) -> Result<Vec<Outcome>> {
         if !self.older.lacks_batch(&peer.region) {
+            let by_id = self.older.reads_digest_by_id(&peer.region);
             match self
                 .client
-                .batch(&peer.url, part, self.config.delivery_timeout)
+                .batch(&peer.url, part, by_id, self.config.delivery_timeout)
                 .await
             {
                 Err(e) if e.is::<NoBatchRoute>() => self.older.found(&peer.region),

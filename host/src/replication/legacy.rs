@@ -4,7 +4,7 @@
 //! signed), several at once. The batch route is tried again every
 //! [`RETRY_BATCH`], so an upgraded peer gets batches within minutes.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
@@ -22,10 +22,17 @@ const RETRY_BATCH: Duration = Duration::from_secs(300);
 /// Changes sent to such a peer at once.
 const AT_ONCE: usize = 8;
 
-/// Per peer: until when it is sent changes one by one.
+/// What a ping answer lists when the host reads batches signed with
+/// their originals named by id ([`super::signing::BY_ID`]).
+pub const DIGEST_BY_ID: &str = "batch-digest-by-id";
+
+/// Per peer: until when it is sent changes one by one, and whether its
+/// last ping said it reads batch digests by id (older releases do not:
+/// they are sent whole-body digests).
 #[derive(Default)]
 pub struct OlderPeers {
     until: Mutex<HashMap<String, Instant>>,
+    by_id: Mutex<HashSet<String>>,
 }
 
 impl OlderPeers {
@@ -40,6 +47,20 @@ impl OlderPeers {
             }
             None => false,
         }
+    }
+
+    /// What `peer`'s ping answer listed in `features`.
+    pub fn pinged(&self, peer: &str, features: &[String]) {
+        let mut by_id = self.by_id.lock().unwrap();
+        match features.iter().any(|f| f == DIGEST_BY_ID) {
+            true => by_id.insert(peer.to_string()),
+            false => by_id.remove(peer),
+        };
+    }
+
+    /// Whether `peer` reads batches signed by id (as its last ping said).
+    pub fn reads_digest_by_id(&self, peer: &str) -> bool {
+        self.by_id.lock().unwrap().contains(peer)
     }
 
     /// `peer` answered `POST batch` with 404: one by one for a while.

@@ -12,7 +12,7 @@ use http::{HeaderMap, Method, StatusCode};
 use super::apply::Refusal;
 use super::pull::PullScope;
 use super::record::is_reserved;
-use super::signing::{unix_now, verify, Refused};
+use super::signing::{self, body_sha256, unix_now, Refused, BY_ID};
 use super::version::Version;
 use super::wire::{
     self, Applied, BatchAnswer, Invalidate, KeysPage, Needed, Offer, DELETED, VERSION,
@@ -51,25 +51,34 @@ impl Replication {
         headers: &HeaderMap,
         body: Bytes,
     ) -> PeerResponse {
-        let check = |key: &[u8]| {
-            verify(
-                key,
-                method.as_str(),
-                path_and_query,
-                headers,
-                &body,
-                unix_now(),
-            )
-        };
-        let verified = match (check(&self.config.key), &self.config.previous_key) {
-            (Err(Refused::Wrong), Some(previous)) => check(previous),
-            (result, _) => result,
-        };
+        let tail = &path_and_query[wire::PREFIX.len()..];
+        // A batch signed by id is decoded to be checked, and kept.
+        let mut batch = None;
+        let verified = signing::signed(headers, unix_now()).and_then(|claim| {
+            let matches = match claim.content.strip_prefix(BY_ID) {
+                Some(digest) if tail.split('?').next() == Some("batch") => {
+                    let decoded = wire::decode_batch(&body).ok();
+                    let ok = decoded.as_ref().and_then(|e| wire::digest_by_id(&body, e))
+                        == Some(digest.to_string());
+                    batch = decoded;
+                    ok
+                }
+                Some(_) => false,
+                None => claim.content == body_sha256(&body),
+            };
+            if !matches {
+                return Err(Refused::BodyMismatch);
+            }
+            let check = |key: &[u8]| claim.check(key, method.as_str(), path_and_query);
+            match (check(&self.config.key), &self.config.previous_key) {
+                (Err(Refused::Wrong), Some(previous)) => check(previous),
+                (result, _) => result,
+            }
+        });
         if let Err(refused) = verified {
             tracing::warn!(%method, path = path_and_query, reason = %refused, "401: peer API request refused");
             return PeerResponse::error(StatusCode::UNAUTHORIZED, "unauthorized", refused);
         }
-        let tail = &path_and_query[wire::PREFIX.len()..];
         let (path, query) = tail.split_once('?').unwrap_or((tail, ""));
         let version =
             wire::request_version(query, headers.get(VERSION).and_then(|v| v.to_str().ok()));
@@ -114,7 +123,7 @@ impl Replication {
                     ),
                 }
             }
-            ("POST", "batch") => match wire::decode_batch(&body) {
+            ("POST", "batch") => match batch.map_or_else(|| wire::decode_batch(&body), Ok) {
                 Ok(entries) => match self.apply_batch(from, entries).await {
                     Ok(results) => PeerResponse::json(StatusCode::OK, &BatchAnswer { results }),
                     Err(e) => PeerResponse::error(StatusCode::SERVICE_UNAVAILABLE, "storage", e),

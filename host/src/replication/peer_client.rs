@@ -8,7 +8,7 @@ use bytes::Bytes;
 use http::{Method, StatusCode};
 
 use super::rtt::Pong;
-use super::signing::{sign, unix_now};
+use super::signing::{body_sha256, sign, unix_now, BY_ID};
 use super::version::Version;
 use super::wire::{
     self, Applied, BatchAnswer, BatchEntry, Invalidate, KeysPage, Outcome, DELETED, PREFIX, VERSION,
@@ -74,6 +74,31 @@ impl PeerClient {
         version: Option<&Version>,
         timeout: Duration,
     ) -> Result<reqwest::Response> {
+        let content = body_sha256(&body);
+        self.send_signed(
+            base,
+            method,
+            path_and_query,
+            body,
+            content,
+            version,
+            timeout,
+        )
+        .await
+    }
+
+    /// [`Self::send`] with the body's signed summary given (`content`).
+    #[allow(clippy::too_many_arguments)]
+    async fn send_signed(
+        &self,
+        base: &str,
+        method: Method,
+        path_and_query: &str,
+        body: Bytes,
+        content: String,
+        version: Option<&Version>,
+        timeout: Duration,
+    ) -> Result<reqwest::Response> {
         let path_and_query = match version {
             Some(version) => wire::with_version(path_and_query, version),
             None => path_and_query.to_string(),
@@ -87,7 +112,7 @@ impl PeerClient {
             method.as_str(),
             &path_and_query,
             unix_now(),
-            &body,
+            content,
         ) {
             request = request.header(name, value);
         }
@@ -207,17 +232,26 @@ impl PeerClient {
         }
     }
 
-    /// Sends one batch of changes; what the host did with each.
+    /// Sends one batch of changes, signed with its originals named by id
+    /// when the peer reads that (`by_id`, see [`BY_ID`]); what the host
+    /// did with each.
     pub async fn batch(
         &self,
         base: &str,
         entries: &[(BatchEntry, Option<Bytes>)],
+        by_id: bool,
         timeout: Duration,
     ) -> Result<Vec<Outcome>> {
         let body = wire::encode_batch(entries);
+        let content = match by_id {
+            true => wire::digest_by_id(&body, entries)
+                .map(|digest| format!("{BY_ID}{digest}"))
+                .expect("an encoded batch holds its entries"),
+            false => body_sha256(&body),
+        };
         let path = self.with_from(&format!("{PREFIX}batch"));
         let r = self
-            .send(base, Method::POST, &path, body, None, timeout)
+            .send_signed(base, Method::POST, &path, body, content, None, timeout)
             .await?;
         if matches!(
             r.status(),

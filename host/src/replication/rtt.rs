@@ -37,6 +37,10 @@ pub struct Pong {
     /// The largest smoothed RTT from the answering host to its own peers,
     /// in milliseconds (0 when none is known): what an onward pull costs.
     pub peer_rtt_ms: f64,
+    /// What the answering host reads beyond the first release's peer API
+    /// ([`super::legacy::DIGEST_BY_ID`]); absent from older releases.
+    #[serde(default)]
+    pub features: Vec<String>,
 }
 
 /// Smoothed RTT (and onward RTT) of one peer, in microseconds; 0 = unknown.
@@ -144,6 +148,7 @@ impl Replication {
         Pong {
             region: self.config.region.clone(),
             peer_rtt_ms: self.rtts.largest().as_secs_f64() * 1e3,
+            features: vec![super::legacy::DIGEST_BY_ID.to_string()],
         }
     }
 
@@ -166,6 +171,7 @@ impl Replication {
             match self.client.ping(&peer.url, PING_TIMEOUT).await {
                 Ok(pong) => {
                     self.rtts.sample(&peer.region, started.elapsed());
+                    self.older.pinged(&peer.region, &pong.features);
                     self.rtts.set_onward(
                         &peer.region,
                         Duration::from_secs_f64(pong.peer_rtt_ms / 1e3),

@@ -5,7 +5,9 @@
 //!
 //! Headers: `x-edgeimg-time` (Unix seconds), `x-edgeimg-content-sha256`
 //! (hex), `x-edgeimg-signature` (hex HMAC of the four lines
-//! `METHOD\nPATH?QUERY\nTIME\nCONTENT_SHA256`).
+//! `METHOD\nPATH?QUERY\nTIME\nCONTENT_SHA256`). A batch may instead carry
+//! [`BY_ID`] and a digest in which each original stands as its key, whose
+//! id the receiver checks its bytes against anyway.
 
 use hmac::{Hmac, Mac};
 use http::HeaderMap;
@@ -35,15 +37,26 @@ pub enum Refused {
     Wrong,
 }
 
-/// The headers that sign a request.
+/// Prefix of an [`CONTENT_SHA256`] that digests a batch with its
+/// originals named by their id (see [`super::wire::digest_by_id`]): the
+/// receiver hashes each original once, against its id, rather than once
+/// more for the signature. Sent only to peers whose ping says they read it.
+pub const BY_ID: &str = "by-id:";
+
+/// The SHA-256 of a whole body, as [`CONTENT_SHA256`] carries it.
+pub fn body_sha256(body: &[u8]) -> String {
+    hex::encode(Sha256::digest(body))
+}
+
+/// The headers that sign a request whose body `content` summarizes
+/// ([`body_sha256`], or [`BY_ID`] and a batch's digest).
 pub fn sign(
     key: &[u8],
     method: &str,
     path_and_query: &str,
     now: i64,
-    body: &[u8],
+    content: String,
 ) -> [(&'static str, String); 3] {
-    let content = hex::encode(Sha256::digest(body));
     let signature = hex::encode(
         mac(key, method, path_and_query, now, &content)
             .finalize()
@@ -56,15 +69,18 @@ pub fn sign(
     ]
 }
 
-/// Checks a received request signed by [`sign`].
-pub fn verify(
-    key: &[u8],
-    method: &str,
-    path_and_query: &str,
-    headers: &HeaderMap,
-    body: &[u8],
-    now: i64,
-) -> Result<(), Refused> {
+/// The signature headers of a received request, read and within the time
+/// window; the caller checks the body against [`Signed::content`] before
+/// [`Signed::check`].
+pub struct Signed<'a> {
+    time: i64,
+    /// What the sender says the body is: [`body_sha256`] or [`BY_ID`]….
+    pub content: &'a str,
+    signature: &'a str,
+}
+
+/// The signature headers of `headers`, if present and not stale at `now`.
+pub fn signed(headers: &HeaderMap, now: i64) -> Result<Signed<'_>, Refused> {
     let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
     let (Some(time), Some(content), Some(signature)) =
         (header(TIME), header(CONTENT_SHA256), header(SIGNATURE))
@@ -75,13 +91,22 @@ pub fn verify(
     if (now - time).abs() > WINDOW_SECS {
         return Err(Refused::Stale);
     }
-    if hex::encode(Sha256::digest(body)) != content {
-        return Err(Refused::BodyMismatch);
+    Ok(Signed {
+        time,
+        content,
+        signature,
+    })
+}
+
+impl Signed<'_> {
+    /// Whether the sender held `key` and signed this method, path, time
+    /// and content.
+    pub fn check(&self, key: &[u8], method: &str, path_and_query: &str) -> Result<(), Refused> {
+        let signature = hex::decode(self.signature).map_err(|_| Refused::Wrong)?;
+        mac(key, method, path_and_query, self.time, self.content)
+            .verify_slice(&signature)
+            .map_err(|_| Refused::Wrong)
     }
-    let signature = hex::decode(signature).map_err(|_| Refused::Wrong)?;
-    mac(key, method, path_and_query, time, content)
-        .verify_slice(&signature)
-        .map_err(|_| Refused::Wrong)
 }
 
 fn mac(key: &[u8], method: &str, path_and_query: &str, time: i64, content: &str) -> HmacSha256 {
@@ -120,10 +145,15 @@ mod tests {
             "PUT",
             "/.well-known/edgeimg/objects/x",
             now,
-            b"body",
+            body_sha256(b"body"),
         ));
+        // What the peer API does: headers, then the body, then the MAC.
         let check = |key: &[u8], method: &str, path: &str, h: &HeaderMap, body: &[u8], at: i64| {
-            verify(key, method, path, h, body, at)
+            let claim = super::signed(h, at)?;
+            if claim.content != body_sha256(body) {
+                return Err(Refused::BodyMismatch);
+            }
+            claim.check(key, method, path)
         };
         let path = "/.well-known/edgeimg/objects/x";
         assert_eq!(check(KEY, "PUT", path, &signed, b"body", now), Ok(()));

@@ -25,8 +25,10 @@
 use bytes::{BufMut, Bytes, BytesMut};
 use percent_encoding::{percent_decode_str, utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
 
 use super::version::Version;
+use crate::kv::integrity;
 
 /// Where the host serves the peer API (never a component).
 pub const PREFIX: &str = "/.well-known/edgeimg/";
@@ -226,6 +228,25 @@ pub fn encode_batch(entries: &[(BatchEntry, Option<Bytes>)]) -> Bytes {
     out.freeze()
 }
 
+/// The SHA-256 of a batch body made by [`encode_batch`] from `entries`,
+/// with every value the key pins ([`integrity::pinned_by_key`], an original
+/// under `orig/{id}`) left out: the entries name its key and length, and
+/// the receiver refuses bytes that do not hash to the id. Signed as
+/// [`super::signing::BY_ID`], it spares a second hash of every original on both
+/// sides. `None` if the body is shorter than its entries.
+pub fn digest_by_id(body: &[u8], entries: &[(BatchEntry, Option<Bytes>)]) -> Option<String> {
+    let len = u32::from_be_bytes(body.get(..4)?.try_into().ok()?) as usize;
+    let mut digest = Sha256::new();
+    digest.update(body.get(..4 + len)?);
+    for (entry, value) in entries {
+        match value {
+            Some(value) if !integrity::pinned_by_key(&entry.key, value) => digest.update(value),
+            _ => {}
+        }
+    }
+    Some(hex::encode(digest.finalize()))
+}
+
 /// Reads a body made by [`encode_batch`]; every put gets its value.
 pub fn decode_batch(body: &Bytes) -> Result<Vec<(BatchEntry, Option<Bytes>)>, String> {
     let len = body
@@ -323,6 +344,48 @@ mod tests {
             Some(Bytes::from_static(b"abc")),
         )]);
         assert!(decode_batch(&lying).unwrap_err().contains("runs past"));
+    }
+
+    #[test]
+    fn a_digest_by_id_covers_everything_but_the_bytes_an_id_pins() {
+        let original = Bytes::from_static(b"an original");
+        let id = hex::encode(Sha256::digest(&original));
+        let manifest = Bytes::from_static(b"edgeimg-chunked/1\nchunks");
+        let batch = |orig: &Bytes, meta: &'static [u8], chunked: &Bytes| {
+            let entries = vec![
+                (
+                    entry(&format!("orig/{id}"), Op::Put, orig.len() as u64),
+                    Some(orig.clone()),
+                ),
+                (
+                    entry("meta/a", Op::Put, meta.len() as u64),
+                    Some(Bytes::from_static(meta)),
+                ),
+                (
+                    entry(
+                        &format!("orig/{}", "b".repeat(64)),
+                        Op::Put,
+                        chunked.len() as u64,
+                    ),
+                    Some(chunked.clone()),
+                ),
+                (entry("meta/b", Op::Delete, 0), None),
+            ];
+            let body = encode_batch(&entries);
+            digest_by_id(&body, &entries).unwrap()
+        };
+        let digest = batch(&original, b"{}", &manifest);
+        // The receiver checks a pinned original against its id instead.
+        let rotted = Bytes::from_static(b"an origina!");
+        assert_eq!(batch(&rotted, b"{}", &manifest), digest);
+        // Everything else is covered: other values, a chunk manifest under
+        // `orig/` (not checked against the id), the entries themselves.
+        assert_ne!(batch(&original, b"{ }", &manifest), digest);
+        let other = Bytes::from_static(b"edgeimg-chunked/1\nchunkz");
+        assert_ne!(batch(&original, b"{}", &other), digest);
+        let longer = Bytes::from_static(b"an original, longer");
+        assert_ne!(batch(&longer, b"{}", &manifest), digest);
+        assert_eq!(digest_by_id(b"\0\0", &[]), None);
     }
 
     #[test]
