@@ -424,27 +424,38 @@ fn a_rotated_key_is_accepted_alongside_the_new_one_until_dropped() {
     );
 }
 
-/// nginx in front of a region, answering `POST batch` with 404 as a host of
-/// the release before batches does, and passing every other peer request
-/// (the per-key routes such a host has) to the region.
-fn older_release_front(listen: u16, region: u16) -> String {
+/// nginx in front of a region: `locations` first, every other request
+/// passed to the region; the access log gives each request line, status
+/// and signed content summary (`x-edgeimg-content-sha256`).
+fn front(listen: u16, region: u16, locations: &str) -> String {
     format!(
         r#"worker_processes 1;
 pid nginx.pid;
 error_log error.log warn;
 events {{ worker_connections 256; }}
 http {{
-    access_log access.log;
+    log_format content '"$request" $status $http_x_edgeimg_content_sha256';
+    access_log access.log content;
     client_body_temp_path tmp;
     proxy_temp_path tmp;
     client_max_body_size 64m;
     server {{
         listen 127.0.0.1:{listen};
-        location = /.well-known/edgeimg/batch {{ return 404; }}
+        {locations}
         location / {{ proxy_pass http://127.0.0.1:{region}; }}
     }}
 }}
 "#
+    )
+}
+
+/// [`front`] answering `POST batch` with 404 as a host of the release
+/// before batches does, passing the per-key routes such a host has.
+fn older_release_front(listen: u16, region: u16) -> String {
+    front(
+        listen,
+        region,
+        "location = /.well-known/edgeimg/batch { return 404; }",
     )
 }
 
@@ -560,34 +571,6 @@ fn a_batch_signed_with_its_originals_named_by_id_is_checked_against_their_ids() 
     assert_eq!(r.status, 401, "{}", r.text());
 }
 
-/// nginx in front of a region, logging the signed content summary of each
-/// request; `ping` answers for the region when given (as a release before
-/// digests by id answers: no `features`).
-fn logging_front(listen: u16, region: u16, ping: Option<&str>) -> String {
-    let ping = ping.map_or(String::new(), |body| {
-        format!("location = /.well-known/edgeimg/ping {{ default_type application/json; return 200 '{body}'; }}")
-    });
-    format!(
-        r#"worker_processes 1;
-pid nginx.pid;
-error_log error.log warn;
-events {{ worker_connections 256; }}
-http {{
-    log_format content '$request_method $uri $status $http_x_edgeimg_content_sha256';
-    access_log access.log content;
-    client_body_temp_path tmp;
-    proxy_temp_path tmp;
-    client_max_body_size 64m;
-    server {{
-        listen 127.0.0.1:{listen};
-        {ping}
-        location / {{ proxy_pass http://127.0.0.1:{region}; }}
-    }}
-}}
-"#
-    )
-}
-
 #[test]
 fn batches_are_signed_by_id_only_for_peers_whose_ping_says_they_read_it() {
     let (to_us, to_ap) = (free_port(), free_port());
@@ -600,16 +583,18 @@ fn batches_are_signed_by_id_only_for_peers_whose_ping_says_they_read_it() {
             _ => port,
         },
     );
-    let us_front = Nginx::start(&logging_front(to_us, regions[1].port, None), to_us);
-    let older = r#"{"region":"ap","peer_rtt_ms":0}"#;
-    let ap_front = Nginx::start(&logging_front(to_ap, regions[2].port, Some(older)), to_ap);
+    let us_front = Nginx::start(&front(to_us, regions[1].port, ""), to_us);
+    // A release before digests by id answers a ping without `features`.
+    let older_ping = r#"location = /.well-known/edgeimg/ping {
+        default_type application/json; return 200 '{"region":"ap","peer_rtt_ms":0}'; }"#;
+    let ap_front = Nginx::start(&front(to_ap, regions[2].port, older_ping), to_ap);
     let eu = regions[0].start();
     let us = regions[1].start();
     let ap = regions[2].start();
     let pinged = |front: &Nginx| {
         front
             .access_log()
-            .contains("GET /.well-known/edgeimg/ping 200")
+            .contains("\"GET /.well-known/edgeimg/ping?from=eu HTTP/1.1\" 200")
     };
     eventually(20, "eu pinged both peers", || {
         pinged(&us_front) && pinged(&ap_front)
@@ -623,7 +608,7 @@ fn batches_are_signed_by_id_only_for_peers_whose_ping_says_they_read_it() {
         front
             .access_log()
             .lines()
-            .filter(|l| l.starts_with("POST /.well-known/edgeimg/batch 200 "))
+            .filter(|l| l.starts_with("\"POST /.well-known/edgeimg/batch?from=eu HTTP/1.1\" 200 "))
             .map(str::to_string)
             .collect()
     };
