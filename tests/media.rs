@@ -548,3 +548,79 @@ fn bad_and_hostile_files_of_each_new_format_get_4xx_json() {
     // The host is still well.
     assert_eq!(host.get("/healthz").status, 200);
 }
+
+/// AVIF uploads as the resize component decodes them (in wasm, where the
+/// chroma, matrix and byte conversions take their SIMD paths) against
+/// avifdec's decode of the same files: the fixtures of the imaging crate's
+/// own AVIF test (every subsampling, 8/10/12 bits, both ranges, BT.601,
+/// BT.2020 and identity matrices, straight and premultiplied alpha,
+/// irot/imir), served at full size as PNG and compared by Pillow.
+#[test]
+fn avif_uploads_are_served_as_libavif_decodes_them() {
+    let dir = TempDir::new("avif");
+    let status = Command::new("python3")
+        .arg(repo_path("components/imaging/tests/avif/make_fixtures.py"))
+        .arg(support::corpus_path("FreshFlower.jpg"))
+        .arg(support::corpus_path("Gulp.png"))
+        .arg(dir.path())
+        .status()
+        .expect("python3 (with Pillow) runs");
+    assert!(
+        status.success(),
+        "make_fixtures.py failed (scripts/install-deps installs libavif-bin)"
+    );
+    let cases = std::fs::read_to_string(dir.path().join("cases.tsv")).unwrap();
+    let host = app();
+    let mut checked = 0;
+    for case in cases.lines() {
+        let (input, reference) = case.split_once('\t').unwrap();
+        let name = Path::new(input)
+            .file_name()
+            .unwrap()
+            .to_string_lossy()
+            .into_owned();
+        let id = host.upload(&std::fs::read(input).unwrap());
+        let r = host.get(&format!("/resize/format=png/{id}"));
+        assert_eq!(r.status, 200, "{name}: {}", r.text());
+        let got = dir.path().join(format!("{name}.served.png"));
+        std::fs::write(&got, &r.body).unwrap();
+        // Mean difference per channel (colour weighted by alpha) and the
+        // largest, in 8-bit levels; the same bounds as tests/avif.rs.
+        let out = Command::new("python3")
+            .args([
+                "-c",
+                r#"
+import sys
+from PIL import Image
+a, b = (Image.open(p).convert("RGBA") for p in sys.argv[1:3])
+assert a.size == b.size, (a.size, b.size)
+sums, worst, n = [0.0] * 4, 0, 0
+for g, w in zip(a.getdata(), b.getdata()):
+    n += 1
+    for c in range(4):
+        d = abs(g[c] - w[c]) * (1.0 if c == 3 else w[3] / 255)
+        sums[c] += d
+        worst = max(worst, round(d))
+print(max(s / n for s in sums), worst)
+"#,
+            ])
+            .arg(&got)
+            .arg(reference)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{name}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let text = String::from_utf8(out.stdout).unwrap();
+        let (mean, worst) = text.trim().split_once(' ').unwrap();
+        let (mean, worst): (f64, u32) = (mean.parse().unwrap(), worst.parse().unwrap());
+        assert!(
+            mean <= 1.0 && worst <= 12,
+            "{name}: mean {mean:.2}, worst {worst}"
+        );
+        checked += 1;
+    }
+    assert_eq!(checked, 12, "every fixture was checked");
+}

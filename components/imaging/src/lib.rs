@@ -28,6 +28,7 @@ mod pipeline;
 mod placeholder;
 mod probe;
 mod raster;
+mod rgb_planes;
 mod svg;
 #[cfg(test)]
 mod testimg;

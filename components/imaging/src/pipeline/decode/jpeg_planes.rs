@@ -178,12 +178,8 @@ mod simd {
 
     #[inline(always)]
     pub(super) fn ycbcr16(y: &[u8], cb: &[u8], cr: &[u8], out: &mut [u8]) {
-        let load = |s: &[u8]| {
-            let s = &s[..16];
-            // SAFETY: a 16-byte load of the 16 bytes just bounds-checked.
-            unsafe { v128_load(s.as_ptr() as *const v128) }
-        };
-        let (y, cb, cr) = (load(y), load(cb), load(cr));
+        use crate::rgb_planes::simd::load16;
+        let (y, cb, cr) = (load16(y), load16(cb), load16(cr));
         let widen = |v: v128| {
             let (lo, hi) = (u16x8_extend_low_u8x16(v), u16x8_extend_high_u8x16(v));
             [
@@ -216,23 +212,7 @@ mod simd {
             )
         };
         let (r, g, b) = (narrow(r), narrow(g), narrow(b));
-        // r g b of pixels 0..5 (and r of 5), then 5..10 (g b of 5), 10..16.
-        let rg = i8x16_shuffle::<0, 16, 0, 1, 17, 0, 2, 18, 0, 3, 19, 0, 4, 20, 0, 5>(r, g);
-        let first = i8x16_shuffle::<0, 1, 16, 3, 4, 17, 6, 7, 18, 9, 10, 19, 12, 13, 20, 15>(rg, b);
-        let rg = i8x16_shuffle::<21, 0, 6, 22, 0, 7, 23, 0, 8, 24, 0, 9, 25, 0, 10, 26>(r, g);
-        let second =
-            i8x16_shuffle::<0, 21, 2, 3, 22, 5, 6, 23, 8, 9, 24, 11, 12, 25, 14, 15>(rg, b);
-        let rg = i8x16_shuffle::<0, 11, 27, 0, 12, 28, 0, 13, 29, 0, 14, 30, 0, 15, 31, 0>(r, g);
-        let third =
-            i8x16_shuffle::<26, 1, 2, 27, 4, 5, 28, 7, 8, 29, 10, 11, 30, 13, 14, 31>(rg, b);
-        let out = &mut out[..48];
-        // SAFETY: three 16-byte stores into the 48 bytes just bounds-checked.
-        unsafe {
-            let p = out.as_mut_ptr();
-            v128_store(p as *mut v128, first);
-            v128_store(p.add(16) as *mut v128, second);
-            v128_store(p.add(32) as *mut v128, third);
-        }
+        crate::rgb_planes::simd::store_rgb16(r, g, b, out);
     }
 }
 

@@ -7,6 +7,7 @@
 //! full-size image.
 
 use crate::av1::{Frame, Layout};
+use crate::rgb_planes::{interleave_rgb, unit_to_byte, unit_to_bytes};
 
 /// Luma weights (Kr, Kb) of an H.273 `matrix_coefficients` code; `None` for
 /// identity (GBR stored as Y=G, U=B, V=R).
@@ -40,6 +41,8 @@ pub(super) struct Converter<'a, 'f> {
     /// U and V at full width.
     chroma: [Vec<f32>; 2],
     rgb: [Vec<f32>; 3],
+    /// `rgb` as bytes, one plane each, before they are interleaved.
+    bytes: [Vec<u8>; 3],
 }
 
 impl<'a, 'f> Converter<'a, 'f> {
@@ -71,6 +74,7 @@ impl<'a, 'f> Converter<'a, 'f> {
             far: [row(chroma_width), row(chroma_width)],
             chroma: [row(width), row(width)],
             rgb: [row(width), row(width), row(width)],
+            bytes: [vec![0; width], vec![0; width], vec![0; width]],
         }
     }
 
@@ -78,11 +82,11 @@ impl<'a, 'f> Converter<'a, 'f> {
     /// of `out` (at least `width × channels` bytes).
     pub fn row(&mut self, y: usize, out: &mut [u8], channels: usize) {
         let frame = self.frame;
-        let pixels = out[..frame.width as usize * channels].chunks_exact_mut(channels);
         frame.load_row(0, y, self.luma_scale, &mut self.luma);
         if frame.layout == Layout::Monochrome {
+            let pixels = out[..frame.width as usize * channels].chunks_exact_mut(channels);
             for (px, &l) in pixels.zip(&self.luma) {
-                px[..3].fill(to_u8(l));
+                px[..3].fill(unit_to_byte(l));
             }
             return;
         }
@@ -104,10 +108,20 @@ impl<'a, 'f> Converter<'a, 'f> {
                 }
             }
         }
-        for (((px, &r), &g), &b) in pixels.zip(r.iter()).zip(g.iter()).zip(b.iter()) {
-            px[0] = to_u8(r);
-            px[1] = to_u8(g);
-            px[2] = to_u8(b);
+        // Plane by plane, then interleaved: loops the compiler vectorizes,
+        // where one pixel at a time it could not.
+        for (plane, bytes) in self.rgb.iter().zip(self.bytes.iter_mut()) {
+            unit_to_bytes(plane, bytes);
+        }
+        let [r, g, b] = &self.bytes;
+        let out = &mut out[..frame.width as usize * channels];
+        match channels {
+            3 => interleave_rgb(r, g, b, out),
+            _ => {
+                for (((px, &r), &g), &b) in out.chunks_exact_mut(channels).zip(r).zip(g).zip(b) {
+                    px[..3].copy_from_slice(&[r, g, b]);
+                }
+            }
         }
     }
 
@@ -134,12 +148,32 @@ impl<'a, 'f> Converter<'a, 'f> {
                 full.copy_from_slice(near);
                 continue;
             }
-            let last = near.len() - 1;
-            for (x, v) in full.iter_mut().enumerate() {
-                let (c, n) = neighbours(x, 1, last + 1);
-                *v = 0.75 * near[c] + 0.25 * near[n];
-            }
+            upsample_row(near, full);
         }
+    }
+}
+
+/// `full` (a row's width) from `near` (its chroma samples, each covering
+/// two pixels): each pixel 3:1 its own sample and the nearer neighbour
+/// (itself at the edges), as [`neighbours`] pairs them.
+fn upsample_row(near: &[f32], full: &mut [f32]) {
+    let last = near.len() - 1;
+    let mix = |c: f32, n: f32| 0.75 * c + 0.25 * n;
+    full[0] = mix(near[0], near[0]);
+    if let Some(v) = full.get_mut(1) {
+        *v = mix(near[0], near[1.min(last)]);
+    }
+    // Samples 1..last have both neighbours: two pixels each, no branches.
+    if last >= 2 {
+        let pairs = full[2..2 * last].chunks_exact_mut(2);
+        for (pair, w) in pairs.zip(near.windows(3)) {
+            pair[0] = mix(w[1], w[0]);
+            pair[1] = mix(w[1], w[2]);
+        }
+    }
+    for (x, v) in full.iter_mut().enumerate().skip(2 * last.max(1)) {
+        let (c, n) = neighbours(x, 1, last + 1);
+        *v = mix(near[c], near[n]);
     }
 }
 
@@ -158,7 +192,7 @@ fn luma_scale(frame: &Frame<'_>) -> (f32, f32) {
 pub(super) fn alpha_row(frame: &Frame<'_>, y: usize, buffer: &mut [f32], out: &mut [u8]) {
     frame.load_row(0, y, luma_scale(frame), buffer);
     for (px, &a) in out.chunks_exact_mut(4).zip(buffer.iter()) {
-        px[3] = to_u8(a);
+        px[3] = unit_to_byte(a);
     }
 }
 
@@ -172,11 +206,6 @@ pub(super) fn unpremultiply(rgba: &mut [u8]) {
             }
         }
     }
-}
-
-#[inline(always)]
-fn to_u8(v: f32) -> u8 {
-    (v * 255.0 + 0.5).clamp(0.0, 255.0) as u8
 }
 
 /// The chroma index covering `i` and its nearer neighbour (itself at the
@@ -193,4 +222,22 @@ fn neighbours(i: usize, shift: u32, len: usize) -> (usize, usize) {
         c.saturating_sub(1)
     };
     (c, n)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn upsampled_rows_weigh_each_pixels_sample_and_its_nearer_neighbour() {
+        for width in 1..40usize {
+            let near: Vec<f32> = (0..width.div_ceil(2)).map(|i| (i * i) as f32).collect();
+            let mut full = vec![f32::NAN; width];
+            upsample_row(&near, &mut full);
+            for (x, &v) in full.iter().enumerate() {
+                let (c, n) = neighbours(x, 1, near.len());
+                assert_eq!(v, 0.75 * near[c] + 0.25 * near[n], "width {width}, x {x}");
+            }
+        }
+    }
 }
