@@ -41,6 +41,26 @@ impl PeerResponse {
     }
 }
 
+/// A decoded `POST batch` body.
+type Batch = Vec<(wire::BatchEntry, Option<Bytes>)>;
+
+/// Whether `body` is what the signed `content` says it is: its SHA-256, or
+/// for a batch (`route`) signed [`BY_ID`], its digest by id, for which the
+/// batch is decoded and handed back.
+fn body_matches(content: &str, route: &str, body: &Bytes) -> (bool, Option<Batch>) {
+    match content.strip_prefix(BY_ID) {
+        Some(digest) if route == "batch" => {
+            let Ok(entries) = wire::decode_batch(body) else {
+                return (false, None);
+            };
+            let matches = wire::digest_by_id(body, &entries).as_deref() == Some(digest);
+            (matches, Some(entries))
+        }
+        Some(_) => (false, None),
+        None => (content == body_sha256(body), None),
+    }
+}
+
 impl Replication {
     /// Answers one peer API request (`path_and_query` starts with
     /// [`wire::PREFIX`]; `body` was read whole, within the host's body limit).
@@ -55,17 +75,9 @@ impl Replication {
         // A batch signed by id is decoded to be checked, and kept.
         let mut batch = None;
         let verified = signing::signed(headers, unix_now()).and_then(|claim| {
-            let matches = match claim.content.strip_prefix(BY_ID) {
-                Some(digest) if tail.split('?').next() == Some("batch") => {
-                    let decoded = wire::decode_batch(&body).ok();
-                    let ok = decoded.as_ref().and_then(|e| wire::digest_by_id(&body, e))
-                        == Some(digest.to_string());
-                    batch = decoded;
-                    ok
-                }
-                Some(_) => false,
-                None => claim.content == body_sha256(&body),
-            };
+            let route = tail.split('?').next().unwrap_or_default();
+            let (matches, decoded) = body_matches(claim.content, route, &body);
+            batch = decoded;
             if !matches {
                 return Err(Refused::BodyMismatch);
             }
