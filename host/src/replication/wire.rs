@@ -3,12 +3,12 @@
 //!
 //! | request | answers |
 //! |---|---|
-//! | `POST batch?from=REGION`, body = [`encode_batch`] | `{"results":["applied"/"kept"/"needed"/"refused"]}` |
+//! | `POST batch?from=REGION`, body = [`encode_batch`], signed whole or [`digest_by_id`] | `{"results":["applied"/"kept"/"needed"/"refused"]}` |
 //! | `PUT objects/{label}/{key}?from=` + `x-edgeimg-version`, body = value | `{"applied":bool}` |
 //! | `DELETE objects/{label}/{key}?from=` + `x-edgeimg-version` | `{"applied":bool}` |
 //! | `GET objects/{label}/{key}[?from=&onward_ms=]` | 200 value + version, or 404 (+ `x-edgeimg-deleted`) |
 //! | `POST versions` `[{label,key,version}]` | `{"needed":[bool]}`: which the host lacks |
-//! | `GET ping` | `{"region","peer_rtt_ms"}` |
+//! | `GET ping` | `{"region","peer_rtt_ms","features"}` |
 //! | `POST scrub` | what an integrity scrub found and repaired |
 //! | `GET keys?label=&after=&limit=` | `{"entries":[{key,version,deleted}],"next":…}` |
 //! | `POST invalidate` `{label,key,deleted}` | 204 (from a host of the same region) |
