@@ -50,7 +50,7 @@ struct DirWrite {
     open: std::sync::Mutex<Vec<std::fs::File>>,
 }
 
-/// [`OpendalStore::set_many`] on `fs`: each value goes to a temporary file
+/// [`super::opendal::OpendalStore::set_many`] on `fs`: each value goes to a temporary file
 /// beside its final name (`%{random}.batch`, a name no key encodes to), a
 /// thread per directory; the files are synced together, renamed into place
 /// in order (a key written twice keeps the last value), then `dirs` are

@@ -10,7 +10,7 @@
 //! read_cache_bytes = 268435456  # host keys: see `HOST_KEYS`
 //! ```
 //!
-//! Keys become object paths through [`object_key`](super::object_key). Writes
+//! Keys become object paths through [`super::object_key`]. Writes
 //! are atomic: object stores replace an object in one request, and on `fs`
 //! OpenDAL writes a temporary file and renames it into place.
 
