@@ -91,7 +91,7 @@ impl SkipTable {
     }
 
     /// The entry for the next [`SKIP_BITS`] bits.
-    #[inline]
+    #[inline(always)]
     fn get(&self, prefix: u64) -> Skip {
         self.0[prefix as usize & (SKIP_SIZE - 1)]
     }
@@ -99,7 +99,7 @@ impl SkipTable {
     /// Steps over a block's coefficients from zig-zag position `k` to its
     /// end (an end of block, or position 63 filled). `None` when a run
     /// overruns the block or a code is not in the table.
-    #[inline]
+    #[inline(always)]
     pub fn step_over(&self, codes: &Codes, bits: &mut impl BitSource, mut k: usize) -> Option<()> {
         while k < 64 {
             bits.refill();
