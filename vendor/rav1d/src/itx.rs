@@ -120,19 +120,37 @@ fn inv_txfm_add<BD: BitDepth>(
     let row_clip_max = !row_clip_min;
     let col_clip_max = !col_clip_min;
 
-    let mut tmp = [0; 64 * 64];
+    // edgeimg: only the `w * h` values this block reads are zeroed (a 4×4
+    // block zeroed all 16 KiB, a `memset` per block).
+    let mut scratch = std::mem::MaybeUninit::<[i32; 64 * 64]>::uninit();
+    // SAFETY: `w * h <= 64 * 64` (asserted above); the prefix is
+    // initialised (zeroed) before the slice over it is made.
+    let tmp: &mut [i32] = unsafe {
+        let p = scratch.as_mut_ptr().cast::<i32>();
+        std::ptr::write_bytes(p, 0, w * h);
+        std::slice::from_raw_parts_mut(p, w * h)
+    };
     let mut c = &mut tmp[..];
     for y in 0..sh {
+        // edgeimg: a row of zero coefficients transforms to zeros (every
+        // 1-D transform is linear and rounds 0 to 0), which `tmp` holds.
+        let mut any = 0;
         if is_rect2 {
             for x in 0..sw {
-                c[x] = coeff[y + x * sh].as_::<i32>() * 181 + 128 >> 8;
+                let v = coeff[y + x * sh].as_::<i32>();
+                any |= v;
+                c[x] = v * 181 + 128 >> 8;
             }
         } else {
             for x in 0..sw {
-                c[x] = coeff[y + x * sh].as_();
+                let v = coeff[y + x * sh].as_::<i32>();
+                any |= v;
+                c[x] = v;
             }
         }
-        first_1d_fn(c, 1.try_into().unwrap(), row_clip_min, row_clip_max);
+        if any != 0 {
+            first_1d_fn(c, 1.try_into().unwrap(), row_clip_min, row_clip_max);
+        }
         c = &mut c[w..];
     }
 
