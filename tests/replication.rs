@@ -434,7 +434,7 @@ pid nginx.pid;
 error_log error.log warn;
 events {{ worker_connections 256; }}
 http {{
-    log_format content '"$request" $status $http_x_edgeimg_content_sha256';
+    log_format content '"$request" $status $http_x_edgeimg_content_sha256 $msec';
     access_log access.log content;
     client_body_temp_path tmp;
     proxy_temp_path tmp;
@@ -620,5 +620,69 @@ fn batches_are_signed_by_id_only_for_peers_whose_ping_says_they_read_it() {
     assert!(
         !older.is_empty() && older.iter().all(|l| !l.contains("by-id:")),
         "a peer whose ping lists no such feature gets whole-body digests: {older:?}"
+    );
+}
+
+#[test]
+fn a_peer_that_refuses_batches_signed_by_id_gets_them_signed_whole_at_once() {
+    // us's front passes its ping (which lists digests by id) but answers
+    // a batch signed by id with 401, as a host rolled back to a release
+    // before them does until its next ping.
+    let to_us = free_port();
+    let regions = topology_with(
+        &[("eu", &["us"]), ("us", &["eu"])],
+        "",
+        |region, peer, port| {
+            if (region, peer) == ("eu", "us") {
+                to_us
+            } else {
+                port
+            }
+        },
+    );
+    let refuses = r#"location = /.well-known/edgeimg/batch {
+        if ($http_x_edgeimg_content_sha256 ~ "^by-id:") {
+            return 401 '{"error":"unauthorized","message":"the body does not match x-edgeimg-content-sha256"}';
+        }
+        proxy_pass http://127.0.0.1:PORT; }"#
+        .replace("PORT", &regions[1].port.to_string());
+    let us_front = Nginx::start(&front(to_us, regions[1].port, &refuses), to_us);
+    let eu = regions[0].start();
+    let us = regions[1].start();
+    eventually(20, "eu pinged us", || {
+        us_front
+            .access_log()
+            .contains("\"GET /.well-known/edgeimg/ping?from=eu HTTP/1.1\" 200")
+    });
+
+    let ids: Vec<String> = images(2).iter().map(|png| eu.upload(png)).collect();
+    eventually(20, "us holds every upload", || {
+        ids.iter().all(|id| holds(&us, id))
+    });
+    let log = us_front.access_log();
+    // (status, signed by id, seconds) of each batch.
+    let batches: Vec<(u16, bool, f64)> = log
+        .lines()
+        .filter(|l| l.starts_with("\"POST /.well-known/edgeimg/batch?from=eu "))
+        .map(|l| {
+            let f: Vec<&str> = l.rsplitn(4, ' ').collect();
+            (
+                f[2].parse().unwrap(),
+                f[1].starts_with("by-id:"),
+                f[0].parse().unwrap(),
+            )
+        })
+        .collect();
+    let &(_, _, refused) = batches
+        .iter()
+        .find(|(status, by_id, _)| *status == 401 && *by_id)
+        .unwrap_or_else(|| panic!("a batch signed by id was refused: {log}"));
+    // Sent again signed over its body at once, not after a back-off and a
+    // ping (which here would list the feature again anyway).
+    assert!(
+        batches.iter().any(|&(status, by_id, at)| status == 200
+            && !by_id
+            && (refused..refused + 1.0).contains(&at)),
+        "the refused batch went again within a second, signed whole: {log}"
     );
 }

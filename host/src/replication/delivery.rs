@@ -31,7 +31,7 @@ use tracing::Instrument;
 use super::apply::owed;
 use super::config::Peer;
 use super::log::Change;
-use super::peer_client::NoBatchRoute;
+use super::peer_client::{ByIdRefused, NoBatchRoute};
 use super::version::wall_millis;
 use super::wire::{BatchEntry, Op, Outcome};
 use super::Replication;
@@ -324,12 +324,16 @@ impl Replication {
         part: &[(BatchEntry, Option<Bytes>)],
     ) -> Result<Vec<Outcome>> {
         if !self.older.lacks_batch(&peer.region) {
+            let timeout = self.config.delivery_timeout;
             let by_id = self.older.reads_digest_by_id(&peer.region);
-            match self
-                .client
-                .batch(&peer.url, part, by_id, self.config.delivery_timeout)
-                .await
-            {
+            let mut answered = self.client.batch(&peer.url, part, by_id, timeout).await;
+            if answered.as_ref().is_err_and(|e| e.is::<ByIdRefused>()) {
+                // Sent again at once, signed over the whole body, rather
+                // than after a back-off and the peer's next ping.
+                self.older.refused_digest_by_id(&peer.region);
+                answered = self.client.batch(&peer.url, part, false, timeout).await;
+            }
+            match answered {
                 Err(e) if e.is::<NoBatchRoute>() => self.older.found(&peer.region),
                 answered => return answered,
             }

@@ -63,6 +63,14 @@ impl OlderPeers {
         self.by_id.lock().unwrap().contains(peer)
     }
 
+    /// `peer` answered a batch signed by id with 401: whole-body digests
+    /// until a ping lists the feature again.
+    pub fn refused_digest_by_id(&self, peer: &str) {
+        if self.by_id.lock().unwrap().remove(peer) {
+            tracing::warn!(%peer, "the peer refused a batch signed by id (rolled back to an older release?): signing its batches over the whole body");
+        }
+    }
+
     /// `peer` answered `POST batch` with 404: one by one for a while.
     pub fn found(&self, peer: &str) {
         let first = self

@@ -32,6 +32,14 @@ pub enum Fetched {
 #[error("the peer has no `POST batch` (an older release): delivering change by change")]
 pub struct NoBatchRoute;
 
+/// A batch signed by id ([`BY_ID`]) was answered 401: the peer reads only
+/// whole-body digests (rolled back to an older release since its last
+/// ping said otherwise), or the key is wrong, which a whole-body retry
+/// tells apart.
+#[derive(Debug, thiserror::Error)]
+#[error("the peer refused a batch signed by id (401)")]
+pub struct ByIdRefused;
+
 /// An HTTP client that signs with the deployment's key.
 #[derive(Clone)]
 pub struct PeerClient {
@@ -259,6 +267,9 @@ impl PeerClient {
         ) {
             // This release answers a batch with 200, 400, 401 or 503 only.
             return Err(NoBatchRoute.into());
+        }
+        if by_id && r.status() == StatusCode::UNAUTHORIZED {
+            return Err(ByIdRefused.into());
         }
         let results = Self::json::<BatchAnswer>("batch", r).await?.results;
         if results.len() != entries.len() {
