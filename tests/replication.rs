@@ -459,10 +459,10 @@ fn older_release_front(listen: u16, region: u16) -> String {
     )
 }
 
-#[test]
-fn a_peer_of_an_older_release_without_batches_still_gets_every_change() {
-    let front = free_port();
-    let regions = topology_with(
+/// Regions eu and us peered with each other, eu reaching us through
+/// `front` (an nginx the test starts there).
+fn eu_and_us_behind(front: u16) -> Vec<Region> {
+    topology_with(
         &[("eu", &["us"]), ("us", &["eu"])],
         "",
         |region, peer, port| {
@@ -472,7 +472,13 @@ fn a_peer_of_an_older_release_without_batches_still_gets_every_change() {
                 port
             }
         },
-    );
+    )
+}
+
+#[test]
+fn a_peer_of_an_older_release_without_batches_still_gets_every_change() {
+    let front = free_port();
+    let regions = eu_and_us_behind(front);
     let nginx = Nginx::start(&older_release_front(front, regions[1].port), front);
     let eu = regions[0].start();
     let us = regions[1].start();
@@ -629,17 +635,7 @@ fn a_peer_that_refuses_batches_signed_by_id_gets_them_signed_whole_at_once() {
     // a batch signed by id with 401, as a host rolled back to a release
     // before them does until its next ping.
     let to_us = free_port();
-    let regions = topology_with(
-        &[("eu", &["us"]), ("us", &["eu"])],
-        "",
-        |region, peer, port| {
-            if (region, peer) == ("eu", "us") {
-                to_us
-            } else {
-                port
-            }
-        },
-    );
+    let regions = eu_and_us_behind(to_us);
     let refuses = r#"location = /.well-known/edgeimg/batch {
         if ($http_x_edgeimg_content_sha256 ~ "^by-id:") {
             return 401 '{"error":"unauthorized","message":"the body does not match x-edgeimg-content-sha256"}';
