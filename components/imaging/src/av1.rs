@@ -86,15 +86,34 @@ impl Frame<'_> {
     /// `(sample − offset) · gain`.
     pub fn load_row(&self, plane: usize, y: usize, (offset, gain): (f32, f32), out: &mut [f32]) {
         let at = y * self.strides[plane];
+        let to_unit = |s: u16| (f32::from(s) - offset) * gain;
+        // Sixteen samples a loop step: each loop header is also the host's
+        // epoch check, around which the constants were spilled (four
+        // samples a step cost 3 % of an AVIF thumbnail).
+        const N: usize = 16;
+        let done = out.len() / N * N;
         if self.bit_depth == 8 {
             let row = &self.planes[plane][at..at + out.len()];
-            for (v, &s) in out.iter_mut().zip(row) {
-                *v = (f32::from(s) - offset) * gain;
+            let mut outs = out.chunks_exact_mut(N);
+            for (o, s) in (&mut outs).zip(row.chunks_exact(N)) {
+                for k in 0..N {
+                    o[k] = to_unit(u16::from(s[k]));
+                }
+            }
+            for (v, &s) in outs.into_remainder().iter_mut().zip(&row[done..]) {
+                *v = to_unit(u16::from(s));
             }
         } else {
             let row = &self.planes[plane][at..at + 2 * out.len()];
-            for (v, s) in out.iter_mut().zip(row.chunks_exact(2)) {
-                *v = (f32::from(u16::from_le_bytes([s[0], s[1]])) - offset) * gain;
+            let mut outs = out.chunks_exact_mut(N);
+            for (o, s) in (&mut outs).zip(row.chunks_exact(2 * N)) {
+                for k in 0..N {
+                    o[k] = to_unit(u16::from_le_bytes([s[2 * k], s[2 * k + 1]]));
+                }
+            }
+            let rest = row[2 * done..].chunks_exact(2);
+            for (v, s) in outs.into_remainder().iter_mut().zip(rest) {
+                *v = to_unit(u16::from_le_bytes([s[0], s[1]]));
             }
         }
     }
