@@ -6,7 +6,7 @@
 //! the caller can box-average rows as they come instead of holding the
 //! full-size image.
 
-use crate::av1::{Frame, Layout};
+use crate::av1::{Frame, Layout, ROW_STEP as N};
 use crate::rgb_planes::{interleave_rgb, unit_to_byte, unit_to_bytes};
 
 /// Luma weights (Kr, Kb) of an H.273 `matrix_coefficients` code; `None` for
@@ -100,11 +100,19 @@ impl<'a, 'f> Converter<'a, 'f> {
                 r.copy_from_slice(cr);
             }
             Some([r_cr, g_cb, g_cr, b_cb]) => {
-                let rows = r.iter_mut().zip(g.iter_mut()).zip(b.iter_mut());
-                for ((((r, g), b), &l), (&u, &v)) in rows.zip(&self.luma).zip(cb.iter().zip(cr)) {
-                    *r = l + r_cr * v;
-                    *g = l - g_cb * u - g_cr * v;
-                    *b = l + b_cb * u;
+                let rgb =
+                    |l: f32, u: f32, v: f32| (l + r_cr * v, l - g_cb * u - g_cr * v, l + b_cb * u);
+                // `N` pixels a loop step ([`crate::av1::ROW_STEP`]).
+                let whole = r.len() / N * N;
+                for at in (0..whole).step_by(N) {
+                    let (r, g, b) = (&mut r[at..at + N], &mut g[at..at + N], &mut b[at..at + N]);
+                    let (l, u, v) = (&self.luma[at..at + N], &cb[at..at + N], &cr[at..at + N]);
+                    for k in 0..N {
+                        (r[k], g[k], b[k]) = rgb(l[k], u[k], v[k]);
+                    }
+                }
+                for k in whole..r.len() {
+                    (r[k], g[k], b[k]) = rgb(self.luma[k], cb[k], cr[k]);
                 }
             }
         }
@@ -140,8 +148,16 @@ impl<'a, 'f> Converter<'a, 'f> {
             frame.load_row(plane + 1, cy, self.chroma_scale, near);
             if ny != cy {
                 frame.load_row(plane + 1, ny, self.chroma_scale, far);
-                for (n, &f) in near.iter_mut().zip(far.iter()) {
-                    *n = 0.75 * *n + 0.25 * f;
+                let blend = |n: f32, f: f32| 0.75 * n + 0.25 * f;
+                let whole = near.len() / N * N;
+                for at in (0..whole).step_by(N) {
+                    let (n, f) = (&mut near[at..at + N], &far[at..at + N]);
+                    for k in 0..N {
+                        n[k] = blend(n[k], f[k]);
+                    }
+                }
+                for k in whole..near.len() {
+                    near[k] = blend(near[k], far[k]);
                 }
             }
             if shift_x == 0 {
