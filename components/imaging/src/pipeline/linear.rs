@@ -65,10 +65,9 @@ pub(crate) fn row_to_linear(row: &[u8], alpha: bool, out: &mut [u16]) {
         dst[3] = a as u16 * 257;
     };
     // Four pixels a loop step, for the same reason as above.
-    let n = (row.len().min(out.len())) / 4 * 4;
+    let n = row.len().min(out.len()) / 4 * 4;
     let (out, row) = (&mut out[..n], &row[..n]);
-    let mut quads = out.chunks_exact_mut(16).zip(row.chunks_exact(16));
-    for (dst, src) in &mut quads {
+    for (dst, src) in out.chunks_exact_mut(16).zip(row.chunks_exact(16)) {
         for p in 0..4 {
             pixel(&mut dst[4 * p..4 * p + 4], &src[4 * p..4 * p + 4]);
         }
