@@ -25,6 +25,9 @@ use crate::src::itx_1d::rav1d_inv_identity32_1d_c;
 use crate::src::itx_1d::rav1d_inv_identity4_1d_c;
 use crate::src::itx_1d::rav1d_inv_identity8_1d_c;
 use crate::src::itx_1d::rav1d_inv_wht4_1d_c;
+use crate::src::itx_1d::Coef;
+#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+use crate::src::itx_1d::X4;
 use crate::src::levels::TxfmSize;
 use crate::src::levels::TxfmType;
 use crate::src::levels::ADST_ADST;
@@ -48,6 +51,7 @@ use crate::src::levels::WHT_WHT;
 use crate::src::strided::Strided as _;
 use crate::src::wrap_fn_ptr::wrap_fn_ptr;
 use std::cmp;
+use std::ops::Mul;
 use std::num::NonZeroUsize;
 use std::slice;
 
@@ -72,6 +76,9 @@ fn inv_txfm_add<BD: BitDepth>(
     shift: u8,
     first_1d_fn: Itx1dFn,
     second_1d_fn: Itx1dFn,
+    // edgeimg: the rows `first_1d_fn` and the columns `second_1d_fn`
+    // transform a call (1, or 4 in wasm SIMD).
+    lanes: usize,
     has_dc_only: bool,
     bd: BD,
 ) {
@@ -130,28 +137,32 @@ fn inv_txfm_add<BD: BitDepth>(
         std::ptr::write_bytes(p, 0, w * h);
         std::slice::from_raw_parts_mut(p, w * h)
     };
-    let mut c = &mut tmp[..];
-    for y in 0..sh {
-        // edgeimg: a row of zero coefficients transforms to zeros (every
-        // 1-D transform is linear and rounds 0 to 0), which `tmp` holds.
-        let mut any = 0;
-        if is_rect2 {
-            for x in 0..sw {
-                let v = coeff[y + x * sh].as_::<i32>();
-                any |= v;
-                c[x] = v * 181 + 128 >> 8;
+    if lanes == 4 {
+        first_pass_by_four(coeff, tmp, w, sh, sw, is_rect2, first_1d_fn, row_clip_min, row_clip_max);
+    } else {
+        let mut c = &mut tmp[..];
+        for y in 0..sh {
+            // edgeimg: a row of zero coefficients transforms to zeros (every
+            // 1-D transform is linear and rounds 0 to 0), which `tmp` holds.
+            let mut any = 0;
+            if is_rect2 {
+                for x in 0..sw {
+                    let v = coeff[y + x * sh].as_::<i32>();
+                    any |= v;
+                    c[x] = v * 181 + 128 >> 8;
+                }
+            } else {
+                for x in 0..sw {
+                    let v = coeff[y + x * sh].as_::<i32>();
+                    any |= v;
+                    c[x] = v;
+                }
             }
-        } else {
-            for x in 0..sw {
-                let v = coeff[y + x * sh].as_::<i32>();
-                any |= v;
-                c[x] = v;
+            if any != 0 {
+                first_1d_fn(c, 1.try_into().unwrap(), row_clip_min, row_clip_max);
             }
+            c = &mut c[w..];
         }
-        if any != 0 {
-            first_1d_fn(c, 1.try_into().unwrap(), row_clip_min, row_clip_max);
-        }
-        c = &mut c[w..];
     }
 
     coeff.fill(0.into());
@@ -159,7 +170,7 @@ fn inv_txfm_add<BD: BitDepth>(
         tmp[i] = iclip(tmp[i] + rnd >> shift, col_clip_min, col_clip_max);
     }
 
-    for x in 0..w {
+    for x in (0..w).step_by(lanes) {
         second_1d_fn(
             &mut tmp[x..],
             w.try_into().unwrap(),
@@ -173,6 +184,50 @@ fn inv_txfm_add<BD: BitDepth>(
         let dst = &mut *dst.slice_mut::<BD>(w);
         for x in 0..w {
             dst[x] = bd.iclip_pixel(dst[x].as_::<i32>() + (tmp[y * w + x] + 8 >> 4));
+        }
+    }
+}
+
+/// edgeimg: the first pass of [`inv_txfm_add`] four rows a call, for a
+/// `first_1d_fn` that transforms four (the `X4` instances): each row's
+/// coefficients go to `group` side by side (the value of column `x` of the
+/// four rows at `4 * x`), are transformed together, and are written to
+/// `tmp`'s rows. A group of four all-zero rows is skipped, as one such row
+/// is in the scalar pass (`tmp` already holds its zeros).
+#[allow(clippy::too_many_arguments)]
+fn first_pass_by_four<C: Copy + Into<i32>>(
+    coeff: &[C],
+    tmp: &mut [i32],
+    w: usize,
+    sh: usize,
+    sw: usize,
+    is_rect2: bool,
+    first_1d_fn: Itx1dFn,
+    min: i32,
+    max: i32,
+) {
+    let mut group = [0i32; 64 * 4];
+    for y in (0..sh).step_by(4) {
+        let mut any = 0;
+        for x in 0..sw {
+            let column = &coeff[y + x * sh..][..4];
+            for (lane, &v) in column.iter().enumerate() {
+                let v: i32 = v.into();
+                any |= v;
+                group[4 * x + lane] = if is_rect2 { v * 181 + 128 >> 8 } else { v };
+            }
+        }
+        if any == 0 {
+            continue;
+        }
+        // Columns past the 32 coded ones (64-wide blocks) are zero.
+        group[4 * sw..4 * w].fill(0);
+        first_1d_fn(&mut group[..4 * w], 4.try_into().unwrap(), min, max);
+        for lane in 0..4 {
+            let row = &mut tmp[(y + lane) * w..][..w];
+            for (x, out) in row.iter_mut().enumerate() {
+                *out = group[4 * x + lane];
+            }
         }
     }
 }
@@ -236,29 +291,44 @@ fn inv_txfm_add_rust<const W: usize, const H: usize, const TYPE: TxfmType, BD: B
         _ => unreachable!(),
     };
 
-    fn resolve_1d_fn(r#type: Type, n: usize) -> Itx1dFn {
+    fn resolve_1d_fn<L: Coef>(r#type: Type, n: usize) -> Itx1dFn
+    where
+        i32: Mul<L, Output = L>,
+    {
         match (r#type, n) {
-            (Identity, 4) => rav1d_inv_identity4_1d_c,
-            (Identity, 8) => rav1d_inv_identity8_1d_c,
-            (Identity, 16) => rav1d_inv_identity16_1d_c,
-            (Identity, 32) => rav1d_inv_identity32_1d_c,
-            (Dct, 4) => rav1d_inv_dct4_1d_c,
-            (Dct, 8) => rav1d_inv_dct8_1d_c,
-            (Dct, 16) => rav1d_inv_dct16_1d_c,
-            (Dct, 32) => rav1d_inv_dct32_1d_c,
-            (Dct, 64) => rav1d_inv_dct64_1d_c,
-            (Adst, 4) => rav1d_inv_adst4_1d_c,
-            (Adst, 8) => rav1d_inv_adst8_1d_c,
-            (Adst, 16) => rav1d_inv_adst16_1d_c,
-            (FlipAdst, 4) => rav1d_inv_flipadst4_1d_c,
-            (FlipAdst, 8) => rav1d_inv_flipadst8_1d_c,
-            (FlipAdst, 16) => rav1d_inv_flipadst16_1d_c,
+            (Identity, 4) => rav1d_inv_identity4_1d_c::<L>,
+            (Identity, 8) => rav1d_inv_identity8_1d_c::<L>,
+            (Identity, 16) => rav1d_inv_identity16_1d_c::<L>,
+            (Identity, 32) => rav1d_inv_identity32_1d_c::<L>,
+            (Dct, 4) => rav1d_inv_dct4_1d_c::<L>,
+            (Dct, 8) => rav1d_inv_dct8_1d_c::<L>,
+            (Dct, 16) => rav1d_inv_dct16_1d_c::<L>,
+            (Dct, 32) => rav1d_inv_dct32_1d_c::<L>,
+            (Dct, 64) => rav1d_inv_dct64_1d_c::<L>,
+            (Adst, 4) => rav1d_inv_adst4_1d_c::<L>,
+            (Adst, 8) => rav1d_inv_adst8_1d_c::<L>,
+            (Adst, 16) => rav1d_inv_adst16_1d_c::<L>,
+            (FlipAdst, 4) => rav1d_inv_flipadst4_1d_c::<L>,
+            (FlipAdst, 8) => rav1d_inv_flipadst8_1d_c::<L>,
+            (FlipAdst, 16) => rav1d_inv_flipadst16_1d_c::<L>,
             _ => unreachable!(),
         }
     }
 
-    let first_1d_fn = resolve_1d_fn(first, W);
-    let second_1d_fn = resolve_1d_fn(second, H);
+    // edgeimg: in wasm SIMD each pass takes four rows or columns a call
+    // (every block is a multiple of four each way), with the same arithmetic.
+    #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+    let (first_1d_fn, second_1d_fn, lanes) = (
+        resolve_1d_fn::<X4>(first, W),
+        resolve_1d_fn::<X4>(second, H),
+        4,
+    );
+    #[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
+    let (first_1d_fn, second_1d_fn, lanes) = (
+        resolve_1d_fn::<i32>(first, W),
+        resolve_1d_fn::<i32>(second, H),
+        1,
+    );
 
     inv_txfm_add(
         dst,
@@ -269,6 +339,7 @@ fn inv_txfm_add_rust<const W: usize, const H: usize, const TYPE: TxfmType, BD: B
         shift,
         first_1d_fn,
         second_1d_fn,
+        lanes,
         has_dc_only,
         bd,
     )
