@@ -138,7 +138,16 @@ fn inv_txfm_add<BD: BitDepth>(
         std::slice::from_raw_parts_mut(p, w * h)
     };
     if lanes == 4 {
-        first_pass_by_four(coeff, tmp, w, sh, sw, is_rect2, first_1d_fn, row_clip_min, row_clip_max);
+        first_pass_by_four(
+            coeff,
+            tmp,
+            (w, sh, sw),
+            is_rect2,
+            first_1d_fn,
+            (row_clip_min, row_clip_max),
+            (rnd, shift),
+            (col_clip_min, col_clip_max),
+        );
     } else {
         let mut c = &mut tmp[..];
         for y in 0..sh {
@@ -163,12 +172,11 @@ fn inv_txfm_add<BD: BitDepth>(
             }
             c = &mut c[w..];
         }
+        for i in 0..w * sh {
+            tmp[i] = iclip(tmp[i] + rnd >> shift, col_clip_min, col_clip_max);
+        }
     }
-
     coeff.fill(0.into());
-    for i in 0..w * sh {
-        tmp[i] = iclip(tmp[i] + rnd >> shift, col_clip_min, col_clip_max);
-    }
 
     for x in (0..w).step_by(lanes) {
         second_1d_fn(
@@ -182,8 +190,63 @@ fn inv_txfm_add<BD: BitDepth>(
     for y in 0..h {
         let dst = dst + (y as isize * dst.pixel_stride::<BD>());
         let dst = &mut *dst.slice_mut::<BD>(w);
+        #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+        if BD::BITDEPTH == 8 {
+            use zerocopy::AsBytes;
+            add_to_bytes(dst.as_bytes_mut(), &tmp[y * w..][..w]);
+            continue;
+        } else if std::mem::size_of::<BD::Pixel>() == 2 {
+            // SAFETY: a 2-byte pixel is `u16` (10 and 12 bits).
+            let px = unsafe { slice::from_raw_parts_mut(dst.as_mut_ptr().cast::<u16>(), w) };
+            add_to_words(px, &tmp[y * w..][..w], bitdepth_max);
+            continue;
+        }
         for x in 0..w {
             dst[x] = bd.iclip_pixel(dst[x].as_::<i32>() + (tmp[y * w + x] + 8 >> 4));
+        }
+    }
+}
+
+/// edgeimg: [`add_to_bytes`] for 10- and 12-bit pixels, clipped to
+/// `0..=max` by a saturating narrow and a minimum.
+#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+#[inline(always)]
+fn add_to_words(pixels: &mut [u16], residual: &[i32], max: i32) {
+    use std::arch::wasm32::*;
+    assert_eq!(pixels.len(), residual.len());
+    let max = u16x8_splat(max as u16);
+    for (px, t) in pixels.chunks_exact_mut(4).zip(residual.chunks_exact(4)) {
+        // SAFETY: four `u16`s and four `i32`s are in bounds (`chunks_exact`).
+        unsafe {
+            let p = u32x4_extend_low_u16x8(v128_load64_zero(px.as_ptr().cast()));
+            let t = i32x4_shr(i32x4_add(v128_load(t.as_ptr().cast()), i32x4_splat(8)), 4);
+            let sum = i32x4_add(p, t);
+            let words = u16x8_min(u16x8_narrow_i32x4(sum, sum), max);
+            v128_store64_lane::<0>(words, px.as_mut_ptr().cast());
+        }
+    }
+}
+
+/// edgeimg: the last step of [`inv_txfm_add`] for 8-bit pixels in wasm
+/// SIMD, four a step (every block is a multiple of four wide): each pixel
+/// plus its residual `(t + 8) >> 4`, clipped to 0..=255 by the two
+/// saturating narrows, as `iclip_pixel` clips it.
+#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+#[inline(always)]
+fn add_to_bytes(pixels: &mut [u8], residual: &[i32]) {
+    use std::arch::wasm32::*;
+    assert_eq!(pixels.len(), residual.len());
+    for (px, t) in pixels.chunks_exact_mut(4).zip(residual.chunks_exact(4)) {
+        // SAFETY: four bytes and four `i32`s are in bounds (`chunks_exact`);
+        // wasm loads and stores need no alignment.
+        unsafe {
+            let p = u32x4_extend_low_u16x8(u16x8_extend_low_u8x16(v128_load32_zero(
+                px.as_ptr().cast(),
+            )));
+            let t = i32x4_shr(i32x4_add(v128_load(t.as_ptr().cast()), i32x4_splat(8)), 4);
+            let sum = i32x4_add(p, t);
+            let bytes = u8x16_narrow_i16x8(i16x8_narrow_i32x4(sum, sum), sum);
+            v128_store32_lane::<0>(bytes, px.as_mut_ptr().cast());
         }
     }
 }
@@ -192,19 +255,20 @@ fn inv_txfm_add<BD: BitDepth>(
 /// `first_1d_fn` that transforms four (the `X4` instances): each row's
 /// coefficients go to `group` side by side (the value of column `x` of the
 /// four rows at `4 * x`), are transformed together, and are written to
-/// `tmp`'s rows. A group of four all-zero rows is skipped, as one such row
-/// is in the scalar pass (`tmp` already holds its zeros).
+/// `tmp`'s rows, rounded and clipped for the column pass (the scalar pass
+/// does that in a loop of its own). A group of four all-zero rows is
+/// skipped, as one such row is in the scalar pass (`tmp` already holds its
+/// zeros, which the rounding keeps).
 #[allow(clippy::too_many_arguments)]
 fn first_pass_by_four<C: Copy + Into<i32>>(
     coeff: &[C],
     tmp: &mut [i32],
-    w: usize,
-    sh: usize,
-    sw: usize,
+    (w, sh, sw): (usize, usize, usize),
     is_rect2: bool,
     first_1d_fn: Itx1dFn,
-    min: i32,
-    max: i32,
+    (min, max): (i32, i32),
+    (rnd, shift): (i32, u8),
+    (col_min, col_max): (i32, i32),
 ) {
     let mut group = [0i32; 64 * 4];
     for y in (0..sh).step_by(4) {
@@ -226,7 +290,7 @@ fn first_pass_by_four<C: Copy + Into<i32>>(
         for lane in 0..4 {
             let row = &mut tmp[(y + lane) * w..][..w];
             for (x, out) in row.iter_mut().enumerate() {
-                *out = group[4 * x + lane];
+                *out = iclip(group[4 * x + lane] + rnd >> shift, col_min, col_max);
             }
         }
     }
