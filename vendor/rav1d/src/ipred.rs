@@ -651,6 +651,21 @@ fn ipred_smooth_rust<BD: BitDepth>(
     for y in 0..height {
         let dst = dst + (y as isize * dst.pixel_stride::<BD>());
         let dst = &mut *dst.slice_mut::<BD>(width);
+        #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+        if BD::BITDEPTH == 8 {
+            use zerocopy::AsBytes;
+            let (a, left) = (weights_ver[y] as c_int, topleft[topleft_off - (1 + y)].as_::<c_int>());
+            let row = SmoothRow {
+                top: &topleft.as_bytes()[topleft_off + 1..][..width],
+                top_weight: a,
+                weights: weights_hor,
+                weighted: left - right,
+                rest: (256 - a) * bottom + 256 * right + 256,
+                shift: 9,
+            };
+            row.predict(dst.as_bytes_mut());
+            continue;
+        }
         for x in 0..width {
             let pred = weights_ver[y] as c_int * topleft[topleft_off + 1 + x].as_::<c_int>()
                 + (256 - weights_ver[y] as c_int) * bottom
@@ -700,6 +715,21 @@ fn ipred_smooth_v_rust<BD: BitDepth>(
     for y in 0..height {
         let dst = dst + (y as isize * dst.pixel_stride::<BD>());
         let dst = &mut *dst.slice_mut::<BD>(width);
+        #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+        if BD::BITDEPTH == 8 {
+            use zerocopy::AsBytes;
+            let a = weights_ver[y] as c_int;
+            let row = SmoothRow {
+                top: &topleft.as_bytes()[topleft_off + 1..][..width],
+                top_weight: a,
+                weights: &dav1d_sm_weights.0[width..][..width],
+                weighted: 0,
+                rest: (256 - a) * bottom + 128,
+                shift: 8,
+            };
+            row.predict(dst.as_bytes_mut());
+            continue;
+        }
         for x in 0..width {
             let pred = weights_ver[y] as c_int * topleft[topleft_off + 1 + x].as_::<c_int>()
                 + (256 - weights_ver[y] as c_int) * bottom;
@@ -747,6 +777,20 @@ fn ipred_smooth_h_rust<BD: BitDepth>(
     for y in 0..height {
         let dst = dst + (y as isize * dst.pixel_stride::<BD>());
         let dst = &mut *dst.slice_mut::<BD>(width);
+        #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+        if BD::BITDEPTH == 8 {
+            use zerocopy::AsBytes;
+            let row = SmoothRow {
+                top: &topleft.as_bytes()[topleft_off + 1..][..width],
+                top_weight: 0,
+                weights: weights_hor,
+                weighted: topleft[topleft_off - (y + 1)].as_::<c_int>() - right,
+                rest: 256 * right + 128,
+                shift: 8,
+            };
+            row.predict(dst.as_bytes_mut());
+            continue;
+        }
         for x in 0..width {
             let pred = weights_hor[x] as c_int * topleft[topleft_off - (y + 1)].as_::<c_int>()
                 + (256 - weights_hor[x] as c_int) * right;
@@ -2265,5 +2309,51 @@ impl Rav1dIntraPredDSPContext {
 
     pub const fn new<BD: BitDepth>(flags: CpuFlags) -> Self {
         Self::default::<BD>().init::<BD>(flags)
+    }
+}
+
+/// edgeimg: a row of the smooth predictions (`SMOOTH`, `SMOOTH_V`,
+/// `SMOOTH_H`) of 8-bit pixels, four a step in wasm SIMD: each is
+/// `(top_weight * top[x] + weights[x] * weighted + rest) >> shift`, the
+/// same sums as the scalar code's regrouped (`w * left + (256 - w) * right
+/// = w * (left - right) + 256 * right`, exact in integers). Every block is
+/// a multiple of four wide.
+#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+struct SmoothRow<'a> {
+    top: &'a [u8],
+    top_weight: c_int,
+    weights: &'a [u8],
+    weighted: c_int,
+    rest: c_int,
+    shift: u32,
+}
+
+#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+impl SmoothRow<'_> {
+    #[inline(always)]
+    fn predict(&self, out: &mut [u8]) {
+        use std::arch::wasm32::*;
+        let widen = |four: &[u8]| {
+            // SAFETY: `four` holds four bytes (`chunks_exact`).
+            u32x4_extend_low_u16x8(u16x8_extend_low_u8x16(unsafe {
+                v128_load32_zero(four.as_ptr().cast())
+            }))
+        };
+        let (a, d, c) = (
+            i32x4_splat(self.top_weight),
+            i32x4_splat(self.weighted),
+            i32x4_splat(self.rest),
+        );
+        let quads = out
+            .chunks_exact_mut(4)
+            .zip(self.top.chunks_exact(4))
+            .zip(self.weights.chunks_exact(4));
+        for ((px, top), w) in quads {
+            let sum = i32x4_add(i32x4_add(i32x4_mul(a, widen(top)), i32x4_mul(widen(w), d)), c);
+            let pred = i32x4_shr(sum, self.shift);
+            let bytes = u8x16_narrow_i16x8(i16x8_narrow_i32x4(pred, pred), pred);
+            // SAFETY: `px` holds four bytes; wasm stores need no alignment.
+            unsafe { v128_store32_lane::<0>(bytes, px.as_mut_ptr().cast()) };
+        }
     }
 }
