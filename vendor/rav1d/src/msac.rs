@@ -438,6 +438,58 @@ fn rav1d_msac_decode_symbol_adapt_rust(s: &mut MsacContext, cdf: &mut [u16], n_s
     val as u8
 }
 
+/// edgeimg: [`rav1d_msac_decode_symbol_adapt_rust`] for `N` (at most 3)
+/// known at compile time, without its search loop: every bound is computed
+/// and the symbol is the number above `c` (the bounds strictly decrease:
+/// the CDF never increases and `EC_MIN_PROB` is added per symbol left), the
+/// range's ends and the CDF's adaptation picked by selects. The same
+/// results; the loop's exit was a branch on the decoded data, mispredicted
+/// often, and the loop a fifth of an AVIF decode in Wasmtime.
+#[inline(always)]
+fn symbol_adapt_few<const N: usize>(s: &mut MsacContext, cdf: &mut [u16]) -> u8 {
+    const { assert!(N >= 1 && N <= 3) };
+    let cdf = &mut cdf[..=N];
+    assert!(cdf[N] <= 32);
+    let c = (s.dif >> (EC_WIN_SIZE - 16)) as c_uint;
+    let r = s.rng >> 8;
+    let mut val = 0;
+    // The range is `v..u`: the bounds either side of the symbol (the last
+    // symbol's lower bound is 0).
+    let (mut u, mut v) = (s.rng, 0);
+    let mut bounds = [0; N];
+    for (i, bound) in bounds.iter_mut().enumerate() {
+        *bound = (r * (cdf[i] >> EC_PROB_SHIFT) as c_uint >> (7 - EC_PROB_SHIFT))
+            + EC_MIN_PROB * (N - i) as c_uint;
+    }
+    for i in 0..N {
+        let above = c < bounds[i];
+        val += above as usize;
+        u = if above { bounds[i] } else { u };
+        let next = if i + 1 < N { bounds[i + 1] } else { 0 };
+        v = if above { next } else { v };
+    }
+    if val == 0 {
+        v = bounds[0];
+    }
+    debug_assert!(u <= s.rng && v < u);
+    ctx_norm(
+        s,
+        s.dif.wrapping_sub((v as EcWin) << (EC_WIN_SIZE - 16)),
+        u - v,
+    );
+    if s.allow_update_cdf() {
+        let count = cdf[N];
+        let rate = 4 + (count >> 4) + (N > 2) as u16;
+        for (i, p) in cdf[..N].iter_mut().enumerate() {
+            let up = *p + ((1 << 15) - *p >> rate);
+            let down = *p - (*p >> rate);
+            *p = if i < val { up } else { down };
+        }
+        cdf[N] = count + (count < 32) as u16;
+    }
+    val as u8
+}
+
 /// # Safety
 ///
 /// Must be called through [`Rav1dMsacDSPContext::symbol_adapt16`]
@@ -548,7 +600,13 @@ pub fn rav1d_msac_decode_symbol_adapt4(s: &mut MsacContext, cdf: &mut [u16], n_s
                 dav1d_msac_decode_symbol_adapt4_neon(&mut s.asm, cdf.as_mut_ptr(), n_symbols as usize)
             };
         } else {
-            ret = rav1d_msac_decode_symbol_adapt_rust(s, cdf, n_symbols);
+            // edgeimg: the few-symbol reads (most of a tile's) without a search loop.
+            ret = match n_symbols {
+                3 => symbol_adapt_few::<3>(s, cdf),
+                2 => symbol_adapt_few::<2>(s, cdf),
+                1 => symbol_adapt_few::<1>(s, cdf),
+                _ => rav1d_msac_decode_symbol_adapt_rust(s, cdf, n_symbols),
+            };
         }
     }
     debug_assert!(ret < 4);
