@@ -133,8 +133,19 @@ impl Idct {
         let n = self.size;
         if !ac {
             let v = clamp(coefs[0] as f32 / 8.0);
-            for row in 0..n {
-                out[row * stride..row * stride + n].fill(v);
+            // Fixed lengths, as `fill` of a run-time length is a
+            // `memory.fill` call in Wasmtime (per row of each block).
+            match n {
+                1 => out[0] = v,
+                2 => {
+                    out[..2].copy_from_slice(&[v; 2]);
+                    out[stride..stride + 2].copy_from_slice(&[v; 2]);
+                }
+                _ => {
+                    for row in 0..4 {
+                        out[row * stride..row * stride + 4].copy_from_slice(&[v; 4]);
+                    }
+                }
             }
             return;
         }

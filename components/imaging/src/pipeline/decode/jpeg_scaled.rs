@@ -95,7 +95,14 @@ impl jpeg_syntax::Decoder for Scaled {
             }
             let (_, dc, ac, quant) = members[unit.slot];
             let stride = frame.components[unit.index].blocks.0 * size;
-            coefs[..size * size].fill(0);
+            // Fixed lengths: a length known only at run time is a
+            // `memory.fill` call in Wasmtime, per block.
+            match size {
+                1 => coefs[0] = 0,
+                2 => coefs[..4].fill(0),
+                4 => coefs[..16].fill(0),
+                _ => coefs[..64].fill(0),
+            }
             bits.refill();
             let dc_size = dc.decode(&mut bits)?;
             bits.refill();
