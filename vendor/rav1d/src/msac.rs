@@ -310,6 +310,27 @@ const EC_WIN_SIZE: usize = mem::size_of::<EcWin>() << 3;
 fn ctx_refill(s: &mut MsacContext) {
     let mut c = (EC_WIN_SIZE as c_int) - 24 - s.cnt;
     let mut dif = s.dif;
+    // edgeimg: with a 64-bit window and eight bytes left, the bytes the loop
+    // below would add one at a time (at shifts c, c - 8, …, down to c % 8)
+    // come from one big-endian load: shifted into place, the bits of the
+    // byte after them (below c % 8) masked off.
+    if EC_WIN_SIZE == 64 && (0..56).contains(&c) {
+        let mut loaded = false;
+        s.with_buf(|buf| match buf.first_chunk::<8>() {
+            Some(eight) => {
+                let inverted = !u64::from_be_bytes(*eight);
+                dif |= ((inverted >> (56 - c)) & (!0u64 << (c & 7))) as EcWin;
+                loaded = true;
+                &buf[(c >> 3) as usize + 1..]
+            }
+            None => buf,
+        });
+        if loaded {
+            s.dif = dif;
+            s.cnt = (EC_WIN_SIZE as c_int) - 24 - ((c & 7) - 8);
+            return;
+        }
+    }
     s.with_buf(|mut buf| {
         loop {
             if buf.is_empty() {
