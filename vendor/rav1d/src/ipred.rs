@@ -654,7 +654,10 @@ fn ipred_smooth_rust<BD: BitDepth>(
         #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
         if BD::BITDEPTH == 8 {
             use zerocopy::AsBytes;
-            let (a, left) = (weights_ver[y] as c_int, topleft[topleft_off - (1 + y)].as_::<c_int>());
+            let (a, left) = (
+                weights_ver[y] as c_int,
+                topleft[topleft_off - (1 + y)].as_::<c_int>(),
+            );
             let row = SmoothRow {
                 top: &topleft.as_bytes()[topleft_off + 1..][..width],
                 top_weight: a,
@@ -2349,7 +2352,10 @@ impl SmoothRow<'_> {
             .zip(self.top.chunks_exact(4))
             .zip(self.weights.chunks_exact(4));
         for ((px, top), w) in quads {
-            let sum = i32x4_add(i32x4_add(i32x4_mul(a, widen(top)), i32x4_mul(widen(w), d)), c);
+            let sum = i32x4_add(
+                i32x4_add(i32x4_mul(a, widen(top)), i32x4_mul(widen(w), d)),
+                c,
+            );
             let pred = i32x4_shr(sum, self.shift);
             let bytes = u8x16_narrow_i16x8(i16x8_narrow_i32x4(pred, pred), pred);
             // SAFETY: `px` holds four bytes; wasm stores need no alignment.

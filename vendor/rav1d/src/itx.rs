@@ -51,8 +51,8 @@ use crate::src::levels::WHT_WHT;
 use crate::src::strided::Strided as _;
 use crate::src::wrap_fn_ptr::wrap_fn_ptr;
 use std::cmp;
-use std::ops::Mul;
 use std::num::NonZeroUsize;
+use std::ops::Mul;
 use std::slice;
 
 #[cfg(all(

@@ -169,7 +169,10 @@ mod x4 {
 
         #[inline(always)]
         fn clip(self, min: c_int, max: c_int) -> Self {
-            X4(i32x4_max(i32x4_min(self.0, i32x4_splat(max)), i32x4_splat(min)))
+            X4(i32x4_max(
+                i32x4_min(self.0, i32x4_splat(max)),
+                i32x4_splat(min),
+            ))
         }
     }
 }
@@ -181,8 +184,7 @@ fn inv_dct4_1d_internal_c<L: Coef>(
     min: c_int,
     max: c_int,
     tx64: c_int,
-)
-where
+) where
     i32: Mul<L, Output = L>,
 {
     let clip = |v: L| v.clip(min, max);
@@ -230,8 +232,7 @@ fn inv_dct8_1d_internal_c<L: Coef>(
     min: c_int,
     max: c_int,
     tx64: c_int,
-)
-where
+) where
     i32: Mul<L, Output = L>,
 {
     let clip = |v: L| v.clip(min, max);
@@ -298,8 +299,7 @@ fn inv_dct16_1d_internal_c<L: Coef>(
     min: c_int,
     max: c_int,
     tx64: c_int,
-)
-where
+) where
     i32: Mul<L, Output = L>,
 {
     let clip = |v: L| v.clip(min, max);
@@ -413,8 +413,7 @@ fn inv_dct32_1d_internal_c<L: Coef>(
     min: c_int,
     max: c_int,
     tx64: c_int,
-)
-where
+) where
     i32: Mul<L, Output = L>,
 {
     let clip = |v: L| v.clip(min, max);
@@ -993,8 +992,7 @@ fn inv_adst4_1d_internal_c<L: Coef>(
     out_backwards: bool,
     _min: c_int,
     _max: c_int,
-)
-where
+) where
     i32: Mul<L, Output = L>,
 {
     let stride = stride.get();
@@ -1015,19 +1013,35 @@ where
         (0, stride)
     };
 
-    L::st(out, (out_off + out_s * 0) as usize, (1321 * in0 + (3803 - 4096) * in2 + (2482 - 4096) * in3 + (3344 - 4096) * in1 + 2048 >> 12)
+    L::st(
+        out,
+        (out_off + out_s * 0) as usize,
+        (1321 * in0 + (3803 - 4096) * in2 + (2482 - 4096) * in3 + (3344 - 4096) * in1 + 2048 >> 12)
             + in2
             + in3
-            + in1);
-    L::st(out, (out_off + out_s * 1) as usize, ((2482 - 4096) * in0 - 1321 * in2 - (3803 - 4096) * in3 + (3344 - 4096) * in1 + 2048 >> 12)
+            + in1,
+    );
+    L::st(
+        out,
+        (out_off + out_s * 1) as usize,
+        ((2482 - 4096) * in0 - 1321 * in2 - (3803 - 4096) * in3 + (3344 - 4096) * in1 + 2048 >> 12)
             + in0
             - in3
-            + in1);
-    L::st(out, (out_off + out_s * 2) as usize, 209 * (in0 - in2 + in3) + 128 >> 8);
-    L::st(out, (out_off + out_s * 3) as usize, ((3803 - 4096) * in0 + (2482 - 4096) * in2 - 1321 * in3 - (3344 - 4096) * in1 + 2048 >> 12)
+            + in1,
+    );
+    L::st(
+        out,
+        (out_off + out_s * 2) as usize,
+        209 * (in0 - in2 + in3) + 128 >> 8,
+    );
+    L::st(
+        out,
+        (out_off + out_s * 3) as usize,
+        ((3803 - 4096) * in0 + (2482 - 4096) * in2 - 1321 * in3 - (3344 - 4096) * in1 + 2048 >> 12)
             + in0
             + in2
-            - in1);
+            - in1,
+    );
 }
 
 #[inline(never)]
@@ -1037,8 +1051,7 @@ fn inv_adst8_1d_internal_c<L: Coef>(
     out_backwards: bool,
     min: c_int,
     max: c_int,
-)
-where
+) where
     i32: Mul<L, Output = L>,
 {
     let clip = |v: L| v.clip(min, max);
@@ -1096,10 +1109,26 @@ where
     t6 = clip(t4a - t6a);
     t7 = clip(t5a - t7a);
 
-    L::st(out, (out_off + out_s * 3) as usize, -((t2 + t3) * 181 + 128 >> 8));
-    L::st(out, (out_off + out_s * 4) as usize, (t2 - t3) * 181 + 128 >> 8);
-    L::st(out, (out_off + out_s * 2) as usize, (t6 + t7) * 181 + 128 >> 8);
-    L::st(out, (out_off + out_s * 5) as usize, -((t6 - t7) * 181 + 128 >> 8));
+    L::st(
+        out,
+        (out_off + out_s * 3) as usize,
+        -((t2 + t3) * 181 + 128 >> 8),
+    );
+    L::st(
+        out,
+        (out_off + out_s * 4) as usize,
+        (t2 - t3) * 181 + 128 >> 8,
+    );
+    L::st(
+        out,
+        (out_off + out_s * 2) as usize,
+        (t6 + t7) * 181 + 128 >> 8,
+    );
+    L::st(
+        out,
+        (out_off + out_s * 5) as usize,
+        -((t6 - t7) * 181 + 128 >> 8),
+    );
 }
 
 #[inline(never)]
@@ -1109,8 +1138,7 @@ fn inv_adst16_1d_internal_c<L: Coef>(
     out_backwards: bool,
     min: c_int,
     max: c_int,
-)
-where
+) where
     i32: Mul<L, Output = L>,
 {
     let clip = |v: L| v.clip(min, max);
@@ -1230,18 +1258,54 @@ where
     t14a = clip(t12 - t14);
     t15a = clip(t13 - t15);
 
-    L::st(out, (out_off + out_s * 7) as usize, -((t2a + t3a) * 181 + 128 >> 8));
-    L::st(out, (out_off + out_s * 8) as usize, (t2a - t3a) * 181 + 128 >> 8);
-    L::st(out, (out_off + out_s * 4) as usize, (t6 + t7) * 181 + 128 >> 8);
-    L::st(out, (out_off + out_s * 11) as usize, -((t6 - t7) * 181 + 128 >> 8));
-    L::st(out, (out_off + out_s * 6) as usize, (t10 + t11) * 181 + 128 >> 8);
-    L::st(out, (out_off + out_s * 9) as usize, -((t10 - t11) * 181 + 128 >> 8));
-    L::st(out, (out_off + out_s * 5) as usize, -((t14a + t15a) * 181 + 128 >> 8));
-    L::st(out, (out_off + out_s * 10) as usize, (t14a - t15a) * 181 + 128 >> 8);
+    L::st(
+        out,
+        (out_off + out_s * 7) as usize,
+        -((t2a + t3a) * 181 + 128 >> 8),
+    );
+    L::st(
+        out,
+        (out_off + out_s * 8) as usize,
+        (t2a - t3a) * 181 + 128 >> 8,
+    );
+    L::st(
+        out,
+        (out_off + out_s * 4) as usize,
+        (t6 + t7) * 181 + 128 >> 8,
+    );
+    L::st(
+        out,
+        (out_off + out_s * 11) as usize,
+        -((t6 - t7) * 181 + 128 >> 8),
+    );
+    L::st(
+        out,
+        (out_off + out_s * 6) as usize,
+        (t10 + t11) * 181 + 128 >> 8,
+    );
+    L::st(
+        out,
+        (out_off + out_s * 9) as usize,
+        -((t10 - t11) * 181 + 128 >> 8),
+    );
+    L::st(
+        out,
+        (out_off + out_s * 5) as usize,
+        -((t14a + t15a) * 181 + 128 >> 8),
+    );
+    L::st(
+        out,
+        (out_off + out_s * 10) as usize,
+        (t14a - t15a) * 181 + 128 >> 8,
+    );
 }
 
-pub fn rav1d_inv_flipadst4_1d_c<L: Coef>(c: &mut [i32], stride: NonZeroUsize, min: c_int, max: c_int)
-where
+pub fn rav1d_inv_flipadst4_1d_c<L: Coef>(
+    c: &mut [i32],
+    stride: NonZeroUsize,
+    min: c_int,
+    max: c_int,
+) where
     i32: Mul<L, Output = L>,
 {
     inv_adst4_1d_internal_c::<L>(c, stride, true, min, max);
@@ -1261,15 +1325,23 @@ where
     inv_adst8_1d_internal_c::<L>(c, stride, false, min, max);
 }
 
-pub fn rav1d_inv_flipadst8_1d_c<L: Coef>(c: &mut [i32], stride: NonZeroUsize, min: c_int, max: c_int)
-where
+pub fn rav1d_inv_flipadst8_1d_c<L: Coef>(
+    c: &mut [i32],
+    stride: NonZeroUsize,
+    min: c_int,
+    max: c_int,
+) where
     i32: Mul<L, Output = L>,
 {
     inv_adst8_1d_internal_c::<L>(c, stride, true, min, max);
 }
 
-pub fn rav1d_inv_flipadst16_1d_c<L: Coef>(c: &mut [i32], stride: NonZeroUsize, min: c_int, max: c_int)
-where
+pub fn rav1d_inv_flipadst16_1d_c<L: Coef>(
+    c: &mut [i32],
+    stride: NonZeroUsize,
+    min: c_int,
+    max: c_int,
+) where
     i32: Mul<L, Output = L>,
 {
     inv_adst16_1d_internal_c::<L>(c, stride, true, min, max);
@@ -1282,8 +1354,12 @@ where
     inv_adst16_1d_internal_c::<L>(c, stride, false, min, max);
 }
 
-pub fn rav1d_inv_identity4_1d_c<L: Coef>(c: &mut [i32], stride: NonZeroUsize, _min: c_int, _max: c_int)
-where
+pub fn rav1d_inv_identity4_1d_c<L: Coef>(
+    c: &mut [i32],
+    stride: NonZeroUsize,
+    _min: c_int,
+    _max: c_int,
+) where
     i32: Mul<L, Output = L>,
 {
     let stride = stride.get();
@@ -1294,8 +1370,12 @@ where
     }
 }
 
-pub fn rav1d_inv_identity8_1d_c<L: Coef>(c: &mut [i32], stride: NonZeroUsize, _min: c_int, _max: c_int)
-where
+pub fn rav1d_inv_identity8_1d_c<L: Coef>(
+    c: &mut [i32],
+    stride: NonZeroUsize,
+    _min: c_int,
+    _max: c_int,
+) where
     i32: Mul<L, Output = L>,
 {
     let stride = stride.get();
@@ -1305,8 +1385,12 @@ where
     }
 }
 
-pub fn rav1d_inv_identity16_1d_c<L: Coef>(c: &mut [i32], stride: NonZeroUsize, _min: c_int, _max: c_int)
-where
+pub fn rav1d_inv_identity16_1d_c<L: Coef>(
+    c: &mut [i32],
+    stride: NonZeroUsize,
+    _min: c_int,
+    _max: c_int,
+) where
     i32: Mul<L, Output = L>,
 {
     let stride = stride.get();
@@ -1317,8 +1401,12 @@ where
     }
 }
 
-pub fn rav1d_inv_identity32_1d_c<L: Coef>(c: &mut [i32], stride: NonZeroUsize, _min: c_int, _max: c_int)
-where
+pub fn rav1d_inv_identity32_1d_c<L: Coef>(
+    c: &mut [i32],
+    stride: NonZeroUsize,
+    _min: c_int,
+    _max: c_int,
+) where
     i32: Mul<L, Output = L>,
 {
     let stride = stride.get();
