@@ -1312,6 +1312,17 @@ fn ipred_filter_rust<BD: BitDepth>(
             }
             let p = [p0, p1, p2, p3, p4, p5, p6].map(|p| p.as_::<i32>());
             let mut ptr = dst + x;
+            #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+            if BD::BITDEPTH == 8 {
+                use zerocopy::AsBytes;
+                let out = filter_block(&filter.0, p);
+                for row in out.chunks_exact(4) {
+                    ptr.slice_mut::<BD>(4).as_bytes_mut().copy_from_slice(row);
+                    ptr += stride;
+                }
+                topleft = p4;
+                continue;
+            }
             let mut flt_ptr = filter.0.as_slice();
 
             for _yy in 0..2 {
@@ -2362,4 +2373,28 @@ impl SmoothRow<'_> {
             unsafe { v128_store32_lane::<0>(bytes, px.as_mut_ptr().cast()) };
         }
     }
+}
+
+/// edgeimg: one 4×2 block of `FILTER_PRED` for 8-bit pixels in wasm SIMD:
+/// the eight outputs at once, each `(Σ tap × p + 8) >> 4` clipped to
+/// 0..=255 as the scalar `filter_fn` loop computes it. Outside x86 the
+/// table keeps each tap's eight weights together (`FLT_INCR` 1,
+/// `FILTER_INDICES` 8 apart), one 64-bit load a tap.
+#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+#[inline(always)]
+fn filter_block(taps: &[i8; 64], p: [c_int; 7]) -> [u8; 8] {
+    use std::arch::wasm32::*;
+    const { assert!(FLT_INCR == 1) };
+    let (mut low, mut high) = (i32x4_splat(8), i32x4_splat(8));
+    for (i, &p) in p.iter().enumerate() {
+        let eight = &taps[8 * i..][..8];
+        // SAFETY: eight bytes are in bounds; wasm loads need no alignment.
+        let t = i16x8_extend_low_i8x16(unsafe { v128_load64_zero(eight.as_ptr().cast()) });
+        let p = i32x4_splat(p);
+        low = i32x4_add(low, i32x4_mul(i32x4_extend_low_i16x8(t), p));
+        high = i32x4_add(high, i32x4_mul(i32x4_extend_high_i16x8(t), p));
+    }
+    let words = i16x8_narrow_i32x4(i32x4_shr(low, 4), i32x4_shr(high, 4));
+    let bytes = u8x16_narrow_i16x8(words, words);
+    u64x2_extract_lane::<0>(bytes).to_le_bytes()
 }
