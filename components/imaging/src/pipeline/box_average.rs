@@ -30,7 +30,7 @@ pub(crate) struct BoxAverage {
     channels: usize,
     factor: usize,
     /// Per block of the current row of blocks: Σ linear × alpha for r, g, b,
-    /// and Σ alpha (alpha 0..=255).
+    /// and Σ alpha (alpha 0..=255); Σ linear for opaque sources.
     sums: Vec<u64>,
     /// Source rows in the current row of blocks so far.
     rows: usize,
@@ -105,8 +105,10 @@ impl BoxAverage {
             // 64-bit in wasm.
             let n = n as u32;
             let average = |total: u64| ((total as u32 + n / 2) / n) as u16;
+            // Opaque sources sum linear values unweighted (`add_span`).
+            let alpha = self.channels == 2 || self.channels == 4;
             for i in 0..3 {
-                dst[i] = average(sum[i] / 255);
+                dst[i] = average(if alpha { sum[i] / 255 } else { sum[i] });
             }
             if c == 4 {
                 dst[3] = average(sum[3] * 257);
@@ -156,7 +158,9 @@ fn add_blocks<const C: usize, const F: usize>(sums: &mut [u64], row: &[u8]) {
     }
 }
 
-/// Adds a block's share of one row to its sums.
+/// Adds a block's share of one row to its sums: colour weighted by alpha
+/// (grey + alpha, RGBA), or unweighted for opaque sources (grey, RGB), where
+/// every weight would be 255 and [`BoxAverage::emit`] would divide it out.
 #[inline(always)]
 fn add_span<const C: usize>(sum: &mut [u64], span: &[u8]) {
     let lut = &tables().to_linear;
@@ -166,7 +170,7 @@ fn add_span<const C: usize>(sum: &mut [u64], span: &[u8]) {
         let a = if C == 2 || C == 4 {
             u32::from(px[C - 1])
         } else {
-            255
+            1
         };
         let rgb = if C >= 3 {
             [px[0], px[1], px[2]]
