@@ -81,6 +81,11 @@ fn config(opts: &EngineOptions, pagemap_scan: bool) -> Config {
         .gc_support(false)
         .memory_init_cow(true)
         .parallel_compilation(true);
+    // `EDGEIMG_PROFILE=perfmap`: names guest code in /tmp/perf-PID.map, so
+    // `perf record -p PID` of a serving host shows where requests spend time.
+    if std::env::var("EDGEIMG_PROFILE").as_deref() == Ok("perfmap") {
+        config.profiler(wasmtime::ProfilingStrategy::PerfMap);
+    }
     config
 }
 
