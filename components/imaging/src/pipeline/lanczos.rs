@@ -233,10 +233,7 @@ unsafe fn pairs_sum<const C: usize, const N: usize>(at: *const u16, k: &[[i16; 8
         [] => sum,
         [a] => sum.add(pair(p, a)),
         [a, b] => sum.add(pair(p, a)).add(pair(p + 1, b)),
-        [a, b, c, ..] => sum
-            .add(pair(p, a))
-            .add(pair(p + 1, b))
-            .add(pair(p + 2, c)),
+        [a, b, c, ..] => sum.add(pair(p, a)).add(pair(p + 1, b)).add(pair(p + 2, c)),
     }
 }
 

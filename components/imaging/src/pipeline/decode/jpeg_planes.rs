@@ -34,6 +34,7 @@ pub(super) fn to_rgb(
     // Each plane's samples for one output row, interpolated to full width.
     let mut rows: Vec<Vec<u8>> = planes.iter().map(|_| vec![0; w]).collect();
     let mut blended = Vec::new();
+    let mut narrow = Vec::new();
     for y in 0..h {
         for (i, p) in planes.iter().enumerate() {
             let row = &mut rows[i];
@@ -44,20 +45,22 @@ pub(super) fn to_rgb(
             // Vertically first (once per sample), then across (per pixel).
             let (top, bottom, den, frac) = axes[i].1[y];
             let (top, bottom) = (
-                &p.samples[top * p.stride..],
-                &p.samples[bottom * p.stride..],
+                &p.samples[top * p.stride..][..p.cols],
+                &p.samples[bottom * p.stride..][..p.cols],
             );
+            if p.h * 2 == max.0 && den.is_power_of_two() {
+                // Half-width chroma (4:2:0, 4:2:2): weights 3:1 and 1:3 in
+                // turn, out of 4, times the vertical `den` (at most 8, so
+                // every sum fits 16 bits: eight lanes a SIMD step, not four).
+                blend_rows(top, bottom, (den - frac) as u16, frac as u16, &mut narrow);
+                upsample_twice(&narrow, row, 2 * den as u16, (4 * den).trailing_zeros());
+                continue;
+            }
             blended.clear();
             blended.extend(
                 (0..p.cols).map(|c| u32::from(top[c]) * (den - frac) + u32::from(bottom[c]) * frac),
             );
             let taps = &axes[i].0;
-            if p.h * 2 == max.0 && den.is_power_of_two() {
-                // Half-width chroma (4:2:0, 4:2:2): weights 3:1 and 1:3 in
-                // turn, out of 4, times the vertical `den`.
-                upsample_twice(&blended, row, 2 * den, (4 * den).trailing_zeros());
-                continue;
-            }
             let blend = |(left, right, hden, hfrac): Tap| {
                 blended[left] * (hden - hfrac) + blended[right] * hfrac + hden * den / 2
             };
@@ -98,24 +101,101 @@ pub(super) fn to_rgb(
 /// `row` from `half`-width samples: each output between the two nearest
 /// samples, weighted 3:1 by distance (what [`taps`] gives for a factor of 2,
 /// without its table), rounded and shifted down by `shift`.
-fn upsample_twice(samples: &[u32], row: &mut [u8], round: u32, shift: u32) {
+fn upsample_twice(samples: &[u16], row: &mut [u8], round: u16, shift: u32) {
     let last = samples.len() - 1;
     let Some((first, rest)) = row.split_first_mut() else {
         return;
     };
     *first = ((4 * samples[0] + round) >> shift) as u8;
-    let blend = |a: u32, b: u32| ((3 * a + b + round) >> shift) as u8;
-    // Whole pairs between two samples first, without clamping, so the loop
-    // vectorises; then the rest, clamped to the last sample.
-    let pairs = rest.chunks_exact_mut(2).zip(samples.windows(2));
-    let interior = 2 * pairs.len();
-    for (pair, ab) in pairs {
+    let blend = |a: u16, b: u16| ((3 * a + b + round) >> shift) as u8;
+    // Whole pairs between two samples first, without clamping (eight
+    // samples a step in wasm SIMD); then the rest, clamped to the last sample.
+    let pairs = rest.len().min(2 * last) / 2;
+    #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+    let done =
+        chroma_simd::upsample_pairs(&samples[..pairs + 1], &mut rest[..2 * pairs], round, shift);
+    #[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
+    let done = 0;
+    for (pair, ab) in rest[2 * done..2 * pairs]
+        .chunks_exact_mut(2)
+        .zip(samples[done..].windows(2))
+    {
         pair[0] = blend(ab[0], ab[1]);
         pair[1] = blend(ab[1], ab[0]);
     }
-    for (i, out) in rest.iter_mut().enumerate().skip(interior) {
+    for (i, out) in rest.iter_mut().enumerate().skip(2 * pairs) {
         let (a, b) = (samples[(i / 2).min(last)], samples[(i / 2 + 1).min(last)]);
         *out = if i % 2 == 0 { blend(a, b) } else { blend(b, a) };
+    }
+}
+
+/// `out` = `top` × `wt` + `bottom` × `wb`, sample by sample (sums below
+/// 2^16: eight lanes a wasm SIMD step).
+fn blend_rows(top: &[u8], bottom: &[u8], wt: u16, wb: u16, out: &mut Vec<u16>) {
+    out.resize(top.len(), 0);
+    #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+    let done = chroma_simd::blend_rows(top, bottom, wt, wb, out);
+    #[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
+    let done = 0;
+    for (o, (&t, &b)) in out[done..]
+        .iter_mut()
+        .zip(top[done..].iter().zip(&bottom[done..]))
+    {
+        *o = u16::from(t) * wt + u16::from(b) * wb;
+    }
+}
+
+/// The wasm SIMD steps of [`blend_rows`] and [`upsample_twice`]; each
+/// returns how far it got, the callers finish the rest.
+#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+mod chroma_simd {
+    use core::arch::wasm32::*;
+
+    pub fn blend_rows(top: &[u8], bottom: &[u8], wt: u16, wb: u16, out: &mut [u16]) -> usize {
+        let n = top.len().min(bottom.len()).min(out.len()) / 16 * 16;
+        let (kt, kb) = (u16x8_splat(wt), u16x8_splat(wb));
+        for x in (0..n).step_by(16) {
+            // SAFETY: `x + 16 <= n`, within all three slices.
+            unsafe {
+                let t = v128_load(top.as_ptr().add(x).cast());
+                let b = v128_load(bottom.as_ptr().add(x).cast());
+                let lo = i16x8_add(
+                    i16x8_mul(u16x8_extend_low_u8x16(t), kt),
+                    i16x8_mul(u16x8_extend_low_u8x16(b), kb),
+                );
+                let hi = i16x8_add(
+                    i16x8_mul(u16x8_extend_high_u8x16(t), kt),
+                    i16x8_mul(u16x8_extend_high_u8x16(b), kb),
+                );
+                v128_store(out.as_mut_ptr().add(x).cast(), lo);
+                v128_store(out.as_mut_ptr().add(x + 8).cast(), hi);
+            }
+        }
+        n
+    }
+
+    /// Pairs of outputs between samples `i` and `i + 1`, eight samples a
+    /// step while nine can be read; returns the pairs made.
+    pub fn upsample_pairs(samples: &[u16], out: &mut [u8], round: u16, shift: u32) -> usize {
+        let steps = (samples.len().saturating_sub(1) / 8).min(out.len() / 16);
+        let r = u16x8_splat(round);
+        for step in 0..steps {
+            let i = step * 8;
+            // SAFETY: `i + 9 <= samples.len()` and `2 * i + 16 <= out.len()`.
+            unsafe {
+                let a = v128_load(samples.as_ptr().add(i).cast());
+                let b = v128_load(samples.as_ptr().add(i + 1).cast());
+                let three = |x: v128| i16x8_add(i16x8_shl(x, 1), x);
+                let near_a = u16x8_shr(i16x8_add(i16x8_add(three(a), b), r), shift);
+                let near_b = u16x8_shr(i16x8_add(i16x8_add(three(b), a), r), shift);
+                let bytes = u8x16_narrow_i16x8(near_a, near_b);
+                let pairs = i8x16_shuffle::<0, 8, 1, 9, 2, 10, 3, 11, 4, 12, 5, 13, 6, 14, 7, 15>(
+                    bytes, bytes,
+                );
+                v128_store(out.as_mut_ptr().add(2 * i).cast(), pairs);
+            }
+        }
+        steps * 8
     }
 }
 
@@ -234,7 +314,7 @@ mod tests {
     #[test]
     fn halving_chroma_matches_the_general_taps() {
         // Vertically blended samples (at most 255 * den), as `to_rgb` makes them.
-        for (max, den) in [(2, 2), (2, 4), (4, 4), (4, 8)] {
+        for (max, den) in [(2, 2u16), (2, 4), (4, 4), (4, 8)] {
             for (w, cols) in [
                 (1, 1),
                 (2, 1),
@@ -245,15 +325,16 @@ mod tests {
                 (479, 240),
                 (480, 240),
             ] {
-                let samples: Vec<u32> = (0..cols as u32)
+                let samples: Vec<u16> = (0..cols as u16)
                     .map(|i| (i * 97 + 13) % 256 * den)
                     .collect();
                 let taps = taps(w, max / 2, max, cols);
-                let all = taps[0].2 * den;
+                let all = taps[0].2 * u32::from(den);
                 let want: Vec<u8> = taps
                     .iter()
                     .map(|&(l, r, hden, f)| {
-                        ((samples[l] * (hden - f) + samples[r] * f + all / 2) / all) as u8
+                        let (l, r) = (u32::from(samples[l]), u32::from(samples[r]));
+                        ((l * (hden - f) + r * f + all / 2) / all) as u8
                     })
                     .collect();
                 let mut got = vec![0; w];
