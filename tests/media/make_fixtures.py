@@ -3,10 +3,12 @@
 edgeimg's decoders): TIFFs (8-bit with an Adobe RGB profile, 16-bit RGB
 with the same profile, written by hand as Pillow writes no 16-bit RGB,
 16-bit grey), a BMP, an animated GIF, a photo-like PNG with its subject at
-one edge; expected.json holds the sRGB colours a colour-managed viewer shows.
+one edge, JPEGs with 4:2:0 and 4:2:2 chroma and libjpeg's decodes of them;
+expected.json holds the sRGB colours a colour-managed viewer shows.
 Usage: make_fixtures.py OUTDIR"""
 import io
 import json
+import math
 import struct
 import sys
 
@@ -92,5 +94,18 @@ for y in range(200):
         if (x - 550) ** 2 + (y - 100) ** 2 < 40 ** 2:
             subject.putpixel((x, y), (230, 40, 30) if (x // 3 + y // 3) % 2 else (250, 220, 40))
 subject.save(f"{out}/subject.png")
+
+# JPEGs whose chroma changes every few pixels, at an odd size, with chroma
+# halved both ways (4:2:0) and across only (4:2:2), beside libjpeg's decode
+# of each (Pillow: the accurate integer IDCT, "fancy" chroma upsampling).
+chroma = Image.new("RGB", (203, 131))
+for y in range(131):
+    for x in range(203):
+        chroma.putpixel((x, y), (int(127 + 120 * math.sin(x * 0.35)),
+                                 int(127 + 120 * math.sin(y * 0.27 + 1)),
+                                 255 if (x + y) // 9 % 2 else 20))
+for subsampling, name in [(2, "420"), (1, "422")]:
+    chroma.save(f"{out}/chroma{name}.jpg", quality=95, subsampling=subsampling)
+    Image.open(f"{out}/chroma{name}.jpg").convert("RGB").save(f"{out}/chroma{name}.libjpeg.png")
 
 json.dump(expected, open(f"{out}/expected.json", "w"))
