@@ -112,8 +112,7 @@ fn upsample_twice(samples: &[u16], row: &mut [u8], round: u16, shift: u32) {
     // samples a step in wasm SIMD); then the rest, clamped to the last sample.
     let pairs = rest.len().min(2 * last) / 2;
     #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
-    let done =
-        chroma_simd::upsample_pairs(&samples[..pairs + 1], &mut rest[..2 * pairs], round, shift);
+    let done = simd::upsample_pairs(&samples[..pairs + 1], &mut rest[..2 * pairs], round, shift);
     #[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
     let done = 0;
     for (pair, ab) in rest[2 * done..2 * pairs]
@@ -134,7 +133,7 @@ fn upsample_twice(samples: &[u16], row: &mut [u8], round: u16, shift: u32) {
 fn blend_rows(top: &[u8], bottom: &[u8], wt: u16, wb: u16, out: &mut Vec<u16>) {
     out.resize(top.len(), 0);
     #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
-    let done = chroma_simd::blend_rows(top, bottom, wt, wb, out);
+    let done = simd::blend_rows(top, bottom, wt, wb, out);
     #[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
     let done = 0;
     for (o, (&t, &b)) in out[done..]
@@ -142,60 +141,6 @@ fn blend_rows(top: &[u8], bottom: &[u8], wt: u16, wb: u16, out: &mut Vec<u16>) {
         .zip(top[done..].iter().zip(&bottom[done..]))
     {
         *o = u16::from(t) * wt + u16::from(b) * wb;
-    }
-}
-
-/// The wasm SIMD steps of [`blend_rows`] and [`upsample_twice`]; each
-/// returns how far it got, the callers finish the rest.
-#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
-mod chroma_simd {
-    use core::arch::wasm32::*;
-
-    pub fn blend_rows(top: &[u8], bottom: &[u8], wt: u16, wb: u16, out: &mut [u16]) -> usize {
-        let n = top.len().min(bottom.len()).min(out.len()) / 16 * 16;
-        let (kt, kb) = (u16x8_splat(wt), u16x8_splat(wb));
-        for x in (0..n).step_by(16) {
-            // SAFETY: `x + 16 <= n`, within all three slices.
-            unsafe {
-                let t = v128_load(top.as_ptr().add(x).cast());
-                let b = v128_load(bottom.as_ptr().add(x).cast());
-                let lo = i16x8_add(
-                    i16x8_mul(u16x8_extend_low_u8x16(t), kt),
-                    i16x8_mul(u16x8_extend_low_u8x16(b), kb),
-                );
-                let hi = i16x8_add(
-                    i16x8_mul(u16x8_extend_high_u8x16(t), kt),
-                    i16x8_mul(u16x8_extend_high_u8x16(b), kb),
-                );
-                v128_store(out.as_mut_ptr().add(x).cast(), lo);
-                v128_store(out.as_mut_ptr().add(x + 8).cast(), hi);
-            }
-        }
-        n
-    }
-
-    /// Pairs of outputs between samples `i` and `i + 1`, eight samples a
-    /// step while nine can be read; returns the pairs made.
-    pub fn upsample_pairs(samples: &[u16], out: &mut [u8], round: u16, shift: u32) -> usize {
-        let steps = (samples.len().saturating_sub(1) / 8).min(out.len() / 16);
-        let r = u16x8_splat(round);
-        for step in 0..steps {
-            let i = step * 8;
-            // SAFETY: `i + 9 <= samples.len()` and `2 * i + 16 <= out.len()`.
-            unsafe {
-                let a = v128_load(samples.as_ptr().add(i).cast());
-                let b = v128_load(samples.as_ptr().add(i + 1).cast());
-                let three = |x: v128| i16x8_add(i16x8_shl(x, 1), x);
-                let near_a = u16x8_shr(i16x8_add(i16x8_add(three(a), b), r), shift);
-                let near_b = u16x8_shr(i16x8_add(i16x8_add(three(b), a), r), shift);
-                let bytes = u8x16_narrow_i16x8(near_a, near_b);
-                let pairs = i8x16_shuffle::<0, 8, 1, 9, 2, 10, 3, 11, 4, 12, 5, 13, 6, 14, 7, 15>(
-                    bytes, bytes,
-                );
-                v128_store(out.as_mut_ptr().add(2 * i).cast(), pairs);
-            }
-        }
-        steps * 8
     }
 }
 
@@ -249,12 +194,69 @@ fn ycbcr_row(y: &[u8], cb: &[u8], cr: &[u8], out: &mut [u8]) {
     }
 }
 
-/// Sixteen pixels of [`ycbcr_row`] in wasm SIMD: [`ycbcr_to_rgb`]'s
-/// arithmetic four lanes at a time, clamped by saturating narrowing, and
-/// interleaved by shuffles rather than three-byte stores.
+/// The wasm SIMD steps of this file: chroma blended and upsampled eight
+/// 16-bit samples a step ([`blend_rows`], [`upsample_twice`]), and sixteen
+/// pixels of [`ycbcr_row`] ([`ycbcr_to_rgb`]'s arithmetic four lanes at a
+/// time, clamped by saturating narrowing, and interleaved by shuffles rather
+/// than three-byte stores).
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
 mod simd {
     use core::arch::wasm32::*;
+
+    /// The steps of [`super::blend_rows`]: sixteen samples each; returns
+    /// how far they got (the caller finishes the rest).
+    pub(super) fn blend_rows(
+        top: &[u8],
+        bottom: &[u8],
+        wt: u16,
+        wb: u16,
+        out: &mut [u16],
+    ) -> usize {
+        let n = top.len().min(bottom.len()).min(out.len()) / 16 * 16;
+        let (kt, kb) = (u16x8_splat(wt), u16x8_splat(wb));
+        for x in (0..n).step_by(16) {
+            // SAFETY: `x + 16 <= n`, within all three slices.
+            unsafe {
+                let t = v128_load(top.as_ptr().add(x).cast());
+                let b = v128_load(bottom.as_ptr().add(x).cast());
+                let lo = i16x8_add(
+                    i16x8_mul(u16x8_extend_low_u8x16(t), kt),
+                    i16x8_mul(u16x8_extend_low_u8x16(b), kb),
+                );
+                let hi = i16x8_add(
+                    i16x8_mul(u16x8_extend_high_u8x16(t), kt),
+                    i16x8_mul(u16x8_extend_high_u8x16(b), kb),
+                );
+                v128_store(out.as_mut_ptr().add(x).cast(), lo);
+                v128_store(out.as_mut_ptr().add(x + 8).cast(), hi);
+            }
+        }
+        n
+    }
+
+    /// Pairs of outputs between samples `i` and `i + 1`, eight samples a
+    /// step while nine can be read; returns the pairs made.
+    pub(super) fn upsample_pairs(samples: &[u16], out: &mut [u8], round: u16, shift: u32) -> usize {
+        let steps = (samples.len().saturating_sub(1) / 8).min(out.len() / 16);
+        let r = u16x8_splat(round);
+        for step in 0..steps {
+            let i = step * 8;
+            // SAFETY: `i + 9 <= samples.len()` and `2 * i + 16 <= out.len()`.
+            unsafe {
+                let a = v128_load(samples.as_ptr().add(i).cast());
+                let b = v128_load(samples.as_ptr().add(i + 1).cast());
+                let three = |x: v128| i16x8_add(i16x8_shl(x, 1), x);
+                let near_a = u16x8_shr(i16x8_add(i16x8_add(three(a), b), r), shift);
+                let near_b = u16x8_shr(i16x8_add(i16x8_add(three(b), a), r), shift);
+                let bytes = u8x16_narrow_i16x8(near_a, near_b);
+                let pairs = i8x16_shuffle::<0, 8, 1, 9, 2, 10, 3, 11, 4, 12, 5, 13, 6, 14, 7, 15>(
+                    bytes, bytes,
+                );
+                v128_store(out.as_mut_ptr().add(2 * i).cast(), pairs);
+            }
+        }
+        steps * 8
+    }
 
     #[inline(always)]
     pub(super) fn ycbcr16(y: &[u8], cb: &[u8], cr: &[u8], out: &mut [u8]) {
