@@ -13,7 +13,10 @@
 //! `IMAGING_THUMB_WASM` (the `thumb` example built for wasm32-wasip2),
 //! `BENCH_RUNS` (runs per measurement, default 5), `BENCH_FILES` (comma-separated
 //! files of the corpus directory instead of the default five), `BENCH_OPTIONS` (options added to every transform), `IMAGING_PROFILE=perfmap` (for `perf record`),
-//! `IMAGING_EPOCH=1` (epoch checks on, as in the host), `IMAGING_KEEP=DIR`
+//! `IMAGING_EPOCH=1` (epoch checks on, as in the host), `IMAGING_POOL=1`
+//! (the host's pooling allocator, whose slots keep the pages an instance
+//! wrote: without it every run faults in fresh memory, which a serving host
+//! mostly does not), `IMAGING_KEEP=DIR`
 //! (keep the thumbnails there, to compare two builds' output),
 //! `IMAGING_DUMP=FILE` (write Cranelift's compiled component there, an ELF
 //! whose functions `objdump -d` shows by name), `IMAGING_WASM_ONLY=1` (time
@@ -29,7 +32,10 @@ use std::process::Command;
 use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
 use std::time::{Duration, Instant};
 use wasmtime::component::{Component, Linker, ResourceTable};
-use wasmtime::{Config, Engine, ResourceLimiter, Store};
+use wasmtime::{
+    Config, Enabled, Engine, InstanceAllocationStrategy, PoolingAllocationConfig, ResourceLimiter,
+    Store,
+};
 use wasmtime_wasi::p2::bindings::sync::CommandPre;
 use wasmtime_wasi::{FsPerms, WasiCtx, WasiCtxView, WasiView};
 
@@ -352,6 +358,20 @@ impl WasmRunner {
         // function entry (its time limit), to see what they cost.
         if std::env::var_os("IMAGING_EPOCH").is_some() {
             config.epoch_interruption(true);
+        }
+        // `IMAGING_POOL=1`: slots that keep up to 64 MiB of what their last
+        // instance wrote, as `edgeimg up` does on kernels with PAGEMAP_SCAN.
+        if std::env::var_os("IMAGING_POOL").is_some() {
+            let mut pool = PoolingAllocationConfig::default();
+            pool.total_component_instances(2)
+                .total_core_instances(8)
+                .total_memories(4)
+                .total_tables(8)
+                .total_stacks(2)
+                .max_memory_size(2 << 30)
+                .linear_memory_keep_resident(64 << 20)
+                .pagemap_scan(Enabled::Yes);
+            config.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
         }
         // `IMAGING_PROFILE=perfmap`: name JIT code for `perf record` (where the time goes).
         if std::env::var("IMAGING_PROFILE").as_deref() == Ok("perfmap") {
