@@ -93,6 +93,8 @@ impl BoxAverage {
         let Some(out_row) = self.out.data.chunks_exact_mut(ow * c).nth(self.written) else {
             return;
         };
+        // Opaque sources sum linear values unweighted (`add_span`).
+        let alpha = self.channels == 2 || self.channels == 4;
         for (ox, (sum, dst)) in self
             .sums
             .chunks_exact_mut(4)
@@ -105,8 +107,6 @@ impl BoxAverage {
             // 64-bit in wasm.
             let n = n as u32;
             let average = |total: u64| ((total as u32 + n / 2) / n) as u16;
-            // Opaque sources sum linear values unweighted (`add_span`).
-            let alpha = self.channels == 2 || self.channels == 4;
             for i in 0..3 {
                 dst[i] = average(if alpha { sum[i] / 255 } else { sum[i] });
             }

@@ -141,6 +141,7 @@ impl Idct {
                     out[..2].copy_from_slice(&[v; 2]);
                     out[stride..stride + 2].copy_from_slice(&[v; 2]);
                 }
+                // 4: size 8 went to `Idct8` above.
                 _ => {
                     for row in 0..4 {
                         out[row * stride..row * stride + 4].copy_from_slice(&[v; 4]);
