@@ -14,7 +14,8 @@
 #      PUT (durable, as the link is). Ratios per round and their median, and how
 #      fast the file system created files before each round (see
 #      docs/regions.md: run with TMPDIR on a journaled ext4 for numbers
-#      that do not depend on what was deleted minutes before);
+#      that do not depend on what was deleted minutes before, or on
+#      tmpfs, TMPDIR=/dev/shm, for the link without any disk work);
 #   3. lag over an emulated WAN (bench/wanproxy.py in front of every peer):
 #      five regions, two hubs — e1, e2 list h1; e3 lists h2; h1 and h2 list
 #      each other and their edges — link RTTs e1-h1 80 ms, e2-h1 100 ms,
