@@ -4,7 +4,7 @@
 //! changed (the encoder's own sub-frame search), durations from the
 //! timestamps and the loop count kept.
 
-use crate::pipeline::Image;
+use crate::pipeline::image::Image;
 use libwebp_sys as sys;
 
 /// An encoder for frames of one size.

@@ -5,7 +5,7 @@
 //! 16-bit RGBA image needs 8), so a file whose header understates its
 //! pixels still cannot allocate more.
 
-use crate::pipeline::Image;
+use crate::pipeline::image::Image;
 use crate::{Error, Format, Limits};
 use image::codecs::{bmp::BmpDecoder, ico::IcoDecoder, qoi::QoiDecoder, tiff::TiffDecoder};
 use image::{ColorType, ImageDecoder, ImageError};

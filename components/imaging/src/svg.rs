@@ -14,7 +14,7 @@
 //! [`MAX_DEPTH`] levels of nesting through children and references, as
 //! conversion and rendering recurse that deep.
 
-use crate::pipeline::Image;
+use crate::pipeline::image::Image;
 use crate::{Error, Format, Limits};
 use resvg::tiny_skia;
 use resvg::usvg::{self, roxmltree};
